@@ -1,0 +1,48 @@
+"""One command per habit, the same on a laptop and in CI: ``nox -s tests lint typecheck imports``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "lint", "typecheck", "imports"]
+
+DEV = ".[dev]"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (PostgreSQL tests skip on a laptop without it, and fail in CI)."""
+    session.install("-e", DEV)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src/."""
+    session.install("-e", DEV)
+    session.run("mypy")
+
+
+@nox.session
+def imports(session: nox.Session) -> None:
+    """import-linter: the hexagon's arrows point inward only."""
+    session.install("-e", DEV)
+    session.run("lint-imports")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job (see README)."""
+    session.install("-e", ".[all]")
+    session.run("onyx", "demo", *session.posargs)

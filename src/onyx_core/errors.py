@@ -1,0 +1,19 @@
+"""Every error the core raises derives from :class:`OnyxError`, so callers can catch the family."""
+
+from __future__ import annotations
+
+
+class OnyxError(Exception):
+    """Base class of the core's errors."""
+
+
+class DomainValueError(OnyxError, ValueError):
+    """A value given to the core breaks one of its rules (naive datetime, float money, bad currency...)."""
+
+
+class NaiveDatetimeError(DomainValueError):
+    """A datetime without a time zone was given where an instant is required."""
+
+
+class CurrencyMismatchError(DomainValueError):
+    """Money of two currencies was combined; convert explicitly first."""

@@ -1,0 +1,20 @@
+"""Identifiers. ``NewType`` keeps them plain strings at run time while mypy tells them apart."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+AgencyId = NewType("AgencyId", str)
+"""Onyx's id of an agency."""
+
+CreatorId = NewType("CreatorId", str)
+"""Onyx's id of a creator: by convention the creator's Fanvue user uuid, which is stable."""
+
+ConnectionId = NewType("ConnectionId", str)
+"""Onyx's id of a stored Fanvue OAuth connection (agency-level or creator-level)."""
+
+FanId = NewType("FanId", str)
+"""A fan's Fanvue user uuid."""
+
+TrackingLinkId = NewType("TrackingLinkId", str)
+"""A Fanvue tracking link uuid."""
