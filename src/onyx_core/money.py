@@ -25,10 +25,8 @@ class Money:
     def __post_init__(self) -> None:
         # bool is an int subclass; True cents is a bug, not a dollar.
         if type(self.cents) is not int:
-            raise DomainValueError(
-                f"Money.cents must be an int number of minor units, got {type(self.cents).__name__}"
-            )
-        if not isinstance(self.currency, str) or not _CURRENCY.match(self.currency):
+            raise DomainValueError(f"Money.cents must be an int number of minor units, got {type(self.cents).__name__}")
+        if not _CURRENCY.match(self.currency):
             raise DomainValueError(f"currency must be a 3-letter upper-case ISO 4217 code, got {self.currency!r}")
 
     @classmethod

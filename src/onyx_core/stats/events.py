@@ -1,0 +1,47 @@
+"""Provenance: every change the merge makes, holds back or refuses is an event a person can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    APPLIED = "applied"
+    """A new value became current."""
+    CLIFF_HELD = "cliff_held"
+    """A sudden drop was quarantined: the stored value stays until a later observation confirms the drop."""
+    CLIFF_CONFIRMED = "cliff_confirmed"
+    """A second observation far enough apart confirmed the drop; it is now the current value."""
+    CLIFF_DISMISSED = "cliff_dismissed"
+    """A held drop was not confirmed: a later, ordinary observation replaced it."""
+    REGRESSION_REJECTED = "regression_rejected"
+    """A monotone metric (lifetime revenue) went down with no recorded adjustment to explain it."""
+    ADJUSTMENT_RECORDED = "adjustment_recorded"
+    """A refund or chargeback allows a monotone metric to go down by its amount."""
+    ADJUSTED = "adjusted"
+    """A monotone metric went down, covered by recorded adjustments."""
+    FLOOR_RAISED = "floor_raised"
+    """A known lower bound (e.g. the ledger's sum) lifted the value."""
+    MARKED_STALE = "marked_stale"
+    """An observation failed; the stored value stays, flagged stale."""
+    RECOVERED = "recovered"
+    """A successful observation ended a stale spell."""
+    IGNORED_LATE = "ignored_late"
+    """An observation arrived after the merge horizon behind a newer one and was ignored."""
+    REJECTED_FUTURE = "rejected_future"
+    """An observation dated in the future (beyond the allowed clock skew) was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatsEvent:
+    """One step of a metric's history: what happened, caused by which observation (``at``, ``source``)."""
+
+    metric: str
+    kind: EventKind
+    at: datetime
+    source: str
+    old_value: int | None = None
+    new_value: int | None = None
+    detail: str = ""

@@ -1,0 +1,32 @@
+"""The metrics of a creator's stats and how each may move."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MetricKind(StrEnum):
+    MONOTONE = "monotone"
+    """Never decreases except through a recorded adjustment (lifetime revenue)."""
+    GAUGE = "gauge"
+    """May rise and fall, but a cliff (a sudden drop) is quarantined until confirmed."""
+
+
+class Metric(StrEnum):
+    """The metrics Onyx tracks out of the box. Any other name works too (see ``MergePolicy.kinds``)."""
+
+    REVENUE_TOTAL = "revenue_total"
+    """Lifetime revenue in USD cents."""
+    SUBSCRIBERS = "subscribers"
+    FOLLOWERS = "followers"
+    POSTS = "posts"
+    LIKES = "likes"
+
+
+DEFAULT_KINDS: dict[str, MetricKind] = {
+    Metric.REVENUE_TOTAL: MetricKind.MONOTONE,
+    Metric.SUBSCRIBERS: MetricKind.GAUGE,
+    Metric.FOLLOWERS: MetricKind.GAUGE,
+    Metric.POSTS: MetricKind.GAUGE,
+    Metric.LIKES: MetricKind.GAUGE,
+}

@@ -1,0 +1,139 @@
+"""What a sync learned about one metric: a value (:class:`Ok`), or why it has none (:class:`Missing`).
+
+A failed, empty or partial fetch is a :class:`Missing`, never an ``Ok(0)``: that difference is the whole point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from onyx_core.errors import DomainValueError
+from onyx_core.timeutil import require_utc
+
+
+class MissingReason(StrEnum):
+    ERROR = "error"
+    """The API answered with an error (5xx, unexpected 4xx, malformed body)."""
+    TIMEOUT = "timeout"
+    EMPTY = "empty"
+    """The API answered without the value (empty body, empty ``data``, absent block)."""
+    PERMISSION = "permission"
+    """Missing scope, revoked grant, or a permission problem disguised as empty data."""
+    NOT_ASSIGNED = "not_assigned"
+    """Fanvue: "Creator not found or not assigned to team member"."""
+    RATE_LIMITED = "rate_limited"
+    PARTIAL = "partial"
+    """Paging stopped part-way, so a count or sum would be too low."""
+    NO_CONNECTION = "no_connection"
+    """Neither the agency's nor the creator's own connection is usable."""
+
+
+def _check_metric(metric: str) -> None:
+    if not metric:
+        raise DomainValueError("metric must be a non-empty string")
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """``metric`` had ``value`` at ``observed_at``, according to ``source`` (e.g. ``"fanvue:/users/me"``)."""
+
+    metric: str
+    value: int
+    observed_at: datetime
+    source: str
+
+    def __post_init__(self) -> None:
+        _check_metric(self.metric)
+        if type(self.value) is not int or self.value < 0:
+            raise DomainValueError(f"{self.metric}: an observed value is a non-negative int, got {self.value!r}")
+        object.__setattr__(self, "observed_at", require_utc(self.observed_at, "Ok.observed_at"))
+
+    @property
+    def at(self) -> datetime:
+        return self.observed_at
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """An attempt at ``attempted_at`` to observe ``metric`` that produced no trustworthy value."""
+
+    metric: str
+    reason: MissingReason
+    attempted_at: datetime
+    source: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        _check_metric(self.metric)
+        object.__setattr__(self, "reason", MissingReason(self.reason))
+        object.__setattr__(self, "attempted_at", require_utc(self.attempted_at, "Missing.attempted_at"))
+
+    @property
+    def at(self) -> datetime:
+        return self.attempted_at
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """An explicit, recorded reason for a monotone metric to go down (a refund or chargeback).
+
+    ``amount`` is the size of the allowed decrease (> 0); ``reference`` names the ledger entry behind it.
+    ``recorded_at`` is when Onyx recorded the reversal, not when the refund happened, so a refund for an old
+    day still counts as news.
+    """
+
+    metric: str
+    amount: int
+    recorded_at: datetime
+    reference: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_metric(self.metric)
+        if type(self.amount) is not int or self.amount <= 0:
+            raise DomainValueError(f"an adjustment amount is a positive int, got {self.amount!r}")
+        if not self.reference:
+            raise DomainValueError("an adjustment needs the reference of its ledger entry")
+        object.__setattr__(self, "recorded_at", require_utc(self.recorded_at, "Adjustment.recorded_at"))
+
+    @property
+    def at(self) -> datetime:
+        return self.recorded_at
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """A lower bound known at ``observed_at``: e.g. lifetime revenue is never below the sum of the ledger.
+
+    A floor can raise a value, never lower it.
+    """
+
+    metric: str
+    value: int
+    observed_at: datetime
+    source: str
+
+    def __post_init__(self) -> None:
+        _check_metric(self.metric)
+        if type(self.value) is not int or self.value < 0:
+            raise DomainValueError(f"{self.metric}: a floor is a non-negative int, got {self.value!r}")
+        object.__setattr__(self, "observed_at", require_utc(self.observed_at, "Floor.observed_at"))
+
+    @property
+    def at(self) -> datetime:
+        return self.observed_at
+
+
+Observation = Ok | Missing | Adjustment | Floor
+
+
+def ok(metric: str, value: int, observed_at: datetime, source: str) -> Ok:
+    """Shorthand for :class:`Ok`."""
+    return Ok(metric, value, observed_at, source)
+
+
+def missing(metric: str, reason: MissingReason, attempted_at: datetime, source: str, detail: str = "") -> Missing:
+    """Shorthand for :class:`Missing`."""
+    return Missing(metric, reason, attempted_at, source, detail)
