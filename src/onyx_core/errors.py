@@ -17,3 +17,11 @@ class NaiveDatetimeError(DomainValueError):
 
 class CurrencyMismatchError(DomainValueError):
     """Money of two currencies was combined; convert explicitly first."""
+
+
+class ConcurrentUpdateError(OnyxError):
+    """A record changed under us (optimistic check failed): re-read and decide again."""
+
+
+class NotFoundError(OnyxError, LookupError):
+    """The agency, creator or connection named does not exist."""

@@ -1,0 +1,280 @@
+"""Ports: what the use cases need from the outside world, as ``typing.Protocol`` s (structural: no base class).
+
+Adapters implement them (SQL, the Fanvue gateway, a cipher, locks...); :mod:`onyx_core.testing.fakes` has an
+in-memory implementation of each, and the contract tests hold every implementation to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from onyx_core.analytics import Period, SubscriberDay
+from onyx_core.catalog import Agency, Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.connections import Connection
+from onyx_core.errors import OnyxError
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ledger import LedgerEntry
+from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent
+from onyx_core.sync import Stream, SyncCursor
+
+# ----------------------------------------------------------------------------- infrastructure
+
+
+class Clock(Protocol):
+    """Time, injected so tests can move it."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class Cipher(Protocol):
+    """Symmetric authenticated encryption for secrets at rest (tokens, TOTP seeds)."""
+
+    def encrypt(self, plaintext: bytes) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """Raise an :class:`~onyx_core.errors.OnyxError` subclass if the ciphertext is not authentic."""
+        ...
+
+
+class SingleFlightLock(Protocol):
+    """At most one holder per key at a time, across whatever the implementation spans (tasks, processes)."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: timedelta) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+# ----------------------------------------------------------------------------- repositories
+
+
+class AgencyRepository(Protocol):
+    async def get(self, agency_id: AgencyId) -> Agency | None: ...
+
+    async def upsert(self, agency: Agency) -> None: ...
+
+    async def list(self) -> list[Agency]: ...
+
+
+class CreatorRepository(Protocol):
+    async def get(self, creator_id: CreatorId) -> Creator | None: ...
+
+    async def for_agency(self, agency_id: AgencyId) -> list[Creator]:
+        """The agency's creators, ordered by id."""
+        ...
+
+    async def upsert(self, creator: Creator) -> None: ...
+
+
+class ConnectionRepository(Protocol):
+    async def get(self, connection_id: ConnectionId) -> Connection | None: ...
+
+    async def for_agency(self, agency_id: AgencyId) -> Connection | None:
+        """The agency-level connection (the agency admin's own grant)."""
+        ...
+
+    async def for_creator(self, creator_id: CreatorId) -> Connection | None:
+        """The creator's own connection, if the creator connected personally."""
+        ...
+
+    async def get_for_update(self, connection_id: ConnectionId) -> Connection | None:
+        """Read and lock the row until the unit of work ends (single-flight refresh across processes)."""
+        ...
+
+    async def save(self, connection: Connection, *, expected_version: int | None = None) -> None:
+        """Insert or update. With ``expected_version``, raise :class:`ConcurrentUpdateError` unless the stored
+        ``token_version`` still equals it (the fence that stops a stale refresher from overwriting)."""
+        ...
+
+
+class StatsRepository(Protocol):
+    async def get(self, creator_id: CreatorId) -> dict[str, MetricRecord]: ...
+
+    async def get_for_update(self, creator_id: CreatorId) -> dict[str, MetricRecord]:
+        """Like :meth:`get`, and no other unit of work can change these records until this one ends."""
+        ...
+
+    async def save(
+        self,
+        creator_id: CreatorId,
+        records: Mapping[str, MetricRecord],
+        events: Sequence[StatsEvent],
+        recorded_at: datetime,
+    ) -> None:
+        """Store the records (replacing those of the same metrics) and append the events."""
+        ...
+
+    async def events(self, creator_id: CreatorId, metric: str | None = None) -> list[StatsEvent]:
+        """The creator's events in the order they were recorded."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    inserted: tuple[LedgerEntry, ...]
+    """Entries whose key was new."""
+    updated: int
+    """Existing entries whose content changed (Fanvue corrected a row)."""
+
+
+class LedgerRepository(Protocol):
+    async def upsert(self, entries: Sequence[LedgerEntry]) -> UpsertResult:
+        """Idempotent on (creator_id, key): the same rows twice insert nothing the second time."""
+        ...
+
+    async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:
+        """Ordered by (occurred_at, key)."""
+        ...
+
+    async def net_total(self, creator_id: CreatorId, currency: str) -> int:
+        """Sum of net cents over the creator's whole ledger (earnings minus reversals)."""
+        ...
+
+
+class SubscriberHistoryRepository(Protocol):
+    async def upsert(self, days: Sequence[SubscriberDay]) -> None:
+        """Idempotent on (creator_id, day); a later report for a day replaces the earlier one."""
+        ...
+
+    async def days(self, creator_id: CreatorId, start: date, end: date) -> list[SubscriberDay]:
+        """Stored days in ``[start, end)``, ordered."""
+        ...
+
+
+class TopSpenderRepository(Protocol):
+    async def replace(self, scope: str, spenders: Sequence[RankedSpender], as_of: datetime) -> None:
+        """Replace the list for ``scope`` (a creator id, or ``agency:<id>``) as one snapshot."""
+        ...
+
+    async def get(self, scope: str) -> list[RankedSpender]: ...
+
+
+class TrackingLinkRepository(Protocol):
+    async def upsert(self, links: Sequence[TrackingLink]) -> None: ...
+
+    async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]: ...
+
+
+class SyncCursorRepository(Protocol):
+    async def get(self, creator_id: CreatorId, stream: Stream) -> SyncCursor | None: ...
+
+    async def save(self, cursor: SyncCursor) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories. Leaving the ``async with`` without :meth:`commit` rolls back."""
+
+    agencies: AgencyRepository
+    creators: CreatorRepository
+    connections: ConnectionRepository
+    stats: StatsRepository
+    ledger: LedgerRepository
+    history: SubscriberHistoryRepository
+    top_spenders: TopSpenderRepository
+    tracking_links: TrackingLinkRepository
+    cursors: SyncCursorRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Each call returns a fresh unit of work (a new transaction)."""
+
+
+# ----------------------------------------------------------------------------- Fanvue, in domain terms
+
+
+class SourceUnavailable(OnyxError):  # noqa: N818 - a state of the world, not a bug in the caller
+    """Fanvue could not give the data. ``reason`` says why; it never means "zero"."""
+
+    def __init__(self, reason: MissingReason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPage:
+    entries: tuple[LedgerEntry, ...]
+    next_cursor: str | None
+    """``None`` on the last page."""
+
+
+class FanvuePort(Protocol):
+    """What the core needs from Fanvue. Implementations turn every failure into a :class:`Missing`
+    observation (for stats) or :class:`SourceUnavailable` (for everything else): never into a zero."""
+
+    async def list_creators(self, connection: Connection) -> list[CreatorProfile]: ...
+
+    async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
+        """One observation per metric the connection can see (``Ok`` or ``Missing``), observed ``at``."""
+        ...
+
+    async def fetch_ledger_page(
+        self,
+        connection: Connection,
+        creator: Creator,
+        stream: Stream,
+        start: datetime,
+        end: datetime,
+        cursor: str | None,
+    ) -> LedgerPage:
+        """One page of earnings (``Stream.EARNINGS``) or reversals (``Stream.REVERSALS``) in ``[start, end)``."""
+        ...
+
+    async def fetch_subscriber_days(
+        self, connection: Connection, creator: Creator, start: date, end: date
+    ) -> list[SubscriberDay]:
+        """Per-day new and cancelled subscriber counts for days in ``[start, end)``."""
+        ...
+
+    async def fetch_top_spenders(self, connection: Connection, creator: Creator | None) -> list[RankedSpender]:
+        """The top spenders of a creator, or of the whole agency when ``creator`` is None."""
+        ...
+
+    async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]: ...
+
+
+__all__ = [
+    "AgencyRepository",
+    "Cache",
+    "Cipher",
+    "Clock",
+    "ConnectionRepository",
+    "CreatorRepository",
+    "FanvuePort",
+    "LedgerPage",
+    "LedgerRepository",
+    "SingleFlightLock",
+    "SourceUnavailable",
+    "StatsRepository",
+    "SubscriberHistoryRepository",
+    "SyncCursorRepository",
+    "TopSpenderRepository",
+    "TrackingLinkRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UpsertResult",
+]

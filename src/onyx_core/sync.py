@@ -1,0 +1,85 @@
+"""Sync bookkeeping: which streams exist, where each one stands, and how far back to look."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from onyx_core.errors import DomainValueError
+from onyx_core.ids import CreatorId
+from onyx_core.timeutil import optional_utc, require_utc
+
+
+class Stream(StrEnum):
+    """A stream of data synced per creator, each with its own cursor."""
+
+    EARNINGS = "earnings"
+    REVERSALS = "reversals"
+    """Refunds and chargebacks (Fanvue's spending endpoint)."""
+    SUBSCRIBER_HISTORY = "subscriber_history"
+    TOP_SPENDERS = "top_spenders"
+    TRACKING_LINKS = "tracking_links"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCursor:
+    """Where a (creator, stream) sync stands.
+
+    ``synced_through``: everything before it has been fetched and committed at least once.
+    ``window_start``/``window_end``/``page_cursor``: a run in progress, so a crashed run resumes at the page
+    after the last committed one instead of starting over. ``backfilled``: the full history was fetched once.
+    """
+
+    creator_id: CreatorId
+    stream: Stream
+    synced_through: datetime | None = None
+    backfilled: bool = False
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    page_cursor: str | None = None
+    updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("synced_through", "window_start", "window_end", "updated_at"):
+            object.__setattr__(self, name, optional_utc(getattr(self, name), f"SyncCursor.{name}"))
+        if (self.window_start is None) != (self.window_end is None):
+            raise DomainValueError("a run window needs both its start and its end")
+
+    @property
+    def in_progress(self) -> bool:
+        return self.window_start is not None
+
+    def started(self, start: datetime, end: datetime, now: datetime) -> SyncCursor:
+        return replace(self, window_start=start, window_end=end, page_cursor=None, updated_at=now)
+
+    def advanced(self, page_cursor: str | None, now: datetime) -> SyncCursor:
+        return replace(self, page_cursor=page_cursor, updated_at=now)
+
+    def completed(self, now: datetime) -> SyncCursor:
+        if self.window_end is None:
+            raise DomainValueError("no run in progress to complete")
+        return SyncCursor(self.creator_id, self.stream, self.window_end, backfilled=True, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    lookback: timedelta = timedelta(days=7)
+    """Each incremental ledger run re-reads this much before ``synced_through``: late changes and refunds."""
+    backfill_from: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+    """Where a first (full) backfill starts; Fanvue launched after this."""
+    history_days: int = 7
+    """Subscriber history: days re-read on each run after the first full backfill."""
+    history_backfill_days: int = 365
+    """Subscriber history: days fetched by the first run (Fanvue's agency history is limited to 365)."""
+    max_pages: int = 10_000
+    """A guard against a server that never stops paging."""
+    concurrency: int = 4
+    """Creators refreshed at once by the agency-wide jobs."""
+
+    def __post_init__(self) -> None:
+        require_utc(self.backfill_from, "SyncPolicy.backfill_from")
+        if self.lookback < timedelta(0) or self.history_days < 1 or self.history_backfill_days < 1:
+            raise DomainValueError("look-back and history lengths must be positive")
+        if self.max_pages < 1 or self.concurrency < 1:
+            raise DomainValueError("max_pages and concurrency must be at least 1")

@@ -1,0 +1,638 @@
+"""The contract suite of the storage ports: what every :class:`~onyx_core.ports.UnitOfWork` must do.
+
+Each check is a plain async function taking a :data:`~onyx_core.ports.UnitOfWorkFactory` (each call a fresh
+unit of work over the same storage) and raising :class:`ContractViolation` when the storage misbehaves. No test
+framework is needed; with pytest::
+
+    @pytest.mark.parametrize("contract", ALL_CONTRACTS, ids=lambda c: c.__name__)
+    async def test_my_storage(contract):
+        await contract(lambda: MyUnitOfWork(engine))
+
+Every check makes its own agencies and creators with fresh random ids and reads only those, so the checks can
+share one database (even run concurrently) and need no cleanup between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+from onyx_core.analytics import Period, SubscriberDay
+from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
+from onyx_core.errors import ConcurrentUpdateError
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId, TrackingLinkId
+from onyx_core.ledger import EntryKind, LedgerEntry, Source
+from onyx_core.money import Money
+from onyx_core.ports import UnitOfWorkFactory
+from onyx_core.stats import (
+    Adjustment,
+    Floor,
+    MergePolicy,
+    Metric,
+    MetricRecord,
+    Missing,
+    MissingReason,
+    Observation,
+    Ok,
+    StatsEvent,
+    encode_record,
+    merge,
+)
+from onyx_core.sync import Stream, SyncCursor
+from onyx_core.tokens import TokenSet
+
+Contract = Callable[[UnitOfWorkFactory], Awaitable[None]]
+"""The type of every check in this module."""
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+"""A base instant with microseconds: storage must keep them (ledger keys hash the time to the microsecond)."""
+
+CONCURRENT_WRITERS = 50
+
+
+class ContractViolation(AssertionError):  # noqa: N818 - reads as what it is in a failing test's report
+    """A storage implementation broke the contract; the message says which rule."""
+
+
+def _expect(condition: bool, message: str) -> None:  # noqa: FBT001 - an assertion helper
+    if not condition:
+        raise ContractViolation(message)
+
+
+def _uid(prefix: str) -> str:
+    return f"{prefix}-{uuid4().hex}"
+
+
+async def _seed_creator(uow_factory: UnitOfWorkFactory) -> tuple[AgencyId, CreatorId]:
+    """A fresh agency with one creator, committed."""
+    agency_id = AgencyId(_uid("agency"))
+    creator_id = CreatorId(_uid("creator"))
+    async with uow_factory() as uow:
+        await uow.agencies.upsert(Agency(agency_id, "Contract Agency"))
+        await uow.creators.upsert(Creator(creator_id, agency_id, "handle", "Display Name", T0))
+        await uow.commit()
+    return agency_id, creator_id
+
+
+# ----------------------------------------------------------------------------- units of work
+
+
+async def check_uncommitted_work_is_discarded(uow_factory: UnitOfWorkFactory) -> None:
+    """A unit sees its own writes; leaving it without commit, by exception or by rollback keeps none of them."""
+    left = Agency(AgencyId(_uid("agency")), "left without commit")
+    async with uow_factory() as uow:
+        await uow.agencies.upsert(left)
+        _expect(await uow.agencies.get(left.id) == left, "a unit of work must read its own uncommitted writes")
+    async with uow_factory() as uow:
+        _expect(await uow.agencies.get(left.id) is None, "leaving a unit without commit must discard its writes")
+
+    raised = Agency(AgencyId(_uid("agency")), "left by an exception")
+
+    class _BoomError(Exception):
+        pass
+
+    try:
+        async with uow_factory() as uow:
+            await uow.agencies.upsert(raised)
+            raise _BoomError
+    except _BoomError:
+        pass
+    async with uow_factory() as uow:
+        _expect(await uow.agencies.get(raised.id) is None, "an exception inside a unit must discard its writes")
+
+    rolled = Agency(AgencyId(_uid("agency")), "rolled back")
+    kept = Agency(AgencyId(_uid("agency")), "committed")
+    async with uow_factory() as uow:
+        await uow.agencies.upsert(rolled)
+        await uow.rollback()
+        await uow.agencies.upsert(kept)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.agencies.get(rolled.id) is None, "rollback() must discard the writes before it")
+        _expect(await uow.agencies.get(kept.id) == kept, "writes committed after a rollback must persist")
+
+
+async def check_uncommitted_writes_are_invisible_to_other_units(uow_factory: UnitOfWorkFactory) -> None:
+    """Another unit open at the same time sees a write only once it is committed."""
+    agency = Agency(AgencyId(_uid("agency")), "isolated")
+    async with uow_factory() as writer:
+        await writer.agencies.upsert(agency)
+        async with uow_factory() as reader:
+            _expect(await reader.agencies.get(agency.id) is None, "another unit must not see uncommitted writes")
+        await writer.commit()
+    async with uow_factory() as reader:
+        _expect(await reader.agencies.get(agency.id) == agency, "a committed write must be visible to new units")
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Agencies and creators come back equal; upsert replaces; ``for_agency`` lists by id."""
+    agency = Agency(AgencyId(_uid("agency")), "Round Trip Talent", fanvue_user_uuid=_uid("fv"))
+    bare = Agency(AgencyId(_uid("agency")), "No Fanvue User Yet")
+    creators = [
+        Creator(CreatorId(_uid("creator-b")), agency.id, "bee", "Bee", T0),
+        Creator(CreatorId(_uid("creator-a")), agency.id, "ay", "Ay Ünïcode ✨", T0 + timedelta(microseconds=7)),
+    ]
+    other = Creator(CreatorId(_uid("creator")), bare.id, "other", "Other", T0)
+    async with uow_factory() as uow:
+        for a in (agency, bare):
+            await uow.agencies.upsert(a)
+        for c in (*creators, other):
+            await uow.creators.upsert(c)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        _expect(await uow.agencies.get(agency.id) == agency, "an agency must round-trip unchanged")
+        _expect(await uow.agencies.get(bare.id) == bare, "an agency without a Fanvue user must round-trip")
+        _expect(await uow.agencies.get(AgencyId(_uid("absent"))) is None, "an unknown agency must be None")
+        listed = {a.id: a for a in await uow.agencies.list()}
+        _expect(listed.get(agency.id) == agency and listed.get(bare.id) == bare, "list() must include every agency")
+        for c in (*creators, other):
+            _expect(await uow.creators.get(c.id) == c, f"creator {c.handle} must round-trip unchanged")
+        _expect(await uow.creators.get(CreatorId(_uid("absent"))) is None, "an unknown creator must be None")
+        _expect(
+            await uow.creators.for_agency(agency.id) == sorted(creators, key=lambda c: c.id),
+            "for_agency must list exactly the agency's creators, ordered by id",
+        )
+
+    renamed = Agency(agency.id, "Renamed Talent", agency.fanvue_user_uuid)
+    moved = Creator(creators[0].id, bare.id, "bee2", "Bee Two", creators[0].imported_at)
+    async with uow_factory() as uow:
+        await uow.agencies.upsert(renamed)
+        await uow.creators.upsert(moved)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.agencies.get(agency.id) == renamed, "upsert of an existing agency must replace it")
+        _expect(await uow.creators.get(moved.id) == moved, "upsert of an existing creator must replace it")
+        _expect(await uow.creators.for_agency(agency.id) == [creators[1]], "a moved creator leaves its old agency")
+        _expect(
+            await uow.creators.for_agency(bare.id) == sorted([moved, other], key=lambda c: c.id),
+            "a moved creator joins its new agency",
+        )
+
+
+# ----------------------------------------------------------------------------- connections
+
+
+def _connection(
+    kind: ConnectionKind, agency_id: AgencyId, creator_id: CreatorId | None, version: int, at: datetime
+) -> Connection:
+    return Connection(
+        id=ConnectionId(_uid("conn")),
+        kind=kind,
+        agency_id=agency_id,
+        creator_id=creator_id,
+        fanvue_user_uuid=_uid("fv"),
+        status=ConnectionStatus.ACTIVE,
+        tokens=TokenSet(_uid("access"), _uid("refresh"), at + timedelta(hours=1), frozenset({"read:self", "read:x"})),
+        token_version=version,
+        last_refreshed_at=at,
+        last_used_at=None,
+        last_error=None,
+    )
+
+
+def _refreshed(connection: Connection, at: datetime) -> Connection:
+    tokens = TokenSet(_uid("access"), _uid("refresh"), at + timedelta(hours=1), frozenset({"read:self"}))
+    return connection.with_tokens(tokens, at).marked_used(at)
+
+
+async def _seed_connections(uow_factory: UnitOfWorkFactory) -> tuple[Connection, Connection, CreatorId]:
+    """A fresh agency and creator with an agency-level and a creator-level connection, committed."""
+    agency_id, creator_id = await _seed_creator(uow_factory)
+    agency_conn = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    own_conn = _connection(ConnectionKind.CREATOR, agency_id, creator_id, 1, T0)
+    async with uow_factory() as uow:
+        await uow.connections.save(agency_conn)
+        await uow.connections.save(own_conn)
+        await uow.commit()
+    return agency_conn, own_conn, creator_id
+
+
+async def check_connection_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Connections come back equal (tokens or none); ``for_agency``/``for_creator`` find the right grant."""
+    agency_conn, own_conn, creator_id = await _seed_connections(uow_factory)
+    async with uow_factory() as uow:
+        _expect(await uow.connections.get(agency_conn.id) == agency_conn, "a connection must round-trip unchanged")
+        _expect(await uow.connections.get(own_conn.id) == own_conn, "a creator connection must round-trip")
+        _expect(
+            await uow.connections.for_agency(agency_conn.agency_id) == agency_conn,
+            "for_agency must return the agency-level connection",
+        )
+        _expect(
+            await uow.connections.for_creator(creator_id) == own_conn,
+            "for_creator must return the creator's own connection",
+        )
+        _expect(await uow.connections.get_for_update(own_conn.id) == own_conn, "get_for_update must read the row")
+        _expect(await uow.connections.get(ConnectionId(_uid("absent"))) is None, "an unknown connection is None")
+        _expect(await uow.connections.for_agency(AgencyId(_uid("absent"))) is None, "no agency connection: None")
+        _expect(await uow.connections.for_creator(CreatorId(_uid("absent"))) is None, "no creator connection: None")
+
+    # A connection that lost its grant keeps no tokens, and says why.
+    ended = own_conn.marked_needs_reauth("invalid_grant: refresh token expired")
+    used = agency_conn.marked_used(T0 + timedelta(minutes=5))
+    async with uow_factory() as uow:
+        await uow.connections.save(ended)
+        await uow.connections.save(used)
+        _expect(await uow.connections.get(ended.id) == ended, "a unit must read its own saved connection")
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.connections.get(ended.id) == ended, "a connection without tokens must round-trip")
+        _expect(await uow.connections.get(used.id) == used, "save without a fence must replace the row")
+
+
+async def check_connection_version_fence(uow_factory: UnitOfWorkFactory) -> None:
+    """``save(expected_version=v)`` stores only while the stored ``token_version`` is still ``v``."""
+    agency_conn, _, _ = await _seed_connections(uow_factory)
+    # Two refreshers read version 1; the first to save wins, the second is fenced off.
+    first = _refreshed(agency_conn, T0 + timedelta(minutes=1))
+    second = _refreshed(agency_conn, T0 + timedelta(minutes=2))
+    async with uow_factory() as uow:
+        await uow.connections.save(first, expected_version=1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        try:
+            await uow.connections.save(second, expected_version=1)
+        except ConcurrentUpdateError:
+            pass
+        else:
+            raise ContractViolation("save(expected_version=1) over version 2 must raise ConcurrentUpdateError")
+    async with uow_factory() as uow:
+        _expect(await uow.connections.get(agency_conn.id) == first, "a fenced-off save must leave the winner's row")
+
+    # Under get_for_update, a matching fence stores; a connection never stored fails any fence.
+    third = _refreshed(first, T0 + timedelta(minutes=3))
+    async with uow_factory() as uow:
+        _expect(await uow.connections.get_for_update(agency_conn.id) == first, "get_for_update reads the row")
+        await uow.connections.save(third, expected_version=2)
+        await uow.commit()
+    ghost = _connection(ConnectionKind.AGENCY, AgencyId(_uid("agency")), None, 5, T0)
+    async with uow_factory() as uow:
+        try:
+            await uow.connections.save(ghost, expected_version=4)
+        except ConcurrentUpdateError:
+            pass
+        else:
+            raise ContractViolation("save(expected_version=...) of a connection never stored must raise")
+    async with uow_factory() as uow:
+        _expect(await uow.connections.get(agency_conn.id) == third, "a fenced save that matched must persist")
+        _expect(await uow.connections.get(ghost.id) is None, "a refused save must store nothing")
+
+
+# ----------------------------------------------------------------------------- stats
+
+
+def _records(observations: list[Observation], now: datetime) -> tuple[dict[str, MetricRecord], list[StatsEvent]]:
+    policy = MergePolicy()
+    records: dict[str, MetricRecord] = {}
+    events: list[StatsEvent] = []
+    for obs in observations:
+        result = merge(records.get(obs.metric), obs, policy, now)
+        records[obs.metric] = result.record
+        events.extend(result.events)
+    return records, events
+
+
+async def check_stats_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Records come back encoding identically; save replaces only the metrics given; events keep their order."""
+    _, creator_id = await _seed_creator(uow_factory)
+    src = "contract"
+    at = [T0 + timedelta(minutes=m) for m in range(8)]
+    # Enough history to fill every field: a window, a held cliff, a stale spell, an adjustment, a floor.
+    observations: list[Observation] = [
+        Ok(Metric.SUBSCRIBERS, 812, at[0], src),
+        Ok(Metric.SUBSCRIBERS, 3, at[1], src),
+        Missing(Metric.SUBSCRIBERS, MissingReason.TIMEOUT, at[2], src, "read timed out"),
+        Ok(Metric.REVENUE_TOTAL, 125_000, at[0], src),
+        Adjustment(Metric.REVENUE_TOTAL, 5_000, at[1], _uid("refund"), "refund"),
+        Floor(Metric.REVENUE_TOTAL, 126_000, at[2], "onyx:ledger"),
+        Missing(Metric.FOLLOWERS, MissingReason.PERMISSION, at[0], src),
+        Ok("custom_metric", 0, at[0], src),
+    ]
+    records, events = _records(observations, at[3])
+    _expect(bool(events), "(the contract's own setup must produce events)")
+    async with uow_factory() as uow:
+        _expect(await uow.stats.get(creator_id) == {}, "a creator with no stats must read as an empty dict")
+        await uow.stats.save(creator_id, records, events, at[3])
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        stored = await uow.stats.get(creator_id)
+        _expect(
+            set(stored) == set(records), f"saved metrics {sorted(records)} must all come back, got {sorted(stored)}"
+        )
+        for metric, record in records.items():
+            _expect(
+                encode_record(stored[metric]) == encode_record(record),
+                f"{metric}: the stored record must encode identically after a round trip",
+            )
+        _expect(await uow.stats.events(creator_id) == events, "events must come back equal, in saved order")
+        subscribers = [e for e in events if e.metric == Metric.SUBSCRIBERS]
+        _expect(await uow.stats.events(creator_id, Metric.SUBSCRIBERS) == subscribers, "events(metric) filters")
+
+    # A second save of one metric replaces it alone and appends its events after the first ones.
+    updated = merge(records[Metric.SUBSCRIBERS], Ok(Metric.SUBSCRIBERS, 3, at[6], src), MergePolicy(), at[7])
+    async with uow_factory() as uow:
+        locked = await uow.stats.get_for_update(creator_id)
+        _expect(set(locked) == set(records), "get_for_update must read the same records as get")
+        await uow.stats.save(creator_id, {Metric.SUBSCRIBERS: updated.record}, updated.events, at[7])
+        _expect(
+            (await uow.stats.get(creator_id))[Metric.SUBSCRIBERS] == updated.record,
+            "a unit must read its own saved record",
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.stats.get(creator_id)
+        _expect(
+            encode_record(stored[Metric.SUBSCRIBERS]) == encode_record(updated.record), "save must replace the metric"
+        )
+        _expect(
+            encode_record(stored[Metric.REVENUE_TOTAL]) == encode_record(records[Metric.REVENUE_TOTAL]),
+            "save must leave the metrics it was not given unchanged",
+        )
+        _expect(
+            await uow.stats.events(creator_id) == [*events, *updated.events],
+            "later events must come after earlier ones",
+        )
+    _, other = await _seed_creator(uow_factory)
+    async with uow_factory() as uow:
+        _expect(await uow.stats.get(other) == {}, "another creator's stats must not leak")
+        _expect(await uow.stats.events(other) == [], "another creator's events must not leak")
+
+
+async def check_stats_get_for_update_serialises_writers(uow_factory: UnitOfWorkFactory) -> None:
+    """Concurrent read-merge-write units on one creator lose no update: ``get_for_update`` serialises them."""
+    _, creator_id = await _seed_creator(uow_factory)
+    metric = Metric.FOLLOWERS
+    policy = MergePolicy()
+    now = T0 + timedelta(seconds=CONCURRENT_WRITERS)
+
+    async def writer(i: int) -> None:
+        observation = Ok(metric, 1_000 + i, T0 + timedelta(seconds=i), f"writer-{i}")
+        async with uow_factory() as uow:
+            records = await uow.stats.get_for_update(creator_id)
+            await asyncio.sleep(0)  # invite the other writers in between the read and the write
+            result = merge(records.get(metric), observation, policy, now)
+            await uow.stats.save(creator_id, {metric: result.record}, result.events, now)
+            await uow.commit()
+
+    await asyncio.gather(*(writer(i) for i in range(CONCURRENT_WRITERS)))
+    async with uow_factory() as uow:
+        record = (await uow.stats.get(creator_id)).get(metric)
+    seen = set() if record is None else {o.at for o in record.window}
+    lost = CONCURRENT_WRITERS - len(seen)
+    _expect(lost == 0, f"{lost} of {CONCURRENT_WRITERS} concurrent updates were lost: get_for_update must lock")
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+def _entry(
+    creator_id: CreatorId,
+    at: datetime,
+    gross: int,
+    *,
+    kind: EntryKind = EntryKind.EARNING,
+    currency: str = "USD",
+    key: str | None = None,
+) -> LedgerEntry:
+    source = {EntryKind.EARNING: Source.TIP, EntryKind.REFUND: Source.REFUND}.get(kind, Source.CHARGEBACK)
+    return LedgerEntry(
+        creator_id,
+        key or f"{kind.value}:{uuid4().hex}",
+        at,
+        source,
+        Money(gross, currency),
+        Money(gross * 8 // 10 if gross >= 0 else gross, currency),
+        kind,
+        FanId(_uid("fan")),
+        reference=None,
+        original_currency="EUR" if currency == "USD" else None,
+    )
+
+
+async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> None:
+    """Upsert by (creator, key): new keys insert, equal rows do nothing, changed rows update; reads filter and
+    order by (occurred_at, key); ``net_total`` sums one currency."""
+    _, creator_id = await _seed_creator(uow_factory)
+    _, other_id = await _seed_creator(uow_factory)
+    same_time = T0 + timedelta(hours=1)
+    entries = [
+        _entry(creator_id, T0, 1000),
+        _entry(creator_id, same_time, 500, key="earning:b"),
+        _entry(creator_id, same_time, 700, key="earning:a"),
+        _entry(creator_id, T0 + timedelta(hours=2), -300, kind=EntryKind.REFUND),
+        _entry(creator_id, T0 + timedelta(hours=3), 900, currency="EUR"),
+    ]
+    shared_key = entries[0].key
+    elsewhere = _entry(other_id, T0, 5000, key=shared_key)  # keys are unique per creator, not globally
+
+    async with uow_factory() as uow:
+        first = await uow.ledger.upsert(entries)
+        _expect(
+            sorted(first.inserted, key=lambda e: e.key) == sorted(entries, key=lambda e: e.key),
+            "the first upsert must report every entry inserted",
+        )
+        _expect(first.updated == 0, "a first upsert updates nothing")
+        _expect(len(await uow.ledger.entries(creator_id)) == 5, "a unit must read its own upserted entries")
+        await uow.commit()
+    async with uow_factory() as uow:
+        other = await uow.ledger.upsert([elsewhere])
+        await uow.commit()
+    _expect(other.inserted == (elsewhere,), "the same key under another creator is a new entry")
+
+    async with uow_factory() as uow:
+        again = await uow.ledger.upsert(entries)
+        await uow.commit()
+    _expect(again.inserted == () and again.updated == 0, f"re-upserting equal rows must change nothing, got {again}")
+
+    corrected = LedgerEntry(
+        creator_id, entries[0].key, entries[0].occurred_at, entries[0].source, Money(1100), Money(880),
+        fan_id=entries[0].fan_id, original_currency=entries[0].original_currency,
+    )  # fmt: skip
+    new = _entry(creator_id, T0 + timedelta(hours=4), 200)
+    async with uow_factory() as uow:
+        mixed = await uow.ledger.upsert([corrected, entries[1], new])
+        await uow.commit()
+    _expect(mixed.inserted == (new,), "only the new key must be reported inserted")
+    _expect(mixed.updated == 1, f"exactly the changed row must count as updated, got {mixed.updated}")
+
+    expected = sorted([corrected, *entries[1:], new], key=lambda e: (e.occurred_at, e.key))
+    async with uow_factory() as uow:
+        stored = await uow.ledger.entries(creator_id)
+        _expect(stored == expected, "entries must round-trip unchanged, ordered by (occurred_at, key)")
+        window = Period(same_time, T0 + timedelta(hours=3))
+        inside = [e for e in expected if window.start <= e.occurred_at < window.end]
+        _expect(len(inside) == 3, "(the contract's own window must hold the two same-time entries and the refund)")
+        _expect(await uow.ledger.entries(creator_id, window) == inside, "entries(period): start <= occurred_at < end")
+        _expect(await uow.ledger.entries(creator_id, Period(T0, T0)) == [], "an empty period holds no entries")
+        usd = sum(e.net.cents for e in expected if e.net.currency == "USD")
+        _expect(await uow.ledger.net_total(creator_id, "USD") == usd, "net_total sums net cents of one currency")
+        _expect(await uow.ledger.net_total(creator_id, "EUR") == 720, "net_total must not mix currencies")
+        _expect(await uow.ledger.net_total(creator_id, "GBP") == 0, "net_total of an absent currency is 0")
+        _expect(await uow.ledger.entries(other_id) == [elsewhere], "another creator's ledger must not leak")
+
+
+# ----------------------------------------------------------------------------- the other streams
+
+
+async def check_history_upsert_replaces_days(uow_factory: UnitOfWorkFactory) -> None:
+    """Subscriber days upsert by (creator, day); ``days(start, end)`` is half-open and ordered."""
+    _, creator_id = await _seed_creator(uow_factory)
+    _, other_id = await _seed_creator(uow_factory)
+    d = [date(2026, 2, 26) + timedelta(days=i) for i in range(6)]
+    async with uow_factory() as uow:
+        await uow.history.upsert([SubscriberDay(creator_id, d[i], 10 + i, i) for i in (2, 0, 1)])
+        await uow.history.upsert([SubscriberDay(other_id, d[1], 99, 99)])
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.history.upsert([SubscriberDay(creator_id, d[1], 5, 5), SubscriberDay(creator_id, d[3], 0, 0)])
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.history.days(creator_id, d[0], d[5])
+        expected = [
+            SubscriberDay(creator_id, d[0], 10, 0),
+            SubscriberDay(creator_id, d[1], 5, 5),
+            SubscriberDay(creator_id, d[2], 12, 2),
+            SubscriberDay(creator_id, d[3], 0, 0),
+        ]
+        _expect(got == expected, "a later report for a day must replace it; days come back ordered")
+        _expect(await uow.history.days(creator_id, d[1], d[3]) == expected[1:3], "days(start, end) is [start, end)")
+        _expect(await uow.history.days(creator_id, d[4], d[4]) == [], "an empty range holds no days")
+        _expect(await uow.history.days(other_id, d[0], d[5]) == [SubscriberDay(other_id, d[1], 99, 99)], "no leaks")
+
+
+def _spender(rank: int, creator_id: CreatorId | None, cents: int) -> RankedSpender:
+    return RankedSpender(
+        rank, FanId(_uid("fan")), f"fan{rank}", f"Fan {rank}", Money(cents), Money(cents * 8 // 10), rank * 3,
+        creator_id, None if rank % 2 else T0,
+    )  # fmt: skip
+
+
+async def check_top_spenders_replace(uow_factory: UnitOfWorkFactory) -> None:
+    """``replace`` swaps a scope's whole list; ``get`` returns it ordered by rank, other scopes untouched."""
+    agency_id, creator_id = await _seed_creator(uow_factory)
+    agency_scope = f"agency:{agency_id}"
+    first = [_spender(r, creator_id, 10_000 - r) for r in (1, 2, 3)]
+    agency_list = [_spender(r, None, 50_000 - r) for r in (1, 2)]
+    async with uow_factory() as uow:
+        _expect(await uow.top_spenders.get(creator_id) == [], "a scope never stored reads as []")
+        await uow.top_spenders.replace(creator_id, first, T0)
+        await uow.top_spenders.replace(agency_scope, agency_list, T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.top_spenders.get(creator_id) == first, "a snapshot must round-trip, ordered by rank")
+    second = [_spender(r, creator_id, 20_000 - r) for r in (1, 2)]
+    async with uow_factory() as uow:
+        await uow.top_spenders.replace(creator_id, second, T0 + timedelta(hours=1))
+        _expect(await uow.top_spenders.get(creator_id) == second, "a unit must read its own replacement")
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.top_spenders.get(creator_id) == second, "replace must drop the old list entirely")
+        _expect(await uow.top_spenders.get(agency_scope) == agency_list, "replace must leave other scopes alone")
+
+
+def _link(creator_id: CreatorId, name: str, clicks: int, earned: int | None) -> TrackingLink:
+    return TrackingLink(
+        TrackingLinkId(_uid("link")), creator_id, name, f"https://fanvue.example/{name}", "instagram", T0, clicks,
+        clicks // 10, clicks // 5,
+        None if earned is None else Money(earned), None if earned is None else Money(earned * 8 // 10),
+    )  # fmt: skip
+
+
+async def check_tracking_links_upsert(uow_factory: UnitOfWorkFactory) -> None:
+    """Links upsert by id (counters move, nothing is deleted); ``for_creator`` lists one creator's links."""
+    _, creator_id = await _seed_creator(uow_factory)
+    _, other_id = await _seed_creator(uow_factory)
+    bio, story = _link(creator_id, "bio", 100, None), _link(creator_id, "story", 40, 1_500)
+    theirs = _link(other_id, "bio", 7, 0)
+    async with uow_factory() as uow:
+        await uow.tracking_links.upsert([bio, story, theirs])
+        await uow.commit()
+    bio_later = TrackingLink(
+        bio.id, creator_id, bio.name, bio.url, bio.platform, bio.created_at, 150, 20, 30, Money(999), Money(799)
+    )
+    reel = _link(creator_id, "reel", 0, None)
+    async with uow_factory() as uow:
+        await uow.tracking_links.upsert([bio_later, reel])
+        await uow.commit()
+
+    def by_id(links: list[TrackingLink]) -> list[TrackingLink]:
+        return sorted(links, key=lambda link: link.id)
+
+    async with uow_factory() as uow:
+        got = await uow.tracking_links.for_creator(creator_id)
+        _expect(by_id(got) == by_id([bio_later, story, reel]), "upsert must replace by id and keep the others")
+        _expect(await uow.tracking_links.for_creator(other_id) == [theirs], "another creator's links must not leak")
+
+
+async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Cursors are keyed by (creator, stream) and come back equal, every field included."""
+    _, creator_id = await _seed_creator(uow_factory)
+    fresh = SyncCursor(creator_id, Stream.EARNINGS)
+    running = SyncCursor(
+        creator_id,
+        Stream.REVERSALS,
+        T0,
+        backfilled=True,
+        window_start=T0 - timedelta(days=7),
+        window_end=T0 + timedelta(hours=1),
+        page_cursor="page-2",
+        updated_at=T0,
+    )
+    async with uow_factory() as uow:
+        _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) is None, "a cursor never saved must be None")
+        await uow.cursors.save(fresh)
+        await uow.cursors.save(running)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) == fresh, "an empty cursor must round-trip")
+        _expect(await uow.cursors.get(creator_id, Stream.REVERSALS) == running, "a full cursor must round-trip")
+        _expect(await uow.cursors.get(creator_id, Stream.TOP_SPENDERS) is None, "cursors are per stream")
+    done = running.completed(T0 + timedelta(hours=2))
+    async with uow_factory() as uow:
+        await uow.cursors.save(done)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.cursors.get(creator_id, Stream.REVERSALS) == done, "save must replace the cursor")
+        _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) == fresh, "save must leave other streams alone")
+
+
+ALL_CONTRACTS: list[Contract] = [
+    check_uncommitted_work_is_discarded,
+    check_uncommitted_writes_are_invisible_to_other_units,
+    check_agency_and_creator_round_trip,
+    check_connection_round_trip,
+    check_connection_version_fence,
+    check_stats_round_trip,
+    check_stats_get_for_update_serialises_writers,
+    check_ledger_upsert_is_idempotent,
+    check_history_upsert_replaces_days,
+    check_top_spenders_replace,
+    check_tracking_links_upsert,
+    check_cursor_round_trip,
+]
+"""Every check above; run each against a fresh factory (or all against one shared database)."""
+
+__all__ = [
+    "ALL_CONTRACTS",
+    "Contract",
+    "ContractViolation",
+    "check_agency_and_creator_round_trip",
+    "check_connection_round_trip",
+    "check_connection_version_fence",
+    "check_cursor_round_trip",
+    "check_history_upsert_replaces_days",
+    "check_ledger_upsert_is_idempotent",
+    "check_stats_get_for_update_serialises_writers",
+    "check_stats_round_trip",
+    "check_top_spenders_replace",
+    "check_tracking_links_upsert",
+    "check_uncommitted_work_is_discarded",
+    "check_uncommitted_writes_are_invisible_to_other_units",
+]

@@ -1,0 +1,48 @@
+"""Use cases: async functions over ports that each do one job. They decide; adapters only carry out."""
+
+from onyx_core.usecases.context import Context, choose_connection, with_connection
+from onyx_core.usecases.import_creators import ImportReport, import_creators
+from onyx_core.usecases.rankings import (
+    LinksReport,
+    SnapshotReport,
+    agency_scope,
+    record_agency_top_spenders,
+    record_top_spenders,
+    sync_tracking_links,
+)
+from onyx_core.usecases.refresh_stats import (
+    AgencyStatsRefresh,
+    StatsRefresh,
+    merge_observations,
+    record_observations,
+    refresh_agency_stats,
+    refresh_creator_stats,
+)
+from onyx_core.usecases.subscriber_history import HistoryReport, record_subscriber_history
+from onyx_core.usecases.sync_ledger import LEDGER_STREAMS, LedgerSyncReport, SyncOutcome, sync_ledger
+
+__all__ = [
+    "LEDGER_STREAMS",
+    "AgencyStatsRefresh",
+    "Context",
+    "HistoryReport",
+    "ImportReport",
+    "LedgerSyncReport",
+    "LinksReport",
+    "SnapshotReport",
+    "StatsRefresh",
+    "SyncOutcome",
+    "agency_scope",
+    "choose_connection",
+    "import_creators",
+    "merge_observations",
+    "record_agency_top_spenders",
+    "record_observations",
+    "record_subscriber_history",
+    "record_top_spenders",
+    "refresh_agency_stats",
+    "refresh_creator_stats",
+    "sync_ledger",
+    "sync_tracking_links",
+    "with_connection",
+]

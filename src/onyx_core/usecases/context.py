@@ -1,0 +1,70 @@
+"""What every use case needs, bundled once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from onyx_core.catalog import Creator
+from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, resolve_connection
+from onyx_core.errors import NotFoundError
+from onyx_core.ids import CreatorId
+from onyx_core.ports import Clock, FanvuePort, SourceUnavailable, UnitOfWorkFactory
+from onyx_core.stats import MergePolicy, MissingReason
+from onyx_core.sync import SyncPolicy
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    uow: UnitOfWorkFactory
+    fanvue: FanvuePort
+    clock: Clock
+    merge_policy: MergePolicy = field(default_factory=MergePolicy)
+    sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
+
+
+async def load_creator(ctx: Context, creator_id: CreatorId) -> Creator:
+    async with ctx.uow() as uow:
+        creator = await uow.creators.get(creator_id)
+    if creator is None:
+        raise NotFoundError(f"no creator {creator_id}")
+    return creator
+
+
+async def choose_connection(
+    ctx: Context, creator: Creator, exclude: frozenset[ConnectionKind] = frozenset()
+) -> ConnectionChoice:
+    """The agency's connection first, the creator's own as fallback (see :func:`resolve_connection`)."""
+    async with ctx.uow() as uow:
+        agency = await uow.connections.for_agency(creator.agency_id)
+        own = await uow.connections.for_creator(creator.id)
+    return resolve_connection(agency=agency, creator=own, exclude=exclude)
+
+
+def describe(choice: ConnectionChoice) -> str:
+    return "; ".join(f"{skip.kind.value} connection {skip.reason.value}" for skip in choice.reasons)
+
+
+async def with_connection(
+    ctx: Context, creator: Creator, call: Callable[[Connection], Awaitable[T]]
+) -> tuple[T, ConnectionKind]:
+    """Run ``call`` with the best connection for ``creator``.
+
+    When the agency's connection answers "creator not assigned to team member", the creator's own connection
+    (if usable) gets a turn. With no usable connection this raises :class:`SourceUnavailable`.
+    """
+    exclude: frozenset[ConnectionKind] = frozenset()
+    while True:
+        choice = await choose_connection(ctx, creator, exclude)
+        if choice.connection is None or choice.kind is None:
+            raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
+        try:
+            return await call(choice.connection), choice.kind
+        except SourceUnavailable as failure:
+            if failure.reason is MissingReason.NOT_ASSIGNED and choice.kind is ConnectionKind.AGENCY:
+                exclude = exclude | {ConnectionKind.AGENCY}
+                continue
+            raise

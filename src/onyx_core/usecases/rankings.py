@@ -1,0 +1,94 @@
+"""Top spenders (per creator and agency-wide) and tracking links: snapshots Fanvue computes for us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onyx_core.catalog import RankedSpender, TrackingLink
+from onyx_core.connections import Connection, ConnectionKind, resolve_connection
+from onyx_core.errors import NotFoundError
+from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.ports import SourceUnavailable
+from onyx_core.stats import MissingReason
+from onyx_core.sync import Stream, SyncCursor
+from onyx_core.usecases.context import Context, describe, load_creator, with_connection
+
+TOP_SPENDERS_LIMIT = 50
+
+
+def agency_scope(agency_id: AgencyId) -> str:
+    """The top-spender scope of a whole agency."""
+    return f"agency:{agency_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotReport:
+    scope: str
+    rows: int
+    connection: ConnectionKind
+
+
+async def record_top_spenders(ctx: Context, creator_id: CreatorId) -> SnapshotReport:
+    """Replace the creator's top-50 list with Fanvue's current one.
+
+    An empty answer replaces nothing: an empty list from Fanvue is indistinguishable from a permission problem,
+    and a creator with spenders yesterday has them today.
+    """
+    creator = await load_creator(ctx, creator_id)
+
+    async def fetch(connection: Connection) -> list[RankedSpender]:
+        return await ctx.fanvue.fetch_top_spenders(connection, creator)
+
+    spenders, kind = await with_connection(ctx, creator, fetch)
+    await _store_spenders(ctx, str(creator_id), spenders[:TOP_SPENDERS_LIMIT], creator_id)
+    return SnapshotReport(str(creator_id), min(len(spenders), TOP_SPENDERS_LIMIT), kind)
+
+
+async def record_agency_top_spenders(ctx: Context, agency_id: AgencyId) -> SnapshotReport:
+    """Agency-wide top 50 (Fanvue's agency endpoints need the agency admin's connection)."""
+    async with ctx.uow() as uow:
+        if await uow.agencies.get(agency_id) is None:
+            raise NotFoundError(f"no agency {agency_id}")
+        choice = resolve_connection(agency=await uow.connections.for_agency(agency_id), creator=None)
+    if choice.connection is None:
+        raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
+    spenders = await ctx.fanvue.fetch_top_spenders(choice.connection, None)
+    scope = agency_scope(agency_id)
+    await _store_spenders(ctx, scope, spenders[:TOP_SPENDERS_LIMIT], None)
+    return SnapshotReport(scope, min(len(spenders), TOP_SPENDERS_LIMIT), ConnectionKind.AGENCY)
+
+
+async def _store_spenders(
+    ctx: Context, scope: str, spenders: list[RankedSpender], creator_id: CreatorId | None
+) -> None:
+    if not spenders:
+        return
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        await uow.top_spenders.replace(scope, spenders, now)
+        if creator_id is not None:
+            await uow.cursors.save(SyncCursor(creator_id, Stream.TOP_SPENDERS, now, backfilled=True, updated_at=now))
+        await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class LinksReport:
+    creator_id: CreatorId
+    links: int
+    connection: ConnectionKind
+
+
+async def sync_tracking_links(ctx: Context, creator_id: CreatorId) -> LinksReport:
+    """Upsert the creator's tracking links with their current counters. Links are never deleted here."""
+    creator = await load_creator(ctx, creator_id)
+
+    async def fetch(connection: Connection) -> list[TrackingLink]:
+        return await ctx.fanvue.fetch_tracking_links(connection, creator)
+
+    links, kind = await with_connection(ctx, creator, fetch)
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        await uow.tracking_links.upsert([link for link in links if link.creator_id == creator_id])
+        await uow.cursors.save(SyncCursor(creator_id, Stream.TRACKING_LINKS, now, backfilled=True, updated_at=now))
+        await uow.commit()
+    return LinksReport(creator_id, len(links), kind)

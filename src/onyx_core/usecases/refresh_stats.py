@@ -1,0 +1,120 @@
+"""Refresh creators' live stats: fetch observations, merge them by the core's rules, store atomically."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from onyx_core.catalog import Creator
+from onyx_core.connections import Connection, ConnectionKind
+from onyx_core.errors import NotFoundError
+from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.money import USD
+from onyx_core.ports import SourceUnavailable, UnitOfWork
+from onyx_core.stats import Floor, Metric, Missing, MissingReason, Observation, StatsEvent, merge_all, stale_metrics
+from onyx_core.usecases.context import Context, load_creator, with_connection
+
+LEDGER_SOURCE = "onyx:ledger"
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRefresh:
+    creator_id: CreatorId
+    connection: ConnectionKind | None
+    """Which connection answered (None: none was usable)."""
+    observations: int
+    events: tuple[StatsEvent, ...]
+    stale: dict[str, MissingReason]
+    """Metrics left stale after this refresh, with why."""
+
+
+def _all_missing(observations: list[Observation], reason: MissingReason) -> bool:
+    return bool(observations) and all(isinstance(o, Missing) and o.reason is reason for o in observations)
+
+
+def _missing_everything(at: datetime, failure: SourceUnavailable, metrics: list[str]) -> list[Observation]:
+    return [Missing(m, failure.reason, at, "onyx", failure.detail) for m in metrics]
+
+
+async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[Observation], ConnectionKind | None]:
+    async def fetch(connection: Connection) -> list[Observation]:
+        observations = await ctx.fanvue.fetch_stats(connection, creator, at)
+        if _all_missing(observations, MissingReason.NOT_ASSIGNED):
+            # Let with_connection fall back to the creator's own connection.
+            raise SourceUnavailable(MissingReason.NOT_ASSIGNED, "creator not assigned to this team member")
+        return observations
+
+    try:
+        return await with_connection(ctx, creator, fetch)
+    except SourceUnavailable as failure:
+        return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
+
+
+async def merge_observations(
+    ctx: Context, uow: UnitOfWork, creator_id: CreatorId, observations: list[Observation]
+) -> tuple[tuple[StatsEvent, ...], dict[str, MissingReason]]:
+    """Merge observations into the stored stats inside ``uow`` (under the creator's row lock); no commit.
+
+    The ledger's net total joins them as a floor of lifetime revenue, so revenue is never shown below it.
+    """
+    now = ctx.clock.now()
+    ledger_net = await uow.ledger.net_total(creator_id, USD)
+    if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
+        observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]
+    records = await uow.stats.get_for_update(creator_id)
+    merged, events = merge_all(records, observations, ctx.merge_policy, now)
+    changed = {metric: record for metric, record in merged.items() if records.get(metric) != record}
+    if changed or events:
+        await uow.stats.save(creator_id, changed, events, now)
+    return events, stale_metrics(merged)
+
+
+async def record_observations(
+    ctx: Context, creator_id: CreatorId, observations: list[Observation]
+) -> tuple[tuple[StatsEvent, ...], dict[str, MissingReason]]:
+    """:func:`merge_observations` in a unit of work of its own, committed."""
+    async with ctx.uow() as uow:
+        result = await merge_observations(ctx, uow, creator_id, observations)
+        await uow.commit()
+    return result
+
+
+async def refresh_creator_stats(ctx: Context, creator_id: CreatorId) -> StatsRefresh:
+    """Fetch and merge one creator's stats. A failed fetch marks metrics stale; it never writes a zero."""
+    creator = await load_creator(ctx, creator_id)
+    observations, kind = await _observe(ctx, creator, ctx.clock.now())
+    events, stale = await record_observations(ctx, creator_id, observations)
+    return StatsRefresh(creator_id, kind, len(observations), events, stale)
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyStatsRefresh:
+    agency_id: AgencyId
+    refreshed: tuple[StatsRefresh, ...]
+    failures: dict[CreatorId, str]
+    """Creators whose refresh raised (storage trouble, a bug): the others still ran."""
+
+
+async def refresh_agency_stats(ctx: Context, agency_id: AgencyId) -> AgencyStatsRefresh:
+    """Refresh every creator of the agency, at most ``sync_policy.concurrency`` at a time."""
+    async with ctx.uow() as uow:
+        if await uow.agencies.get(agency_id) is None:
+            raise NotFoundError(f"no agency {agency_id}")
+        creators = await uow.creators.for_agency(agency_id)
+    gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
+    refreshed: dict[CreatorId, StatsRefresh] = {}
+    failures: dict[CreatorId, str] = {}
+
+    async def one(creator: Creator) -> None:
+        async with gate:
+            try:
+                refreshed[creator.id] = await refresh_creator_stats(ctx, creator.id)
+            except Exception as error:  # one creator failing must not stop the others
+                failures[creator.id] = f"{type(error).__name__}: {error}"
+
+    async with asyncio.TaskGroup() as group:
+        for creator in creators:
+            group.create_task(one(creator))
+    ordered = tuple(refreshed[c.id] for c in creators if c.id in refreshed)
+    return AgencyStatsRefresh(agency_id, ordered, failures)
