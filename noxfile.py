@@ -16,7 +16,7 @@ DEV = ".[dev]"
 def tests(session: nox.Session) -> None:
     """The whole test suite (PostgreSQL tests skip on a laptop without it, and fail in CI)."""
     session.install("-e", DEV)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--junitxml=build/test-results.xml", *session.posargs)
 
 
 @nox.session
