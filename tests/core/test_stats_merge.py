@@ -238,3 +238,10 @@ def test_a_deeper_drop_while_held_restarts_the_confirmation_clock():
 def test_a_held_drop_confirmed_by_a_slightly_higher_value_applies_that_value():
     record, _ = run(Ok(SUBS, 100, at(0), "api"), Ok(SUBS, 10, at(1), "api"), Ok(SUBS, 12, at(11), "api"))
     assert (record.value, record.pending) == (12, None)
+
+
+def test_a_floor_is_never_mistaken_for_a_value():
+    assert Ok(REV, 5, T0, "x") != Floor(REV, 5, T0, "x")
+    assert not isinstance(Floor(REV, 5, T0, "x"), Ok)
+    record, _ = run(Floor(REV, 5, at(0), "ledger"), Ok(REV, 5, at(0), "ledger"))
+    assert len(record.window) == 2

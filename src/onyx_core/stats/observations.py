@@ -36,8 +36,8 @@ def _check_metric(metric: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Ok:
-    """``metric`` had ``value`` at ``observed_at``, according to ``source`` (e.g. ``"fanvue:/users/me"``)."""
+class _Valued:
+    """A non-negative integer value of ``metric`` known at ``observed_at``, according to ``source``."""
 
     metric: str
     value: int
@@ -47,12 +47,17 @@ class Ok:
     def __post_init__(self) -> None:
         _check_metric(self.metric)
         if type(self.value) is not int or self.value < 0:
-            raise DomainValueError(f"{self.metric}: an observed value is a non-negative int, got {self.value!r}")
-        object.__setattr__(self, "observed_at", require_utc(self.observed_at, "Ok.observed_at"))
+            raise DomainValueError(f"{self.metric}: a value is a non-negative int, got {self.value!r}")
+        object.__setattr__(self, "observed_at", require_utc(self.observed_at, f"{type(self).__name__}.observed_at"))
 
     @property
     def at(self) -> datetime:
         return self.observed_at
+
+
+@dataclass(frozen=True, slots=True)
+class Ok(_Valued):
+    """``metric`` had ``value`` at ``observed_at``, according to ``source`` (e.g. ``"fanvue:/users/me"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +109,11 @@ class Adjustment:
 
 
 @dataclass(frozen=True, slots=True)
-class Floor:
+class Floor(_Valued):
     """A lower bound known at ``observed_at``: e.g. lifetime revenue is never below the sum of the ledger.
 
     A floor can raise a value, never lower it.
     """
-
-    metric: str
-    value: int
-    observed_at: datetime
-    source: str
-
-    def __post_init__(self) -> None:
-        _check_metric(self.metric)
-        if type(self.value) is not int or self.value < 0:
-            raise DomainValueError(f"{self.metric}: a floor is a non-negative int, got {self.value!r}")
-        object.__setattr__(self, "observed_at", require_utc(self.observed_at, "Floor.observed_at"))
-
-    @property
-    def at(self) -> datetime:
-        return self.observed_at
 
 
 Observation = Ok | Missing | Adjustment | Floor
