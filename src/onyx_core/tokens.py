@@ -296,14 +296,11 @@ class TokenFailureClass(StrEnum):
     """The request left but no answer came back: the server may have rotated the refresh token. Retry once."""
 
 
-def classify_token_failure(
-    *, status: int | None, oauth_error: str | None, sent: bool, timed_out: bool
-) -> TokenFailureClass:
+def classify_token_failure(*, status: int | None, oauth_error: str | None, sent: bool) -> TokenFailureClass:
     """Classify one failed token-endpoint attempt.
 
     ``status`` is the HTTP status if a response arrived, else ``None``; ``oauth_error`` the ``error`` field of its
-    body, if any; ``sent`` whether the request was fully written to the server; ``timed_out`` whether the
-    attempt ended in a timeout rather than a connection error. Without a response only ``sent`` decides: a
+    body, if any; ``sent`` whether the request was fully written to the server. Without a response only ``sent`` decides: a
     timeout or a dropped connection *after* sending are equally ambiguous, and before sending equally harmless.
 
     - TERMINAL: ``invalid_grant``, ``invalid_client``, ``unauthorized_client``, ``unsupported_grant_type``,
@@ -313,7 +310,6 @@ def classify_token_failure(
     - AMBIGUOUS: no response after sending; or 2xx with an unusable body (the server did refresh, and the new
       refresh token is lost).
     """
-    del timed_out  # documents the cause for callers and logs; ``sent`` is what decides (see above)
     if status is None:
         return TokenFailureClass.AMBIGUOUS if sent else TokenFailureClass.TRANSIENT
     if type(status) is not int or not 100 <= status <= 599:
@@ -411,8 +407,10 @@ class RefreshRetryPolicy:
 
         ``jitter`` in [0, 1] scales the backoff ("full jitter"); pass ``random.random()``. Rules:
 
-        - a TERMINAL attempt or an ``invalid_grant`` answer anywhere -> GIVE_UP_TERMINAL. This includes the
-          retry after an ambiguous attempt answering ``invalid_grant``: the server had rotated the token.
+        - a TERMINAL attempt anywhere -> GIVE_UP_TERMINAL. This includes the retry after an ambiguous attempt
+          answering ``invalid_grant`` (classified TERMINAL): the server had rotated the token. Only the class
+          decides: a 5xx whose body happens to say ``invalid_grant`` is TRANSIENT, as
+          :func:`classify_token_failure` says.
         - ``max_retries`` retries already made -> GIVE_UP_TRANSIENT.
         - the last attempt AMBIGUOUS and ``max_ambiguous_retries`` ambiguous retries already made
           -> GIVE_UP_TRANSIENT.
@@ -424,10 +422,7 @@ class RefreshRetryPolicy:
         _check_jitter(jitter)
         if not history:
             raise DomainValueError("history must hold at least the attempt that just failed")
-        if any(
-            attempt.failure is TokenFailureClass.TERMINAL or attempt.oauth_error == "invalid_grant"
-            for attempt in history
-        ):
+        if any(attempt.failure is TokenFailureClass.TERMINAL for attempt in history):
             return RefreshAction(RefreshActionKind.GIVE_UP_TERMINAL)
         last = history[-1]
         retry_after = last.retry_after or timedelta(0)

@@ -376,46 +376,44 @@ def test_t4_default_leeway_is_26_plus_minus_1() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "oauth_error", "sent", "timed_out", "expected"),
+    ("status", "oauth_error", "sent", "expected"),
     [
-        (400, "invalid_grant", True, False, TERMINAL),
-        (400, "invalid_client", True, False, TERMINAL),
-        (401, "invalid_client", True, False, TERMINAL),
-        (400, "unauthorized_client", True, False, TERMINAL),
-        (400, "unsupported_grant_type", True, False, TERMINAL),
-        (400, "invalid_scope", True, False, TERMINAL),
-        (400, "invalid_request", True, False, TERMINAL),
-        (400, None, True, False, TERMINAL),
-        (403, None, True, False, TERMINAL),
-        (404, None, True, False, TERMINAL),
-        (410, None, True, False, TERMINAL),
-        (429, None, True, False, TRANSIENT),
-        (408, None, True, False, TRANSIENT),
-        (500, None, True, False, TRANSIENT),
-        (502, None, True, False, TRANSIENT),
-        (503, "temporarily_unavailable", True, False, TRANSIENT),
-        (503, "invalid_grant", True, False, TRANSIENT),  # a 5xx says nothing reliable about the grant
-        (400, "temporarily_unavailable", True, False, TRANSIENT),
-        (400, "server_error", True, False, TRANSIENT),
-        (None, None, False, False, TRANSIENT),  # connection refused / DNS: never reached the server
-        (None, None, False, True, TRANSIENT),  # connect timeout
-        (None, None, True, True, AMBIGUOUS),  # read timeout: the server may have rotated
-        (None, None, True, False, AMBIGUOUS),  # connection dropped after sending
-        (200, None, True, False, AMBIGUOUS),  # 200 with an unusable body: the server did rotate
-        (200, None, True, True, AMBIGUOUS),  # 200, then the body timed out
-        (302, None, True, False, TRANSIENT),
+        (400, "invalid_grant", True, TERMINAL),
+        (400, "invalid_client", True, TERMINAL),
+        (401, "invalid_client", True, TERMINAL),
+        (400, "unauthorized_client", True, TERMINAL),
+        (400, "unsupported_grant_type", True, TERMINAL),
+        (400, "invalid_scope", True, TERMINAL),
+        (400, "invalid_request", True, TERMINAL),
+        (400, None, True, TERMINAL),
+        (403, None, True, TERMINAL),
+        (404, None, True, TERMINAL),
+        (410, None, True, TERMINAL),
+        (429, None, True, TRANSIENT),
+        (408, None, True, TRANSIENT),
+        (500, None, True, TRANSIENT),
+        (502, None, True, TRANSIENT),
+        (503, "temporarily_unavailable", True, TRANSIENT),
+        (503, "invalid_grant", True, TRANSIENT),  # a 5xx says nothing reliable about the grant
+        (400, "temporarily_unavailable", True, TRANSIENT),
+        (400, "server_error", True, TRANSIENT),
+        (None, None, False, TRANSIENT),  # connection refused / DNS: never reached the server
+        (None, None, True, AMBIGUOUS),  # read timeout: the server may have rotated
+        (200, None, True, AMBIGUOUS),  # 200 with an unusable body: the server did rotate
+        (302, None, True, TRANSIENT),
     ],
 )
 def test_classification_table(
-    status: int | None, oauth_error: str | None, sent: bool, timed_out: bool, expected: TokenFailureClass
+    status: int | None, oauth_error: str | None, sent: bool, expected: TokenFailureClass
 ) -> None:
-    assert classify_token_failure(status=status, oauth_error=oauth_error, sent=sent, timed_out=timed_out) is expected
+    # Without a response only `sent` decides: a timeout and a dropped connection are alike.
+    assert classify_token_failure(status=status, oauth_error=oauth_error, sent=sent) is expected
 
 
 @pytest.mark.parametrize("status", [0, 99, 600, True])
 def test_classification_refuses_non_http_status(status: int) -> None:
     with pytest.raises(DomainValueError):
-        classify_token_failure(status=status, oauth_error=None, sent=True, timed_out=False)
+        classify_token_failure(status=status, oauth_error=None, sent=True)
 
 
 # ---------------------------------------------------------------- retry policy (T9)
@@ -452,6 +450,14 @@ def test_exponential_backoff_with_jitter() -> None:
     assert RETRY.next_action([attempt(TRANSIENT)], jitter=0.0).delay == timedelta(0)
     many = RefreshRetryPolicy(max_retries=10_000)
     assert many.backoff(9_999, jitter=1.0) == many.max_delay
+
+
+def test_only_the_failure_class_decides_terminal() -> None:
+    # A 5xx whose body says invalid_grant is classified TRANSIENT; the retry policy must agree.
+    five_oh_three = classify_token_failure(status=503, oauth_error="invalid_grant", sent=True)
+    action = RETRY.next_action([attempt(five_oh_three, oauth_error="invalid_grant")], jitter=0.5)
+    assert action.retry
+    assert not action.needs_reauth
 
 
 def test_ambiguous_retries_once_then_invalid_grant_is_terminal() -> None:
@@ -542,7 +548,7 @@ def test_policy_properties_for_any_history(
             assert action.delay >= retry_after
         assert action.delay <= policy.max_delay
     if action.kind is RefreshActionKind.GIVE_UP_TERMINAL:
-        assert any(a.failure is TERMINAL or a.oauth_error == "invalid_grant" for a in history)
+        assert any(a.failure is TERMINAL for a in history)
     else:
         assert not action.needs_reauth
 
