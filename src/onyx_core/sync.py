@@ -56,10 +56,13 @@ class SyncCursor:
     def advanced(self, page_cursor: str | None, now: datetime) -> SyncCursor:
         return replace(self, page_cursor=page_cursor, updated_at=now)
 
-    def completed(self, now: datetime) -> SyncCursor:
+    def completed(self, now: datetime, *, saw_data: bool) -> SyncCursor:
+        """The run reached its last page. The history counts as backfilled once a run saw data: an empty first
+        answer may be a permission problem, so the next run backfills again instead of looking back a week."""
         if self.window_end is None:
             raise DomainValueError("no run in progress to complete")
-        return SyncCursor(self.creator_id, self.stream, self.window_end, backfilled=True, updated_at=now)
+        backfilled = self.backfilled or saw_data
+        return SyncCursor(self.creator_id, self.stream, self.window_end, backfilled=backfilled, updated_at=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -300,8 +300,9 @@ def classify_token_failure(*, status: int | None, oauth_error: str | None, sent:
     """Classify one failed token-endpoint attempt.
 
     ``status`` is the HTTP status if a response arrived, else ``None``; ``oauth_error`` the ``error`` field of its
-    body, if any; ``sent`` whether the request was fully written to the server. Without a response only ``sent`` decides: a
-    timeout or a dropped connection *after* sending are equally ambiguous, and before sending equally harmless.
+    body, if any; ``sent`` whether the request was fully written to the server. Without a response only ``sent``
+    decides: a timeout or a dropped connection *after* sending are equally ambiguous, and before sending equally
+    harmless.
 
     - TERMINAL: ``invalid_grant``, ``invalid_client``, ``unauthorized_client``, ``unsupported_grant_type``,
       ``invalid_scope`` and any other 4xx except 408 and 429.

@@ -316,6 +316,22 @@ async def test_an_empty_lookback_window_deletes_nothing():
     assert len(await world.ledger(LUNA)) == 4
 
 
+async def test_an_empty_first_backfill_is_retried_in_full():
+    # Fanvue answers an empty list for a permission problem: that must not count as "history fetched".
+    world = World()
+    await world.seed()
+    first = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert (first.outcome, first.inserted) == (SyncOutcome.COMPLETED, 0)
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=20 + n)) for n in range(3)]
+    world.clock.advance(3600)
+    second = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert second.window_start == SyncPolicy().backfill_from
+    assert second.inserted == 3
+    world.clock.advance(3600)
+    third = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert third.window_start == T0 + timedelta(hours=1) - timedelta(days=7)
+
+
 async def test_a_failure_mid_backfill_keeps_committed_pages_and_resumes():
     world = World(page_size=2)
     await world.seed()
@@ -419,6 +435,18 @@ async def test_subscriber_history_backfills_a_year_then_a_rolling_week():
     async with world.ctx.uow() as uow:
         stored = await uow.history.days(LUNA, date(2000, 1, 1), date(2100, 1, 1))
     assert len(stored) == 365
+
+
+async def test_an_empty_first_history_answer_keeps_backfilling():
+    world = World()
+    await world.seed()
+    assert (await record_subscriber_history(world.ctx, LUNA)).backfill
+    world.fanvue.subscriber_days[LUNA] = [SubscriberDay(LUNA, T0.date() - timedelta(days=100), new=3, cancelled=1)]
+    world.clock.advance(timedelta(days=1))
+    second = await record_subscriber_history(world.ctx, LUNA)
+    assert (second.backfill, second.days) == (True, 1)
+    world.clock.advance(timedelta(days=1))
+    assert not (await record_subscriber_history(world.ctx, LUNA)).backfill
 
 
 async def test_history_failure_writes_nothing():

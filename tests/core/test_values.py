@@ -166,10 +166,12 @@ def test_a_cursor_moves_through_a_run_and_completes_at_the_window_end():
     assert started.in_progress
     advanced = started.advanced("abc", T0)
     assert advanced.page_cursor == "abc"
-    done = advanced.completed(T0 + timedelta(minutes=1))
+    done = advanced.completed(T0 + timedelta(minutes=1), saw_data=True)
     assert (done.synced_through, done.backfilled, done.in_progress, done.page_cursor) == (T0, True, False, None)
+    assert not started.completed(T0, saw_data=False).backfilled, "an empty first run is not a backfill"
+    assert done.started(T0, T0, T0).completed(T0, saw_data=False).backfilled, "once backfilled, always"
     with pytest.raises(DomainValueError):
-        cursor.completed(T0)
+        cursor.completed(T0, saw_data=True)
     with pytest.raises(DomainValueError):
         SyncCursor(CreatorId("c"), Stream.EARNINGS, window_start=T0)
 

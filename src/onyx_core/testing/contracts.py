@@ -594,7 +594,7 @@ async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) == fresh, "an empty cursor must round-trip")
         _expect(await uow.cursors.get(creator_id, Stream.REVERSALS) == running, "a full cursor must round-trip")
         _expect(await uow.cursors.get(creator_id, Stream.TOP_SPENDERS) is None, "cursors are per stream")
-    done = running.completed(T0 + timedelta(hours=2))
+    done = running.completed(T0 + timedelta(hours=2), saw_data=True)
     async with uow_factory() as uow:
         await uow.cursors.save(done)
         await uow.commit()

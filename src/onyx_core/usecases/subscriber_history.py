@@ -47,6 +47,10 @@ async def record_subscriber_history(ctx: Context, creator_id: CreatorId) -> Hist
     days, kind = await with_connection(ctx, creator, fetch)
     async with ctx.uow() as uow:
         await uow.history.upsert([d for d in days if d.creator_id == creator_id and start <= d.day < end])
-        await uow.cursors.save(SyncCursor(creator_id, Stream.SUBSCRIBER_HISTORY, now, backfilled=True, updated_at=now))
+        # An empty first answer may be a permission problem: stay in backfill mode until data is seen.
+        backfilled = not backfill or bool(days)
+        await uow.cursors.save(
+            SyncCursor(creator_id, Stream.SUBSCRIBER_HISTORY, now, backfilled=backfilled, updated_at=now)
+        )
         await uow.commit()
     return HistoryReport(creator_id, start, end, len(days), backfill, kind)

@@ -80,6 +80,7 @@ async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> Le
     window_start, window_end = cursor.window_start, cursor.window_end
 
     pages = inserted = updated = 0
+    saw_data = cursor.page_cursor is not None  # a resumed run's earlier pages had rows
     kind: ConnectionKind | None = None
     failure: MissingReason | None = None
     while pages < policy.max_pages:
@@ -97,9 +98,10 @@ async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> Le
             break
         async with ctx.uow() as uow:
             result = await uow.ledger.upsert(page.entries)
+            saw_data = saw_data or bool(page.entries)
             cursor = cursor.advanced(page.next_cursor, ctx.clock.now())
             if page.next_cursor is None:
-                cursor = cursor.completed(ctx.clock.now())
+                cursor = cursor.completed(ctx.clock.now(), saw_data=saw_data)
             await uow.cursors.save(cursor)
             if result.inserted:
                 # Same transaction: a refund and the permission to lower revenue by it land together.
