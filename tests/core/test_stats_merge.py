@@ -87,6 +87,28 @@ def test_an_older_observation_loses_to_the_stored_newer_one():
     assert (record.value, record.observed_at) == (130, at(5))
 
 
+def test_a_late_observation_counts_as_if_it_had_arrived_on_time():
+    # Documented in docs/stats.md: the two orders of arrival must agree, and in time order the 100 is a cliff.
+    late, _ = run(Ok(SUBS, 100, at(10), "api"), Ok(SUBS, 500, at(5), "slow-writer"))
+    in_time, _ = run(Ok(SUBS, 500, at(5), "slow-writer"), Ok(SUBS, 100, at(10), "api"))
+    assert late == in_time
+    assert (late.value, late.observed_at) == (500, at(5))
+    assert late.pending is not None
+    assert (late.pending.value, late.pending.first_observed_at) == (100, at(10))
+    confirmed, _ = run(Ok(SUBS, 100, at(10), "api"), Ok(SUBS, 500, at(5), "slow"), Ok(SUBS, 100, at(20), "api"))
+    assert (confirmed.value, confirmed.observed_at) == (100, at(20))
+    # A late revenue total above the newer one makes the newer one a regression, whatever the arrival order.
+    rev_late, _ = run(Ok(REV, 100, at(10), "api"), Ok(REV, 200, at(5), "slow"))
+    rev_in_time, _ = run(Ok(REV, 200, at(5), "slow"), Ok(REV, 100, at(10), "api"))
+    assert rev_late == rev_in_time
+    assert rev_late.value == 200
+
+
+def test_a_late_ordinary_value_changes_nothing_visible():
+    record, _ = run(Ok(SUBS, 100, at(10), "api"), Ok(SUBS, 180, at(5), "slow"))
+    assert (record.value, record.observed_at, record.pending) == (100, at(10), None)
+
+
 def test_a_drop_to_zero_is_held_until_confirmed_ten_minutes_later():
     # S2: one zero leaves the old value; two zeros 10 minutes apart apply it.
     record, events = run(Ok(SUBS, 120, at(0), "api"), Ok(SUBS, 0, at(1), "api"))

@@ -123,15 +123,22 @@ def test_s2_a_positive_gauge_reaches_zero_only_after_two_zeros_ten_minutes_apart
     records: dict[str, MetricRecord] = {}
     zeros_merged: dict[str, list[Ok]] = defaultdict(list)
     for obs in batch:
-        before = records.get(obs.metric, MetricRecord(obs.metric)).value
+        before = records.get(obs.metric, MetricRecord(obs.metric))
         result = merge(records.get(obs.metric), obs, POLICY, NOW)
         records[obs.metric] = result.record
         if isinstance(obs, Ok) and obs.value == 0 and was_merged(result):
             zeros_merged[obs.metric].append(obs)
-        after = result.record.value
-        if before and after == 0:
-            assert result.record.observed_at is not None
-            times = [z.observed_at for z in zeros_merged[obs.metric] if z.observed_at <= result.record.observed_at]
+        after = result.record
+        if before.value and after.value == 0:
+            # Only zeros observed after the positive value that was shown can confirm its drop.
+            assert before.observed_at is not None
+            assert after.observed_at is not None
+            times = [
+                z.observed_at
+                for z in zeros_merged[obs.metric]
+                if before.observed_at < z.observed_at <= after.observed_at
+            ]
+            assert len(times) >= 2
             assert max(times) - min(times) >= POLICY.confirm_after
 
 

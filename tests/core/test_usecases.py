@@ -131,6 +131,24 @@ async def test_import_adds_then_updates_and_never_deletes():
     assert [(c.id, c.handle) for c in creators] == [(LUNA, "luna.new"), (MIKA, "mika")]
 
 
+async def test_import_never_moves_a_creator_from_another_agency():
+    world = World()
+    await world.seed()
+    other = AgencyId("agency-2")
+    other_conn = connection("conn-other", ConnectionKind.AGENCY, agency_id=other)
+    async with world.ctx.uow() as uow:
+        await uow.agencies.upsert(Agency(other, "Agency Two"))
+        await uow.connections.save(other_conn)
+        await uow.commit()
+    world.fanvue.creators[other_conn.id] = [CreatorProfile(LUNA, "luna", "Luna")]
+    report = await import_creators(world.ctx, other)
+    assert (report.added, report.conflicts, report.unchanged) == ((), (LUNA,), 0)
+    async with world.ctx.uow() as uow:
+        luna = await uow.creators.get(LUNA)
+    assert luna is not None
+    assert luna.agency_id == AGENCY
+
+
 async def test_import_without_a_usable_agency_connection_fails_clearly():
     world = World()
     await world.seed()
@@ -223,11 +241,29 @@ async def test_agency_token_is_used_for_imported_creators_even_with_no_personal_
     assert report.failures == {}
 
 
-async def test_refresh_agency_runs_creators_concurrently_but_bounded():
-    world = World(policy=SyncPolicy(concurrency=1))
+@pytest.mark.parametrize("concurrency", [1, 2, 8])
+async def test_refresh_agency_runs_creators_concurrently_but_bounded(concurrency):
+    world = World(policy=SyncPolicy(concurrency=concurrency))
     await world.seed()
+    more = [CreatorProfile(f"c-extra-{n}", f"extra{n}", f"Extra {n}") for n in range(6)]
+    world.fanvue.creators[AGENCY_CONN] += more
+    world.fanvue.stats.update({CreatorId(p.fanvue_uuid): dict(VALUES) for p in more})
+    await import_creators(world.ctx, AGENCY)
+    running = peak = 0
+    original = world.fanvue.fetch_stats
+
+    async def slow(conn, creator, at):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return await original(conn, creator, at)
+
+    world.fanvue.fetch_stats = slow  # type: ignore[method-assign]
     report = await refresh_agency_stats(world.ctx, AGENCY)
-    assert [r.creator_id for r in report.refreshed] == [LUNA, MIKA]
+    assert len(report.refreshed) == 8
+    assert peak == min(concurrency, 8)
 
 
 async def test_a_cliff_in_fanvues_answer_is_held_not_applied():

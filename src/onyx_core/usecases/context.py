@@ -9,7 +9,7 @@ from typing import TypeVar
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, resolve_connection
 from onyx_core.errors import NotFoundError
-from onyx_core.ids import CreatorId
+from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import Clock, FanvuePort, SourceUnavailable, UnitOfWorkFactory
 from onyx_core.stats import MergePolicy, MissingReason
 from onyx_core.sync import SyncPolicy
@@ -26,7 +26,26 @@ class Context:
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
 
 
+async def require_agency(ctx: Context, agency_id: AgencyId) -> None:
+    """Raise :class:`NotFoundError` unless the agency exists."""
+    async with ctx.uow() as uow:
+        if await uow.agencies.get(agency_id) is None:
+            raise NotFoundError(f"no agency {agency_id}")
+
+
+async def agency_connection(ctx: Context, agency_id: AgencyId) -> Connection:
+    """The agency's own connection, for agency-wide endpoints. Raises :class:`NotFoundError` for an unknown
+    agency and :class:`SourceUnavailable` (``no_connection``) when the connection is absent or unusable."""
+    await require_agency(ctx, agency_id)
+    async with ctx.uow() as uow:
+        choice = resolve_connection(agency=await uow.connections.for_agency(agency_id), creator=None)
+    if choice.connection is None:
+        raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
+    return choice.connection
+
+
 async def load_creator(ctx: Context, creator_id: CreatorId) -> Creator:
+    """The stored creator; raises :class:`NotFoundError` if there is none."""
     async with ctx.uow() as uow:
         creator = await uow.creators.get(creator_id)
     if creator is None:
@@ -45,6 +64,7 @@ async def choose_connection(
 
 
 def describe(choice: ConnectionChoice) -> str:
+    """Why no connection was usable, for error messages (names kinds and reasons, never tokens)."""
     return "; ".join(f"{skip.kind.value} connection {skip.reason.value}" for skip in choice.reasons)
 
 

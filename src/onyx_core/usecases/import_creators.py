@@ -5,51 +5,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onyx_core.catalog import Creator
-from onyx_core.connections import resolve_connection
-from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.ports import SourceUnavailable
-from onyx_core.stats import MissingReason
-from onyx_core.usecases.context import Context, describe
+from onyx_core.usecases.context import Context, agency_connection
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
+    """What an import did. ``conflicts``: creators the connection lists that belong to another agency in Onyx;
+    they are left where they are (moving a creator between tenants is a decision for a person)."""
+
     agency_id: AgencyId
     listed: int
     added: tuple[CreatorId, ...]
     updated: tuple[CreatorId, ...]
     unchanged: int
+    conflicts: tuple[CreatorId, ...] = ()
 
 
 async def import_creators(ctx: Context, agency_id: AgencyId) -> ImportReport:
     """Upsert every creator Fanvue lists for the agency's connection.
 
     Nothing is ever deleted: Fanvue answers an empty list when the grant lacks permission, so a creator missing
-    from one listing is not evidence that the agency stopped managing them.
+    from one listing is not evidence that the agency stopped managing them. A creator already stored under
+    another agency is reported as a conflict and not moved.
     """
-    async with ctx.uow() as uow:
-        if await uow.agencies.get(agency_id) is None:
-            raise NotFoundError(f"no agency {agency_id}")
-        connection = await uow.connections.for_agency(agency_id)
-    choice = resolve_connection(agency=connection, creator=None)
-    if choice.connection is None:
-        raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
-    profiles = await ctx.fanvue.list_creators(choice.connection)
+    connection = await agency_connection(ctx, agency_id)
+    profiles = await ctx.fanvue.list_creators(connection)
 
     now = ctx.clock.now()
     added: list[CreatorId] = []
     updated: list[CreatorId] = []
+    conflicts: list[CreatorId] = []
     async with ctx.uow() as uow:
         for profile in profiles:
-            existing = await uow.creators.get(CreatorId(profile.fanvue_uuid))
+            creator_id = CreatorId(profile.fanvue_uuid)
+            existing = await uow.creators.get(creator_id)
             if existing is None:
                 await uow.creators.upsert(Creator.from_profile(profile, agency_id, now))
-                added.append(CreatorId(profile.fanvue_uuid))
-            elif existing.agency_id != agency_id or not existing.same_profile(profile):
+                added.append(creator_id)
+            elif existing.agency_id != agency_id:
+                conflicts.append(creator_id)
+            elif not existing.same_profile(profile):
                 await uow.creators.upsert(Creator.from_profile(profile, agency_id, existing.imported_at))
-                updated.append(existing.id)
+                updated.append(creator_id)
         await uow.commit()
-    return ImportReport(
-        agency_id, len(profiles), tuple(added), tuple(updated), len(profiles) - len(added) - len(updated)
-    )
+    unchanged = len(profiles) - len(added) - len(updated) - len(conflicts)
+    return ImportReport(agency_id, len(profiles), tuple(added), tuple(updated), unchanged, tuple(conflicts))

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onyx_core.catalog import RankedSpender, TrackingLink
-from onyx_core.connections import Connection, ConnectionKind, resolve_connection
-from onyx_core.errors import NotFoundError
+from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.ports import SourceUnavailable
-from onyx_core.stats import MissingReason
 from onyx_core.sync import Stream, SyncCursor
-from onyx_core.usecases.context import Context, describe, load_creator, with_connection
+from onyx_core.usecases.context import Context, agency_connection, load_creator, with_connection
 
 TOP_SPENDERS_LIMIT = 50
 
@@ -46,13 +43,8 @@ async def record_top_spenders(ctx: Context, creator_id: CreatorId) -> SnapshotRe
 
 async def record_agency_top_spenders(ctx: Context, agency_id: AgencyId) -> SnapshotReport:
     """Agency-wide top 50 (Fanvue's agency endpoints need the agency admin's connection)."""
-    async with ctx.uow() as uow:
-        if await uow.agencies.get(agency_id) is None:
-            raise NotFoundError(f"no agency {agency_id}")
-        choice = resolve_connection(agency=await uow.connections.for_agency(agency_id), creator=None)
-    if choice.connection is None:
-        raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
-    spenders = await ctx.fanvue.fetch_top_spenders(choice.connection, None)
+    connection = await agency_connection(ctx, agency_id)
+    spenders = await ctx.fanvue.fetch_top_spenders(connection, None)
     scope = agency_scope(agency_id)
     await _store_spenders(ctx, scope, spenders[:TOP_SPENDERS_LIMIT], None)
     return SnapshotReport(scope, min(len(spenders), TOP_SPENDERS_LIMIT), ConnectionKind.AGENCY)

@@ -8,12 +8,11 @@ from datetime import datetime
 
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
-from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.money import USD
 from onyx_core.ports import SourceUnavailable, UnitOfWork
 from onyx_core.stats import Floor, Metric, Missing, MissingReason, Observation, StatsEvent, merge_all, stale_metrics
-from onyx_core.usecases.context import Context, load_creator, with_connection
+from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
 
 LEDGER_SOURCE = "onyx:ledger"
 
@@ -98,9 +97,8 @@ class AgencyStatsRefresh:
 
 async def refresh_agency_stats(ctx: Context, agency_id: AgencyId) -> AgencyStatsRefresh:
     """Refresh every creator of the agency, at most ``sync_policy.concurrency`` at a time."""
+    await require_agency(ctx, agency_id)
     async with ctx.uow() as uow:
-        if await uow.agencies.get(agency_id) is None:
-            raise NotFoundError(f"no agency {agency_id}")
         creators = await uow.creators.for_agency(agency_id)
     gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
     refreshed: dict[CreatorId, StatsRefresh] = {}
