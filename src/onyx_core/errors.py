@@ -25,3 +25,7 @@ class ConcurrentUpdateError(OnyxError):
 
 class NotFoundError(OnyxError, LookupError):
     """The agency, creator or connection named does not exist."""
+
+
+class InvalidCiphertextError(OnyxError):
+    """A :class:`~onyx_core.ports.Cipher` was given bytes it did not make with its keys, or that were altered."""

@@ -206,7 +206,7 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 # ----------------------------------------------------------------------------- Fanvue, in domain terms
 
 
-class SourceUnavailable(OnyxError):  # noqa: N818 - a state of the world, not a bug in the caller
+class SourceUnavailableError(OnyxError):
     """Fanvue could not give the data. ``reason`` says why; it never means "zero"."""
 
     def __init__(self, reason: MissingReason, detail: str = "") -> None:
@@ -224,7 +224,7 @@ class LedgerPage:
 
 class FanvuePort(Protocol):
     """What the core needs from Fanvue. Implementations turn every failure into a :class:`Missing`
-    observation (for stats) or :class:`SourceUnavailable` (for everything else): never into a zero."""
+    observation (for stats) or :class:`SourceUnavailableError` (for everything else): never into a zero."""
 
     async def list_creators(self, connection: Connection) -> list[CreatorProfile]: ...
 
@@ -268,7 +268,7 @@ __all__ = [
     "LedgerPage",
     "LedgerRepository",
     "SingleFlightLock",
-    "SourceUnavailable",
+    "SourceUnavailableError",
     "StatsRepository",
     "SubscriberHistoryRepository",
     "SyncCursorRepository",

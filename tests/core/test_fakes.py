@@ -9,7 +9,13 @@ import pytest
 
 from onyx_core.catalog import Agency
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.errors import ConcurrentUpdateError, DomainValueError, NaiveDatetimeError, OnyxError
+from onyx_core.errors import (
+    ConcurrentUpdateError,
+    DomainValueError,
+    InvalidCiphertextError,
+    NaiveDatetimeError,
+    OnyxError,
+)
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.stats import EventKind, MetricRecord, StatsEvent
 from onyx_core.testing import contracts
@@ -19,7 +25,6 @@ from onyx_core.testing.fakes import (
     InMemoryLock,
     InMemoryStore,
     InMemoryUnitOfWork,
-    InvalidCiphertext,
     ManualClock,
     ReversibleCipher,
 )
@@ -272,7 +277,7 @@ def test_cipher_detects_tampering(position: int):
     cipher = ReversibleCipher()
     ciphertext = bytearray(cipher.encrypt(b"a secret worth keeping"))
     ciphertext[position] ^= 0x01
-    with pytest.raises(InvalidCiphertext):
+    with pytest.raises(InvalidCiphertextError):
         cipher.decrypt(bytes(ciphertext))
 
 
@@ -280,9 +285,9 @@ def test_cipher_refuses_other_keys_and_garbage():
     ciphertext = ReversibleCipher(b"one").encrypt(b"secret")
     with pytest.raises(OnyxError):
         ReversibleCipher(b"two").decrypt(ciphertext)
-    with pytest.raises(InvalidCiphertext):
+    with pytest.raises(InvalidCiphertextError):
         ReversibleCipher(b"one").decrypt(ciphertext[:-1])
-    with pytest.raises(InvalidCiphertext):
+    with pytest.raises(InvalidCiphertextError):
         ReversibleCipher(b"one").decrypt(b"secret")
     with pytest.raises(DomainValueError):
         ReversibleCipher(b"")

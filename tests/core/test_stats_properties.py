@@ -130,13 +130,14 @@ def test_s2_a_positive_gauge_reaches_zero_only_after_two_zeros_ten_minutes_apart
             zeros_merged[obs.metric].append(obs)
         after = result.record
         if before.value and after.value == 0:
-            # Only zeros observed after the positive value that was shown can confirm its drop.
+            # Only zeros observed after the positive value that was shown (or at the same instant, sorted after
+            # it) can confirm its drop.
             assert before.observed_at is not None
             assert after.observed_at is not None
             times = [
                 z.observed_at
                 for z in zeros_merged[obs.metric]
-                if before.observed_at < z.observed_at <= after.observed_at
+                if before.observed_at <= z.observed_at <= after.observed_at
             ]
             assert len(times) >= 2
             assert max(times) - min(times) >= POLICY.confirm_after

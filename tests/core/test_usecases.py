@@ -14,7 +14,7 @@ from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry, Source, ledger_key
 from onyx_core.money import Money
-from onyx_core.ports import SourceUnavailable
+from onyx_core.ports import SourceUnavailableError
 from onyx_core.stats import EventKind, MissingReason
 from onyx_core.sync import Stream, SyncPolicy
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock
@@ -157,7 +157,7 @@ async def test_import_without_a_usable_agency_connection_fails_clearly():
         assert conn is not None
         await uow.connections.save(conn.marked_needs_reauth("invalid_grant"))
         await uow.commit()
-    with pytest.raises(SourceUnavailable) as failure:
+    with pytest.raises(SourceUnavailableError) as failure:
         await import_creators(world.ctx, AGENCY)
     assert failure.value.reason is MissingReason.NO_CONNECTION
     with pytest.raises(NotFoundError):
@@ -379,7 +379,7 @@ async def test_a_failure_mid_backfill_keeps_committed_pages_and_resumes():
         nonlocal calls
         calls += 1
         if calls == 2:
-            raise SourceUnavailable(MissingReason.TIMEOUT, "read timeout")
+            raise SourceUnavailableError(MissingReason.TIMEOUT, "read timeout")
         return await original(*args, **kwargs)
 
     world.fanvue.fetch_ledger_page = flaky  # type: ignore[method-assign]
@@ -489,7 +489,7 @@ async def test_history_failure_writes_nothing():
     world = World()
     await world.seed()
     world.fanvue.fail("fetch_subscriber_days", MissingReason.ERROR, LUNA)
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(SourceUnavailableError):
         await record_subscriber_history(world.ctx, LUNA)
     async with world.ctx.uow() as uow:
         assert await uow.cursors.get(LUNA, Stream.SUBSCRIBER_HISTORY) is None

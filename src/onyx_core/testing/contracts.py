@@ -40,9 +40,11 @@ from onyx_core.stats import (
     StatsEvent,
     encode_record,
     merge,
+    merge_all,
 )
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.tokens import TokenSet
+from onyx_core.usecases.rankings import agency_scope
 
 Contract = Callable[[UnitOfWorkFactory], Awaitable[None]]
 """The type of every check in this module."""
@@ -288,14 +290,8 @@ async def check_connection_version_fence(uow_factory: UnitOfWorkFactory) -> None
 
 
 def _records(observations: list[Observation], now: datetime) -> tuple[dict[str, MetricRecord], list[StatsEvent]]:
-    policy = MergePolicy()
-    records: dict[str, MetricRecord] = {}
-    events: list[StatsEvent] = []
-    for obs in observations:
-        result = merge(records.get(obs.metric), obs, policy, now)
-        records[obs.metric] = result.record
-        events.extend(result.events)
-    return records, events
+    records, events = merge_all({}, observations, MergePolicy(), now)
+    return records, list(events)
 
 
 async def check_stats_round_trip(uow_factory: UnitOfWorkFactory) -> None:
@@ -517,13 +513,13 @@ def _spender(rank: int, creator_id: CreatorId | None, cents: int) -> RankedSpend
 async def check_top_spenders_replace(uow_factory: UnitOfWorkFactory) -> None:
     """``replace`` swaps a scope's whole list; ``get`` returns it ordered by rank, other scopes untouched."""
     agency_id, creator_id = await _seed_creator(uow_factory)
-    agency_scope = f"agency:{agency_id}"
+    scope = agency_scope(agency_id)
     first = [_spender(r, creator_id, 10_000 - r) for r in (1, 2, 3)]
     agency_list = [_spender(r, None, 50_000 - r) for r in (1, 2)]
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == [], "a scope never stored reads as []")
         await uow.top_spenders.replace(creator_id, first, T0)
-        await uow.top_spenders.replace(agency_scope, agency_list, T0)
+        await uow.top_spenders.replace(scope, agency_list, T0)
         await uow.commit()
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == first, "a snapshot must round-trip, ordered by rank")
@@ -534,7 +530,7 @@ async def check_top_spenders_replace(uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == second, "replace must drop the old list entirely")
-        _expect(await uow.top_spenders.get(agency_scope) == agency_list, "replace must leave other scopes alone")
+        _expect(await uow.top_spenders.get(scope) == agency_list, "replace must leave other scopes alone")
 
 
 def _link(creator_id: CreatorId, name: str, clicks: int, earned: int | None) -> TrackingLink:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 from onyx_core.analytics import Period, SubscriberDay
 from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind
-from onyx_core.errors import ConcurrentUpdateError, DomainValueError, OnyxError
+from onyx_core.errors import ConcurrentUpdateError, DomainValueError, InvalidCiphertextError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import (
@@ -397,7 +397,7 @@ class _Ledger:
         return (e for (c, _), e in self._t.items() if c == creator_id)
 
     async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:
-        found = (e for e in self._of(creator_id) if period is None or period.start <= e.occurred_at < period.end)
+        found = (e for e in self._of(creator_id) if period is None or e.occurred_at in period)
         return sorted(found, key=lambda e: (e.occurred_at, e.key))
 
     async def net_total(self, creator_id: CreatorId, currency: str) -> int:
@@ -539,10 +539,6 @@ class InMemoryCache:
         self._entries.pop(key, None)
 
 
-class InvalidCiphertext(OnyxError):  # noqa: N818 - names the input's state, like SourceUnavailable
-    """:meth:`ReversibleCipher.decrypt` got bytes it did not make with this key, or that were altered."""
-
-
 class ReversibleCipher:
     """Implements :class:`~onyx_core.ports.Cipher` FOR TESTS ONLY. IT IS NOT SECURE: DO NOT PROTECT REAL SECRETS
     WITH IT. Use the adapters' MultiFernet cipher for anything real.
@@ -550,7 +546,7 @@ class ReversibleCipher:
     A home-made construction nobody reviewed (SHA-256 in counter mode as a keystream, XOR, HMAC-SHA-256 tag),
     with a default key that is public. It exists so tests can check that secrets are stored encrypted
     (the ciphertext does not contain the plaintext, and a random nonce makes equal plaintexts differ) and that
-    tampering is detected (:class:`InvalidCiphertext`), without a third-party crypto library in the core.
+    tampering is detected (:class:`InvalidCiphertextError`), without a third-party crypto library in the core.
     """
 
     _MAGIC = b"onyx-test-cipher:1:"
@@ -580,13 +576,13 @@ class ReversibleCipher:
         return head + body + self._tag(head, body)
 
     def decrypt(self, ciphertext: bytes) -> bytes:
-        """The plaintext; :class:`InvalidCiphertext` if the bytes are not this cipher's, with this key, intact."""
+        """The plaintext; :class:`InvalidCiphertextError` if the bytes are not this cipher's, with this key, intact."""
         head_len = len(self._MAGIC) + self._NONCE
         if len(ciphertext) < head_len + self._TAG or not ciphertext.startswith(self._MAGIC):
-            raise InvalidCiphertext("not a ciphertext of the test cipher")
+            raise InvalidCiphertextError("not a ciphertext of the test cipher")
         head, body, tag = ciphertext[:head_len], ciphertext[head_len : -self._TAG], ciphertext[-self._TAG :]
         if not hmac.compare_digest(tag, self._tag(head, body)):
-            raise InvalidCiphertext("ciphertext altered, or encrypted with another key")
+            raise InvalidCiphertextError("ciphertext altered, or encrypted with another key")
         return self._xor(head[-self._NONCE :], body)
 
 
@@ -603,7 +599,7 @@ __all__ = [
     "InMemoryLock",
     "InMemoryStore",
     "InMemoryUnitOfWork",
-    "InvalidCiphertext",
+    "InvalidCiphertextError",
     "ManualClock",
     "RecordedEvent",
     "ReversibleCipher",

@@ -2,7 +2,7 @@
 
 It holds a small world (creators, true stat values, ledger rows, subscriber days, top spenders, links) and
 injects failures per operation and creator, the way the real gateway reports them: a ``Missing`` observation
-for stats, :class:`~onyx_core.ports.SourceUnavailable` for everything else. It is not the Fanvue sandbox (that
+for stats, :class:`~onyx_core.ports.SourceUnavailableError` for everything else. It is not the Fanvue sandbox (that
 speaks HTTP and lives in ``onyx_fanvue.sandbox``); it is the port's contract, in memory.
 """
 
@@ -16,7 +16,7 @@ from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLi
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
-from onyx_core.ports import LedgerPage, SourceUnavailable
+from onyx_core.ports import LedgerPage, SourceUnavailableError
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
 
@@ -77,10 +77,10 @@ class FakeFanvue:
         self.calls.append((operation, str(connection.id), "" if creator is None else str(creator.id)))
         agency = connection.kind is ConnectionKind.AGENCY
         if creator is not None and agency and (connection.id, creator.id) in self.unassigned:
-            raise SourceUnavailable(MissingReason.NOT_ASSIGNED, "Creator not found or not assigned to team member")
+            raise SourceUnavailableError(MissingReason.NOT_ASSIGNED, "Creator not found or not assigned to team member")
         reason = self._fault(operation, None if creator is None else creator.id)
         if reason is not None:
-            raise SourceUnavailable(reason, f"injected {reason.value}")
+            raise SourceUnavailableError(reason, f"injected {reason.value}")
 
     # ------------------------------------------------------------------ the port
 
@@ -91,7 +91,7 @@ class FakeFanvue:
     async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
         try:
             self._enter("fetch_stats", connection, creator)
-        except SourceUnavailable as failure:
+        except SourceUnavailableError as failure:
             return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in Metric]
         values = self.stats.get(creator.id, {})
         observations: list[Observation] = []

@@ -107,11 +107,11 @@ def stats_machine(
                 if kind is MetricKind.MONOTONE and after.value < old.value:
                     assert any(e.kind is EventKind.ADJUSTED for e in events), events
                 if kind is MetricKind.GAUGE and old.value > 0 and after.value == 0:
-                    # Only zeros observed after the positive value that was shown can confirm its drop.
+                    # Only zeros observed with or after the positive value that was shown can confirm its drop.
                     assert old.observed_at is not None
                     assert after.observed_at is not None
                     zeros = self.zeros.get(observation.metric, [])
-                    times = [t for t in zeros if old.observed_at < t <= after.observed_at]
+                    times = [t for t in zeros if old.observed_at <= t <= after.observed_at]
                     assert len(times) >= 2
                     assert max(times) - min(times) >= merge_policy.confirm_after
             self.model = model

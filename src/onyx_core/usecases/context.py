@@ -10,7 +10,7 @@ from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, resolve_connection
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.ports import Clock, FanvuePort, SourceUnavailable, UnitOfWorkFactory
+from onyx_core.ports import Clock, FanvuePort, SourceUnavailableError, UnitOfWorkFactory
 from onyx_core.stats import MergePolicy, MissingReason
 from onyx_core.sync import SyncPolicy
 
@@ -35,12 +35,12 @@ async def require_agency(ctx: Context, agency_id: AgencyId) -> None:
 
 async def agency_connection(ctx: Context, agency_id: AgencyId) -> Connection:
     """The agency's own connection, for agency-wide endpoints. Raises :class:`NotFoundError` for an unknown
-    agency and :class:`SourceUnavailable` (``no_connection``) when the connection is absent or unusable."""
+    agency and :class:`SourceUnavailableError` (``no_connection``) when the connection is absent or unusable."""
     await require_agency(ctx, agency_id)
     async with ctx.uow() as uow:
         choice = resolve_connection(agency=await uow.connections.for_agency(agency_id), creator=None)
     if choice.connection is None:
-        raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
+        raise SourceUnavailableError(MissingReason.NO_CONNECTION, describe(choice))
     return choice.connection
 
 
@@ -74,16 +74,16 @@ async def with_connection(
     """Run ``call`` with the best connection for ``creator``.
 
     When the agency's connection answers "creator not assigned to team member", the creator's own connection
-    (if usable) gets a turn. With no usable connection this raises :class:`SourceUnavailable`.
+    (if usable) gets a turn. With no usable connection this raises :class:`SourceUnavailableError`.
     """
     exclude: frozenset[ConnectionKind] = frozenset()
     while True:
         choice = await choose_connection(ctx, creator, exclude)
         if choice.connection is None or choice.kind is None:
-            raise SourceUnavailable(MissingReason.NO_CONNECTION, describe(choice))
+            raise SourceUnavailableError(MissingReason.NO_CONNECTION, describe(choice))
         try:
             return await call(choice.connection), choice.kind
-        except SourceUnavailable as failure:
+        except SourceUnavailableError as failure:
             if failure.reason is MissingReason.NOT_ASSIGNED and choice.kind is ConnectionKind.AGENCY:
                 exclude = exclude | {ConnectionKind.AGENCY}
                 continue

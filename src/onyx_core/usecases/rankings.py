@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onyx_core.analytics.spenders import DEFAULT_LIMIT
 from onyx_core.catalog import RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import Context, agency_connection, load_creator, with_connection
 
-TOP_SPENDERS_LIMIT = 50
+TOP_SPENDERS_LIMIT = DEFAULT_LIMIT
+"""Fanvue ranks; Onyx keeps the top 50 per creator and agency-wide, the same cut as its own analytics."""
 
 
 def agency_scope(agency_id: AgencyId) -> str:

@@ -10,7 +10,7 @@ from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.money import USD
-from onyx_core.ports import SourceUnavailable, UnitOfWork
+from onyx_core.ports import SourceUnavailableError, UnitOfWork
 from onyx_core.stats import Floor, Metric, Missing, MissingReason, Observation, StatsEvent, merge_all, stale_metrics
 from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
 
@@ -32,7 +32,7 @@ def _all_missing(observations: list[Observation], reason: MissingReason) -> bool
     return bool(observations) and all(isinstance(o, Missing) and o.reason is reason for o in observations)
 
 
-def _missing_everything(at: datetime, failure: SourceUnavailable, metrics: list[str]) -> list[Observation]:
+def _missing_everything(at: datetime, failure: SourceUnavailableError, metrics: list[str]) -> list[Observation]:
     return [Missing(m, failure.reason, at, "onyx", failure.detail) for m in metrics]
 
 
@@ -41,12 +41,12 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
         observations = await ctx.fanvue.fetch_stats(connection, creator, at)
         if _all_missing(observations, MissingReason.NOT_ASSIGNED):
             # Let with_connection fall back to the creator's own connection.
-            raise SourceUnavailable(MissingReason.NOT_ASSIGNED, "creator not assigned to this team member")
+            raise SourceUnavailableError(MissingReason.NOT_ASSIGNED, "creator not assigned to this team member")
         return observations
 
     try:
         return await with_connection(ctx, creator, fetch)
-    except SourceUnavailable as failure:
+    except SourceUnavailableError as failure:
         return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
 
 

@@ -29,7 +29,7 @@ async def record_subscriber_history(ctx: Context, creator_id: CreatorId) -> Hist
 
     The first run backfills ``sync_policy.history_backfill_days``; later runs re-read ``history_days``, which
     picks up Fanvue's late corrections. Days Fanvue does not return are left as they are (no zeros written).
-    Raises :class:`~onyx_core.ports.SourceUnavailable` when Fanvue cannot answer; nothing is written then.
+    Raises :class:`~onyx_core.ports.SourceUnavailableError` when Fanvue cannot answer; nothing is written then.
     """
     creator = await load_creator(ctx, creator_id)
     now = ctx.clock.now()

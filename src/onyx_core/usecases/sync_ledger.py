@@ -10,7 +10,7 @@ from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import DomainValueError
 from onyx_core.ids import CreatorId
 from onyx_core.ledger import LedgerEntry
-from onyx_core.ports import LedgerPage, SourceUnavailable
+from onyx_core.ports import LedgerPage, SourceUnavailableError
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import Context, load_creator, with_connection
@@ -93,7 +93,7 @@ async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> Le
 
         try:
             page, kind = await with_connection(ctx, creator, fetch)
-        except SourceUnavailable as unavailable:
+        except SourceUnavailableError as unavailable:
             failure = unavailable.reason
             break
         async with ctx.uow() as uow:
