@@ -13,6 +13,8 @@ from onyx_core.timeutil import optional_utc, require_utc
 
 @dataclass(frozen=True, slots=True)
 class Agency:
+    """A talent agency using Onyx."""
+
     id: AgencyId
     name: str
     fanvue_user_uuid: str | None = None

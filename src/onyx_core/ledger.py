@@ -17,6 +17,8 @@ from onyx_core.timeutil import require_utc
 
 
 class EntryKind(StrEnum):
+    """Whether a ledger entry is a payment or reverses one."""
+
     EARNING = "earning"
     REFUND = "refund"
     CHARGEBACK = "chargeback"

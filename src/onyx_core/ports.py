@@ -52,6 +52,8 @@ class SingleFlightLock(Protocol):
 
 
 class Cache(Protocol):
+    """A byte cache with time-to-live (e.g. Redis)."""
+
     async def get(self, key: str) -> bytes | None: ...
 
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None: ...
@@ -63,6 +65,8 @@ class Cache(Protocol):
 
 
 class AgencyRepository(Protocol):
+    """Agencies, by id."""
+
     async def get(self, agency_id: AgencyId) -> Agency | None: ...
 
     async def upsert(self, agency: Agency) -> None: ...
@@ -71,6 +75,8 @@ class AgencyRepository(Protocol):
 
 
 class CreatorRepository(Protocol):
+    """Creators managed by agencies."""
+
     async def get(self, creator_id: CreatorId) -> Creator | None: ...
 
     async def for_agency(self, agency_id: AgencyId) -> list[Creator]:
@@ -81,6 +87,8 @@ class CreatorRepository(Protocol):
 
 
 class ConnectionRepository(Protocol):
+    """Fanvue OAuth connections; tokens are stored encrypted by the implementation."""
+
     async def get(self, connection_id: ConnectionId) -> Connection | None: ...
 
     async def for_agency(self, agency_id: AgencyId) -> Connection | None:
@@ -102,6 +110,8 @@ class ConnectionRepository(Protocol):
 
 
 class StatsRepository(Protocol):
+    """Creators' metric records (see :mod:`onyx_core.stats`) and the events that explain them."""
+
     async def get(self, creator_id: CreatorId) -> dict[str, MetricRecord]: ...
 
     async def get_for_update(self, creator_id: CreatorId) -> dict[str, MetricRecord]:
@@ -125,6 +135,8 @@ class StatsRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
+    """What a ledger upsert did."""
+
     inserted: tuple[LedgerEntry, ...]
     """Entries whose key was new."""
     updated: int
@@ -132,6 +144,8 @@ class UpsertResult:
 
 
 class LedgerRepository(Protocol):
+    """The earnings ledger: payments and reversals, keyed by (creator, key)."""
+
     async def upsert(self, entries: Sequence[LedgerEntry]) -> UpsertResult:
         """Idempotent on (creator_id, key): the same rows twice insert nothing the second time."""
         ...
@@ -146,6 +160,8 @@ class LedgerRepository(Protocol):
 
 
 class SubscriberHistoryRepository(Protocol):
+    """Per-day new and cancelled subscriber counts."""
+
     async def upsert(self, days: Sequence[SubscriberDay]) -> None:
         """Idempotent on (creator_id, day); a later report for a day replaces the earlier one."""
         ...
@@ -156,6 +172,8 @@ class SubscriberHistoryRepository(Protocol):
 
 
 class TopSpenderRepository(Protocol):
+    """Top-spender snapshots per scope (a creator, or an agency)."""
+
     async def replace(self, scope: str, spenders: Sequence[RankedSpender], as_of: datetime) -> None:
         """Replace the list for ``scope`` (a creator id, or ``agency:<id>``) as one snapshot."""
         ...
@@ -164,12 +182,16 @@ class TopSpenderRepository(Protocol):
 
 
 class TrackingLinkRepository(Protocol):
+    """Tracking links and their counters."""
+
     async def upsert(self, links: Sequence[TrackingLink]) -> None: ...
 
     async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]: ...
 
 
 class SyncCursorRepository(Protocol):
+    """Where each (creator, stream) sync stands."""
+
     async def get(self, creator_id: CreatorId, stream: Stream) -> SyncCursor | None: ...
 
     async def save(self, cursor: SyncCursor) -> None: ...
@@ -217,6 +239,8 @@ class SourceUnavailableError(OnyxError):
 
 @dataclass(frozen=True, slots=True)
 class LedgerPage:
+    """One page of ledger entries and the cursor of the next page."""
+
     entries: tuple[LedgerEntry, ...]
     next_cursor: str | None
     """``None`` on the last page."""

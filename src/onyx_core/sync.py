@@ -67,6 +67,8 @@ class SyncCursor:
 
 @dataclass(frozen=True, slots=True)
 class SyncPolicy:
+    """How far back and how wide the sync use cases reach."""
+
     lookback: timedelta = timedelta(days=7)
     """Each incremental ledger run re-reads this much before ``synced_through``: late changes and refunds."""
     backfill_from: datetime = datetime(2020, 1, 1, tzinfo=UTC)

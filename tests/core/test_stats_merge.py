@@ -18,6 +18,7 @@ from onyx_core.stats import (
     MissingReason,
     Ok,
     merge,
+    decode_record,
     merge_all,
 )
 
@@ -267,3 +268,25 @@ def test_a_floor_is_never_mistaken_for_a_value():
     assert not isinstance(Floor(REV, 5, T0, "x"), Ok)
     record, _ = run(Floor(REV, 5, at(0), "ledger"), Ok(REV, 5, at(0), "ledger"))
     assert len(record.window) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"format": 2}',
+        '{"format": 1}',
+        '{"format": 1, "metric": "likes", "state": {}, "base": {}, "window": [{"t": "ok"}]}',
+        '{"format": 1, "metric": "likes", "state": {"value": 1.5}, "base": {}, "window": []}',
+        '{"format": 1, "metric": "likes", "state": {}, "base": {}, "window": [{"t": "??", "at": "2026-01-01T00:00:00+00:00"}]}',
+    ],
+)
+def test_a_malformed_stored_record_is_a_clear_domain_error(text):
+    with pytest.raises(DomainValueError):
+        decode_record(text)
+
+
+def test_an_unknown_missing_reason_is_a_clear_domain_error():
+    with pytest.raises(DomainValueError, match="unknown missing reason"):
+        Missing(SUBS, "flaky", T0, "api")  # type: ignore[arg-type]

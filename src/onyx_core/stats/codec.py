@@ -133,19 +133,27 @@ def record_from_dict(data: dict[str, Any]) -> MetricRecord:
     """Inverse of :func:`record_to_dict`; raises :class:`DomainValueError` on a malformed document."""
     if data.get("format") != FORMAT_VERSION:
         raise DomainValueError(f"unsupported stats record format {data.get('format')!r}")
-    metric = _str(data["metric"])
-    return MetricRecord(
-        metric=metric,
-        state=_state_from(data["state"]),
-        base=_state_from(data["base"]),
-        window=tuple(_observation_from(metric, o) for o in data["window"]),
-        latest_at=_parse_time(data.get("latest_at")),
-    )
+    try:
+        metric = _str(data["metric"])
+        return MetricRecord(
+            metric=metric,
+            state=_state_from(data["state"]),
+            base=_state_from(data["base"]),
+            window=tuple(_observation_from(metric, o) for o in data["window"]),
+            latest_at=_parse_time(data.get("latest_at")),
+        )
+    except DomainValueError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise DomainValueError(f"malformed stats record: {type(error).__name__}: {error}") from error
 
 
 def decode_record(text: str) -> MetricRecord:
     """Inverse of :func:`encode_record`."""
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise DomainValueError(f"a stats record is JSON: {error}") from error
     if not isinstance(data, dict):
         raise DomainValueError("a stats record is a JSON object")
     return record_from_dict(data)

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 
 class EventKind(StrEnum):
+    """What happened to a metric; see ``docs/stats.md``."""
+
     APPLIED = "applied"
     """A new value became current."""
     CLIFF_HELD = "cliff_held"

@@ -66,6 +66,8 @@ class MetricRecord:
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
+    """The merged record and the events this observation caused (empty for a duplicate)."""
+
     record: MetricRecord
     events: tuple[StatsEvent, ...]
 

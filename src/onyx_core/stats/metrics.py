@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class MetricKind(StrEnum):
+    """How a metric may move, which decides the merge rule that applies to it."""
+
     MONOTONE = "monotone"
     """Never decreases except through a recorded adjustment (lifetime revenue)."""
     GAUGE = "gauge"

@@ -14,6 +14,8 @@ from onyx_core.timeutil import require_utc
 
 
 class MissingReason(StrEnum):
+    """Why an observation has no value. None of these ever becomes a zero."""
+
     ERROR = "error"
     """The API answered with an error (5xx, unexpected 4xx, malformed body)."""
     TIMEOUT = "timeout"
@@ -72,7 +74,10 @@ class Missing:
 
     def __post_init__(self) -> None:
         _check_metric(self.metric)
-        object.__setattr__(self, "reason", MissingReason(self.reason))
+        try:
+            object.__setattr__(self, "reason", MissingReason(self.reason))
+        except ValueError:
+            raise DomainValueError(f"unknown missing reason {self.reason!r}") from None
         object.__setattr__(self, "attempted_at", require_utc(self.attempted_at, "Missing.attempted_at"))
 
     @property

@@ -13,6 +13,8 @@ from onyx_core.stats.metrics import DEFAULT_KINDS, MetricKind
 
 @dataclass(frozen=True, slots=True)
 class MergePolicy:
+    """The knobs of :func:`~onyx_core.stats.merge`; the defaults are what ``docs/stats.md`` documents."""
+
     cliff_drop_percent: int = 50
     """A gauge dropping by more than this percentage in one step is a cliff."""
     cliff_to_zero: bool = True

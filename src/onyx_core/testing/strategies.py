@@ -34,6 +34,7 @@ def values(metric: str) -> st.SearchStrategy[int]:
 def ok_observations(
     metrics: tuple[str, ...] = ALL_METRICS, times: st.SearchStrategy[datetime] | None = None
 ) -> st.SearchStrategy[Ok]:
+    """``Ok`` observations of the given metrics."""
     when = times if times is not None else instants()
     return st.sampled_from(metrics).flatmap(
         lambda m: st.builds(Ok, st.just(m), values(m), when, st.sampled_from(SOURCES))
@@ -43,6 +44,7 @@ def ok_observations(
 def missing_observations(
     metrics: tuple[str, ...] = ALL_METRICS, times: st.SearchStrategy[datetime] | None = None
 ) -> st.SearchStrategy[Missing]:
+    """``Missing`` observations of every reason."""
     when = times if times is not None else instants()
     return st.builds(
         Missing,
@@ -54,6 +56,7 @@ def missing_observations(
 
 
 def adjustments(times: st.SearchStrategy[datetime] | None = None) -> st.SearchStrategy[Adjustment]:
+    """Refund or chargeback adjustments of lifetime revenue."""
     when = times if times is not None else instants()
     return st.builds(
         Adjustment,
@@ -66,6 +69,7 @@ def adjustments(times: st.SearchStrategy[datetime] | None = None) -> st.SearchSt
 
 
 def floors(times: st.SearchStrategy[datetime] | None = None) -> st.SearchStrategy[Floor]:
+    """Ledger floors of lifetime revenue."""
     when = times if times is not None else instants()
     return st.builds(Floor, st.just(Metric.REVENUE_TOTAL.value), values(Metric.REVENUE_TOTAL), when, st.just("ledger"))
 

@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """The ports and policies every use case runs with; built once by the composition root."""
+
     uow: UnitOfWorkFactory
     fanvue: FanvuePort
     clock: Clock

@@ -22,6 +22,8 @@ def agency_scope(agency_id: AgencyId) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotReport:
+    """What a top-spenders run stored."""
+
     scope: str
     rows: int
     connection: ConnectionKind
@@ -67,6 +69,8 @@ async def _store_spenders(
 
 @dataclass(frozen=True, slots=True)
 class LinksReport:
+    """What a tracking-links run stored."""
+
     creator_id: CreatorId
     links: int
     connection: ConnectionKind

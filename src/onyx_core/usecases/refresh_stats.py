@@ -19,6 +19,8 @@ LEDGER_SOURCE = "onyx:ledger"
 
 @dataclass(frozen=True, slots=True)
 class StatsRefresh:
+    """What one creator's stats refresh did."""
+
     creator_id: CreatorId
     connection: ConnectionKind | None
     """Which connection answered (None: none was usable)."""
@@ -89,6 +91,8 @@ async def refresh_creator_stats(ctx: Context, creator_id: CreatorId) -> StatsRef
 
 @dataclass(frozen=True, slots=True)
 class AgencyStatsRefresh:
+    """What an agency-wide stats refresh did, creator by creator."""
+
     agency_id: AgencyId
     refreshed: tuple[StatsRefresh, ...]
     failures: dict[CreatorId, str]

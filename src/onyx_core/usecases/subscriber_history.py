@@ -15,6 +15,8 @@ from onyx_core.usecases.context import Context, load_creator, with_connection
 
 @dataclass(frozen=True, slots=True)
 class HistoryReport:
+    """What one subscriber-history run did."""
+
     creator_id: CreatorId
     start: date
     end: date

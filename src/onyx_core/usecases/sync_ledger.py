@@ -20,6 +20,8 @@ LEDGER_STREAMS = (Stream.EARNINGS, Stream.REVERSALS)
 
 
 class SyncOutcome(StrEnum):
+    """How a ledger sync run ended."""
+
     COMPLETED = "completed"
     """The whole window was fetched and committed; the cursor moved to its end."""
     PARTIAL = "partial"
@@ -30,6 +32,8 @@ class SyncOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LedgerSyncReport:
+    """What one ledger sync run did: its window, pages, rows, and how it ended."""
+
     creator_id: CreatorId
     stream: Stream
     outcome: SyncOutcome
