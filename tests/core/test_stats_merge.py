@@ -17,8 +17,8 @@ from onyx_core.stats import (
     Missing,
     MissingReason,
     Ok,
-    merge,
     decode_record,
+    merge,
     merge_all,
 )
 
