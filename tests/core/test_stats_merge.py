@@ -279,7 +279,8 @@ def test_a_floor_is_never_mistaken_for_a_value():
         '{"format": 1}',
         '{"format": 1, "metric": "likes", "state": {}, "base": {}, "window": [{"t": "ok"}]}',
         '{"format": 1, "metric": "likes", "state": {"value": 1.5}, "base": {}, "window": []}',
-        '{"format": 1, "metric": "likes", "state": {}, "base": {}, "window": [{"t": "??", "at": "2026-01-01T00:00:00+00:00"}]}',
+        '{"format": 1, "metric": "likes", "state": {}, "base": {}, '
+        '"window": [{"t": "??", "at": "2026-01-01T00:00:00+00:00"}]}',
     ],
 )
 def test_a_malformed_stored_record_is_a_clear_domain_error(text):
