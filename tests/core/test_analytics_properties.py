@@ -29,6 +29,7 @@ from onyx_core.analytics.periods import next_bucket_date
 from onyx_core.ids import CreatorId, FanId
 from onyx_core.ledger import EntryKind, LedgerEntry, Source
 from onyx_core.money import Money
+from onyx_core.testing import strategies
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 
@@ -42,7 +43,6 @@ ZONES = [
     "Pacific/Chatham",
     "America/Santiago",
 ]
-EARNING_SOURCES = [Source.SUBSCRIPTION, Source.RENEWAL, Source.MESSAGE, Source.POST, Source.TIP, Source.REFERRAL]
 FANS = [None, FanId("f1"), FanId("f2"), FanId("f3")]
 # Hypothesis takes naive bounds; the generated instants are in UTC (timezones= below).
 LOW = datetime(2025, 10, 1)
@@ -51,26 +51,7 @@ HIGH = datetime(2026, 12, 31)
 instants = st.datetimes(min_value=LOW, max_value=HIGH, timezones=st.just(UTC))
 
 
-@st.composite
-def raw_entries(draw: st.DrawFn) -> tuple[datetime, str, int, int, EntryKind, FanId | None]:
-    at = draw(instants)
-    fan = draw(st.sampled_from(FANS))
-    gross = draw(st.integers(0, 50_000))
-    net = draw(st.integers(0, gross))
-    if draw(st.integers(0, 4)) == 0:
-        kind = draw(st.sampled_from([EntryKind.REFUND, EntryKind.CHARGEBACK]))
-        return at, kind.value, -gross, -net, kind, fan
-    return at, draw(st.sampled_from(EARNING_SOURCES)), gross, net, EntryKind.EARNING, fan
-
-
-def build(raw: Sequence[tuple[datetime, str, int, int, EntryKind, FanId | None]]) -> list[LedgerEntry]:
-    return [
-        LedgerEntry(CREATOR, f"k{i}", at, source, Money(gross), Money(net), kind, fan)
-        for i, (at, source, gross, net, kind, fan) in enumerate(raw)
-    ]
-
-
-ledgers = st.lists(raw_entries(), max_size=40).map(build)
+ledgers = strategies.ledgers(CREATOR, instants)
 
 
 @st.composite
