@@ -1,0 +1,306 @@
+"""The request core shared by :class:`FanvueClient` and :class:`AsyncFanvueClient`.
+
+Every request gets the version header, a user agent and the caller's auth; is paced by the client-side rate
+budget; has its failures mapped to typed errors; and is retried (tenacity) when that is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from onyx_fanvue._errors_map import error_from_response, redact
+from onyx_fanvue.errors import FanvueError, RateLimitError, ServerError, TimeoutError, TransportError
+from onyx_fanvue.ratelimit import RateBudget, parse_rate_limit_headers, rate_limit_key
+
+DEFAULT_BASE_URL = "https://api.fanvue.com"
+DEFAULT_API_VERSION = "2025-06-26"
+"""The only Fanvue API version seen so far; sent as ``X-Fanvue-API-Version`` on every call."""
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+def _user_agent() -> str:
+    try:
+        return f"onyx-fanvue/{version('onyx-fanvue')} httpx/{httpx.__version__}"
+    except PackageNotFoundError:  # a source tree that was never installed
+        return f"onyx-fanvue httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to retry. ``RetryPolicy(max_retries=0)`` switches retries off.
+
+    429 is retried for every method (Fanvue did not process the request), honouring ``Retry-After``; 5xx and
+    transport errors only for idempotent methods, or when the request never left (connection refused).
+    """
+
+    max_retries: int = 2
+    max_total_seconds: float = 60.0
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def retryable(self, error: BaseException, method: str) -> bool:
+        if isinstance(error, RateLimitError):
+            return True
+        idempotent = method.upper() in IDEMPOTENT_METHODS
+        if isinstance(error, ServerError):
+            return idempotent and error.status_code in RETRYABLE_STATUS
+        if isinstance(error, TransportError):
+            return idempotent or not error.sent
+        return False
+
+    def wait(self, state: RetryCallState) -> float:
+        """Full-jitter exponential backoff, but never less than the server's ``Retry-After``."""
+        backoff = wait_random_exponential(multiplier=self.base_delay, max=self.max_delay)(state)
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return max(backoff, error.retry_after)
+        return backoff
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """What an event hook sees of one attempt. It never contains a token: the auth header is not included."""
+
+    method: str
+    url: str
+    attempt: int
+    status_code: int | None
+    elapsed: float
+    error: str | None = None
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Hook = Callable[[RequestEvent], None]
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _safe_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {k: ("[redacted]" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def _transport_error(error: httpx.TransportError, where: str) -> TransportError:
+    # Before the request is written nothing can have happened server-side; after, it may have.
+    sent = not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    kind = TimeoutError if isinstance(error, httpx.TimeoutException) else TransportError
+    return kind(f"{where}: {type(error).__name__}: {redact(str(error))}", sent=sent)
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+class BaseClient:
+    """Options and the per-attempt logic shared by both clients."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_version: str,
+        retry: RetryPolicy,
+        rate_budget: RateBudget | None,
+        user_uuid: str | None,
+        hooks: Sequence[Hook],
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self.retry = retry
+        self.rate_budget = rate_budget
+        self.user_uuid = user_uuid
+        self.hooks = tuple(hooks)
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Fanvue-API-Version": self.api_version, "User-Agent": _user_agent(), "Accept": "application/json"}
+
+    def _budget_key(self, path: str) -> str:
+        return rate_limit_key(self.user_uuid, path)
+
+    def _emit(self, event: RequestEvent) -> None:
+        for hook in self.hooks:
+            hook(event)
+
+    def _finish(
+        self, request: httpx.Request, response: httpx.Response, path: str, attempt: int, started: float
+    ) -> None:
+        """Record rate-limit headers, report the attempt, and raise the typed error for an error status."""
+        elapsed = time.monotonic() - started
+        info = parse_rate_limit_headers(response.headers)
+        if self.rate_budget is not None and info is not None:
+            self.rate_budget.observe(self._budget_key(path), info)
+        error: FanvueError | None = None
+        if response.status_code >= 400:
+            error = error_from_response(
+                response.status_code, _body(response), response.headers, method=request.method, path=path
+            )
+            if isinstance(error, RateLimitError) and self.rate_budget is not None and error.retry_after:
+                self.rate_budget.penalize(self._budget_key(path), error.retry_after)
+        self._emit(
+            RequestEvent(
+                request.method,
+                str(request.url.copy_with(query=None)),
+                attempt,
+                response.status_code,
+                elapsed,
+                None if error is None else type(error).__name__,
+                _safe_headers(request.headers),
+            )
+        )
+        if error is not None:
+            raise error
+
+    def _failed(self, request: httpx.Request, error: TransportError, attempt: int, started: float) -> None:
+        self._emit(
+            RequestEvent(
+                request.method,
+                str(request.url.copy_with(query=None)),
+                attempt,
+                None,
+                time.monotonic() - started,
+                type(error).__name__,
+                _safe_headers(request.headers),
+            )
+        )
+
+    def _stop(self) -> Any:
+        return stop_after_attempt(self.retry.max_retries + 1) | stop_after_delay(self.retry.max_total_seconds)
+
+
+def clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Drop ``None`` values; join lists with commas (Fanvue's explode=false arrays) unless already a list of
+    repeated values wrapped in a tuple (``filter`` on /chats repeats)."""
+    cleaned: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            cleaned[key] = ",".join(str(v) for v in value)
+        elif isinstance(value, tuple):
+            cleaned[key] = list(value)
+        elif isinstance(value, bool):
+            cleaned[key] = "true" if value else "false"
+        else:
+            cleaned[key] = value
+    return cleaned
+
+
+class SyncTransportCore(BaseClient):
+    """Executes requests on an ``httpx.Client``."""
+
+    def __init__(self, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep, **options: Any) -> None:
+        super().__init__(**options)
+        self.http = http
+        self._sleep = sleep
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        method = method.upper()
+        retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
+        retrying = Retrying(
+            stop=self._stop(),
+            wait=self.retry.wait,
+            retry=retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._once(method, path, params, json, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _once(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int) -> httpx.Response:
+        if self.rate_budget is not None:
+            self.rate_budget.acquire(self._budget_key(path))
+        request = self.http.build_request(
+            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
+        )
+        started = time.monotonic()
+        try:
+            response = self.http.send(request)
+            response.read()
+        except httpx.TransportError as failure:
+            error = _transport_error(failure, f"{method} {path}")
+            self._failed(request, error, number, started)
+            raise error from None
+        self._finish(request, response, path, number, started)
+        return response
+
+
+class AsyncTransportCore(BaseClient):
+    """Executes requests on an ``httpx.AsyncClient``."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, **options: Any
+    ) -> None:
+        super().__init__(**options)
+        self.http = http
+        self._sleep = sleep
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        method = method.upper()
+        retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
+        retrying = AsyncRetrying(
+            stop=self._stop(),
+            wait=self.retry.wait,
+            retry=retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, path, params, json, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _once(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int
+    ) -> httpx.Response:
+        if self.rate_budget is not None:
+            await self.rate_budget.acquire_async(self._budget_key(path))
+        request = self.http.build_request(
+            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
+        )
+        started = time.monotonic()
+        try:
+            response = await self.http.send(request)
+            await response.aread()
+        except httpx.TransportError as failure:
+            error = _transport_error(failure, f"{method} {path}")
+            self._failed(request, error, number, started)
+            raise error from None
+        self._finish(request, response, path, number, started)
+        return response

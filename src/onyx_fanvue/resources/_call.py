@@ -1,0 +1,57 @@
+"""One description of an endpoint call, executed by either client: the sync and async resources share it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """``method path?params`` with an optional JSON body, and how to parse a 2xx answer into ``T``."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    json: Any = None
+
+
+def parse_as(model: Any) -> Callable[[Any], Any]:
+    """A parser for any pydantic-understood type (a model, ``list[Model]``, ``Page[Model]``...)."""
+    adapter: TypeAdapter[Any] = TypeAdapter(model)
+    return adapter.validate_python
+
+
+def no_content(_: Any) -> None:
+    return None
+
+
+def segment(value: str) -> str:
+    """A path segment from a caller's value: a uuid cannot smuggle ``/`` or ``?`` into the URL."""
+    if not value:
+        raise ValueError("an id in a path cannot be empty")
+    return quote(value, safe="")
+
+
+def scoped(creator_uuid: str | None, path: str) -> str:
+    """``/insights/earnings`` for the caller, ``/creators/{uuid}/insights/earnings`` for a managed creator."""
+    return path if creator_uuid is None else f"/creators/{segment(creator_uuid)}{path}"
+
+
+def iso(value: datetime | date | str | None) -> str | None:
+    """Fanvue takes ISO 8601 date-times (with offset) in queries; a ``date`` is sent as ``YYYY-MM-DD``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("pass a timezone-aware datetime; Fanvue buckets by the offset you send")
+        return value.isoformat()
+    return value.isoformat()
