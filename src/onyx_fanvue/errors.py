@@ -13,14 +13,18 @@ __all__ = [
     "FanvueError",
     "InvalidClientError",
     "InvalidGrantError",
+    "InvalidTokenResponseError",
     "MalformedResponseError",
+    "MissingTokenError",
     "NotFoundError",
     "OAuthError",
+    "OAuthServerError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
     "SunsetAPIVersionError",
     "TimeoutError",
+    "TokenStoreConflict",
     "TransportError",
     "UnsupportedAPIVersionError",
     "ValidationError",
@@ -136,6 +140,36 @@ class InvalidGrantError(OAuthError):
 
 class InvalidClientError(OAuthError):
     """``invalid_client``: the client id or secret is wrong."""
+
+
+class InvalidTokenResponseError(FanvueError):
+    """The token endpoint answered 2xx with a body that is not a usable token response. The message names the
+    field, never a value."""
+
+
+class OAuthServerError(OAuthError):
+    """The token endpoint failed transiently (5xx, 429, 408) and retries ran out. The grant is probably fine:
+    try again later; do not ask the user to reconnect. ``retry_after`` is the server's ``Retry-After``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str,
+        description: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, error=error, description=description, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class TokenStoreConflict(FanvueError):  # noqa: N818 - reads as the state it reports, like a 409
+    """``save(..., expected=...)`` found a different token than the one that was loaded: someone else saved."""
+
+
+class MissingTokenError(FanvueError):
+    """The token store holds no token: the user has to connect (authorize) first."""
 
 
 class WebhookVerificationError(FanvueError):

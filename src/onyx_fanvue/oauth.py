@@ -39,11 +39,14 @@ from tenacity import (
 
 from onyx_fanvue._errors_map import parse_retry_after, redact
 from onyx_fanvue.errors import (
-    FanvueError,
     InvalidClientError,
     InvalidGrantError,
+    InvalidTokenResponseError,
+    MissingTokenError,
     OAuthError,
+    OAuthServerError,
     TimeoutError,
+    TokenStoreConflict,
     TransportError,
 )
 
@@ -103,39 +106,6 @@ _TRANSIENT_STATUS = frozenset({408, 429})
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# ---------------------------------------------------------------------------------------------------- errors
-
-
-class InvalidTokenResponseError(FanvueError):
-    """The token endpoint answered 2xx with a body that is not a usable token response. The message names the
-    field, never a value."""
-
-
-class OAuthServerError(OAuthError):
-    """The token endpoint failed transiently (5xx, 429, 408) and retries ran out. The grant is probably fine:
-    try again later; do not ask the user to reconnect. ``retry_after`` is the server's ``Retry-After``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        error: str,
-        description: str | None = None,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, error=error, description=description, status_code=status_code)
-        self.retry_after = retry_after
-
-
-class TokenStoreConflict(FanvueError):  # noqa: N818 - the name the rest of Onyx uses
-    """``save(..., expected=...)`` found a different token than the one that was loaded: someone else saved."""
-
-
-class MissingTokenError(FanvueError):
-    """The token store holds no token: the user has to connect (authorize) first."""
 
 
 # ---------------------------------------------------------------------------------------------------- PKCE
