@@ -418,3 +418,28 @@ def test_creators_have_their_own_buckets():
         assert fake.sleeps == [], "two creators, two buckets"
         fanvue.insights.earnings(creator_uuid="c-1")
     assert sum(fake.sleeps) >= 59
+
+
+@respx.mock
+def test_a_bare_string_is_one_value_not_a_list_of_characters():
+    earnings = respx.get(f"{API}/insights/earnings").respond(200, json={"data": [], "nextCursor": None})
+    fans = respx.get(f"{API}/insights/fans").respond(200, json={"results": {}, "errors": []})
+    agency = respx.get(f"{API}/agencies/subscribers").respond(
+        200, json={"data": [], "pagination": {"page": 1, "size": 0, "hasMore": False}}
+    )
+    uuid = "0b6c6c36-4b8e-4c8f-9a43-0d0c9b1c2d3e"
+    with client() as fanvue:
+        fanvue.insights.earnings(sources="tip")
+        fanvue.insights.fans(uuid)
+        fanvue.agencies.subscribers(creator_uuids="c-1")
+    assert earnings.calls.last.request.url.params["source"] == "tip"
+    assert fans.calls.last.request.url.params["fanUuids"] == uuid
+    assert agency.calls.last.request.url.params["creatorUuids"] == "c-1"
+
+
+def test_list_limits_are_checked_before_sending():
+    with client() as fanvue:
+        with pytest.raises(ValueError, match="at most 100 chatter"):
+            fanvue.agencies.chatter_leaderboard(chatter_uuids=[f"u{n}" for n in range(101)])
+        with pytest.raises(ValueError, match="at least one"):
+            fanvue.insights.fans([])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -44,6 +44,17 @@ def segment(value: str) -> str:
 def scoped(creator_uuid: str | None, path: str) -> str:
     """``/insights/earnings`` for the caller, ``/creators/{uuid}/insights/earnings`` for a managed creator."""
     return path if creator_uuid is None else f"/creators/{segment(creator_uuid)}{path}"
+
+
+def as_list(values: str | Sequence[str] | None, *, limit: int | None = None, what: str = "values") -> list[str] | None:
+    """A list parameter from the caller: a bare string is one value (never split into characters); an empty
+    sequence is "not given"; more than ``limit`` values is refused before any request is sent."""
+    if values is None:
+        return None
+    items = [values] if isinstance(values, str) else list(values)
+    if limit is not None and len(items) > limit:
+        raise ValueError(f"Fanvue takes at most {limit} {what} per call, got {len(items)}")
+    return items or None
 
 
 def iso(value: datetime | date | str | None) -> str | None:

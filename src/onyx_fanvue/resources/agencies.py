@@ -8,17 +8,16 @@ from datetime import date, datetime
 from onyx_fanvue.models.agencies import AgencyEarningDay, AgencySubscriber, AgencySubscriberDay, ChatterRow, TeamMember
 from onyx_fanvue.models.chats import ChatRow
 from onyx_fanvue.models.common import DataList, Page
-from onyx_fanvue.resources._call import Call, iso, parse_as
+from onyx_fanvue.resources._call import Call, as_list, iso, parse_as
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 When = datetime | date | str
 MAX_CREATOR_UUIDS = 50
+MAX_CHATTER_UUIDS = 100
 
 
-def _creators(creator_uuids: Sequence[str] | None) -> list[str] | None:
-    if creator_uuids is not None and len(creator_uuids) > MAX_CREATOR_UUIDS:
-        raise ValueError(f"Fanvue takes at most {MAX_CREATOR_UUIDS} creator uuids per call")
-    return list(creator_uuids) if creator_uuids else None
+def _creators(creator_uuids: str | Sequence[str] | None) -> list[str] | None:
+    return as_list(creator_uuids, limit=MAX_CREATOR_UUIDS, what="creator uuids")
 
 
 def _earnings(
@@ -64,7 +63,7 @@ def _leaderboard(
     params = {
         "startDate": iso(start_date),
         "endDate": iso(end_date),
-        "chatterUuids": list(chatter_uuids) if chatter_uuids else None,
+        "chatterUuids": as_list(chatter_uuids, limit=MAX_CHATTER_UUIDS, what="chatter uuids"),
     }
     return Call("GET", "/agencies/insights/chatter-leaderboard", parse_as(DataList[ChatterRow]), params)
 

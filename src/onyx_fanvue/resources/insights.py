@@ -22,7 +22,7 @@ from onyx_fanvue.pagination import (
     AsyncCursorIterator,
     CursorIterator,
 )
-from onyx_fanvue.resources._call import Call, iso, parse_as, scoped, segment
+from onyx_fanvue.resources._call import Call, as_list, iso, parse_as, scoped, segment
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 When = datetime | date | str | None
@@ -43,7 +43,7 @@ def _earnings(
 ) -> Call[CursorPage[EarningRow]]:
     params = {
         **_range(start_date, end_date),
-        "source": list(sources) if sources else None,
+        "source": as_list(sources),
         "cursor": cursor,
         "size": size,
     }
@@ -82,10 +82,11 @@ def _fan(fan_uuid: str) -> Call[FanInsight]:
     return Call("GET", f"/insights/fans/{segment(fan_uuid)}", parse_as(FanInsight))
 
 
-def _fans(fan_uuids: Sequence[str]) -> Call[FanInsightsResult]:
-    if not fan_uuids or len(fan_uuids) > MAX_FAN_UUIDS:
-        raise ValueError(f"fans() takes 1 to {MAX_FAN_UUIDS} fan uuids, got {len(fan_uuids)}")
-    return Call("GET", "/insights/fans", parse_as(FanInsightsResult), {"fanUuids": list(fan_uuids)})
+def _fans(fan_uuids: str | Sequence[str]) -> Call[FanInsightsResult]:
+    uuids = as_list(fan_uuids, limit=MAX_FAN_UUIDS, what="fan uuids")
+    if not uuids:
+        raise ValueError("fans() needs at least one fan uuid")
+    return Call("GET", "/insights/fans", parse_as(FanInsightsResult), {"fanUuids": uuids})
 
 
 def _percentile() -> Call[EarningsPercentile]:

@@ -33,9 +33,17 @@ class Posts(SyncResource):
         return self._client._run(_list(creator_uuid, page, size, include_unpublished=include_unpublished))
 
     def iter_list(
-        self, *, creator_uuid: str | None = None, size: int = 50, max_pages: int = DEFAULT_MAX_PAGES
+        self,
+        *,
+        creator_uuid: str | None = None,
+        size: int = 50,
+        include_unpublished: bool | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> PageIterator[Post]:
-        return PageIterator(lambda p: self.list(creator_uuid=creator_uuid, page=p, size=size), max_pages=max_pages)
+        return PageIterator(
+            lambda p: self.list(creator_uuid=creator_uuid, page=p, size=size, include_unpublished=include_unpublished),
+            max_pages=max_pages,
+        )
 
     def get(self, post_uuid: str) -> Post:
         return self._client._run(_get(post_uuid))
@@ -54,9 +62,17 @@ class AsyncPosts(AsyncResource):
         return await self._client._run(_list(creator_uuid, page, size, include_unpublished=include_unpublished))
 
     def iter_list(
-        self, *, creator_uuid: str | None = None, size: int = 50, max_pages: int = DEFAULT_MAX_PAGES
+        self,
+        *,
+        creator_uuid: str | None = None,
+        size: int = 50,
+        include_unpublished: bool | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> AsyncPageIterator[Post]:
-        return AsyncPageIterator(lambda p: self.list(creator_uuid=creator_uuid, page=p, size=size), max_pages=max_pages)
+        return AsyncPageIterator(
+            lambda p: self.list(creator_uuid=creator_uuid, page=p, size=size, include_unpublished=include_unpublished),
+            max_pages=max_pages,
+        )
 
     async def get(self, post_uuid: str) -> Post:
         return await self._client._run(_get(post_uuid))

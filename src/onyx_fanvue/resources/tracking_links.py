@@ -62,10 +62,20 @@ class TrackingLinks(SyncResource):
         creator_uuid: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        created_after: When = None,
+        created_before: When = None,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> CursorIterator[TrackingLink]:
         return CursorIterator(
-            lambda c: self.list(creator_uuid=creator_uuid, cursor=c, limit=limit), cursor=cursor, max_pages=max_pages
+            lambda c: self.list(
+                creator_uuid=creator_uuid,
+                cursor=c,
+                limit=limit,
+                created_after=created_after,
+                created_before=created_before,
+            ),
+            cursor=cursor,
+            max_pages=max_pages,
         )
 
     def users(
@@ -101,10 +111,20 @@ class AsyncTrackingLinks(AsyncResource):
         creator_uuid: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        created_after: When = None,
+        created_before: When = None,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> AsyncCursorIterator[TrackingLink]:
         return AsyncCursorIterator(
-            lambda c: self.list(creator_uuid=creator_uuid, cursor=c, limit=limit), cursor=cursor, max_pages=max_pages
+            lambda c: self.list(
+                creator_uuid=creator_uuid,
+                cursor=c,
+                limit=limit,
+                created_after=created_after,
+                created_before=created_before,
+            ),
+            cursor=cursor,
+            max_pages=max_pages,
         )
 
     async def users(
