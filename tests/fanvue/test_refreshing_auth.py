@@ -661,3 +661,34 @@ async def test_async_memory_store_compare_and_set_and_lock():
 
     await asyncio.gather(holder("a"), holder("b"))
     assert order == ["a-in", "a-out", "b-in", "b-out"]
+
+
+@respx.mock
+async def test_t1_through_the_async_fanvue_client():
+    # The same single-flight guarantee when the auth is plugged into the SDK's own client (version header,
+    # rate budget and retries in between).
+    from onyx_fanvue import AsyncFanvueClient  # noqa: PLC0415 - keeps this module's imports about the auth
+
+    clock = Clock()
+    server = TokenServer()
+    store = AsyncCountingStore(token(clock, 30))
+
+    async def token_endpoint(request: httpx.Request) -> httpx.Response:
+        await store.loaded(100)
+        return server(request)
+
+    respx.post(TOKEN_URL).mock(side_effect=token_endpoint)
+    seen: list[str] = []
+    respx.get("https://api.fanvue.com/chats/unread").mock(
+        side_effect=lambda r: (
+            seen.append(r.headers["Authorization"]),
+            httpx.Response(200, json={"unreadChatsCount": 0, "unreadMessagesCount": 0, "unreadNotifications": {}}),
+        )[1]
+    )
+    async with (
+        async_oauth(clock) as oauth,
+        AsyncFanvueClient(auth=RefreshingAuth(oauth, store), rate_limited=False) as fanvue,
+    ):
+        await asyncio.gather(*(fanvue.chats.unread() for _ in range(100)))
+    assert server.calls == 1
+    assert seen == ["Bearer at-1"] * 100
