@@ -182,8 +182,15 @@ class BaseClient:
             )
         )
 
-    def _stop(self) -> Any:
-        return stop_after_attempt(self.retry.max_retries + 1) | stop_after_delay(self.retry.max_total_seconds)
+    def _retry_options(self, method: str, *, idempotent: bool | None) -> dict[str, Any]:
+        """tenacity options for one request; ``idempotent`` overrides what the method implies."""
+        retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
+        return {
+            "stop": stop_after_attempt(self.retry.max_retries + 1) | stop_after_delay(self.retry.max_total_seconds),
+            "wait": self.retry.wait,
+            "retry": retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
+            "reraise": True,
+        }
 
 
 def clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -222,14 +229,7 @@ class SyncTransportCore(BaseClient):
         idempotent: bool | None = None,
     ) -> httpx.Response:
         method = method.upper()
-        retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
-        retrying = Retrying(
-            stop=self._stop(),
-            wait=self.retry.wait,
-            retry=retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retrying = Retrying(sleep=self._sleep, **self._retry_options(method, idempotent=idempotent))
         for attempt in retrying:
             with attempt:
                 return self._once(method, path, params, json, attempt.retry_state.attempt_number)
@@ -273,14 +273,7 @@ class AsyncTransportCore(BaseClient):
         idempotent: bool | None = None,
     ) -> httpx.Response:
         method = method.upper()
-        retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
-        retrying = AsyncRetrying(
-            stop=self._stop(),
-            wait=self.retry.wait,
-            retry=retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(method, idempotent=idempotent))
         async for attempt in retrying:
             with attempt:
                 return await self._once(method, path, params, json, attempt.retry_state.attempt_number)

@@ -220,21 +220,10 @@ class EarningRow:
     post_uuid: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "date": iso(self.date),
-            "gross": self.gross,
-            "net": self.net,
-            "currency": self.currency,
-            "source": self.source,
-            "transactionOrderId": self.transaction_order_id,
-            "transactionOrderStatus": self.transaction_order_status,
-            "user": self.user.short_json() if self.user is not None else None,
-        }
-        if self.message_uuid is not None:
-            out["messageUuid"] = self.message_uuid
-        if self.post_uuid is not None:
-            out["postUuid"] = self.post_uuid
-        return out
+        return _money_row_json(
+            self,
+            {"transactionOrderId": self.transaction_order_id, "transactionOrderStatus": self.transaction_order_status},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,19 +241,25 @@ class SpendingRow:
     post_uuid: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "date": iso(self.date),
-            "gross": self.gross,
-            "net": self.net,
-            "currency": self.currency,
-            "source": self.source,
-            "user": self.user.short_json() if self.user is not None else None,
-        }
-        if self.message_uuid is not None:
-            out["messageUuid"] = self.message_uuid
-        if self.post_uuid is not None:
-            out["postUuid"] = self.post_uuid
-        return out
+        return _money_row_json(self, {})
+
+
+def _money_row_json(row: EarningRow | SpendingRow, extra: dict[str, Any]) -> dict[str, Any]:
+    """Fanvue's JSON for an earnings or spending row: the shared fields, ``extra``, then the optional refs."""
+    out: dict[str, Any] = {
+        "date": iso(row.date),
+        "gross": row.gross,
+        "net": row.net,
+        "currency": row.currency,
+        "source": row.source,
+        **extra,
+        "user": row.user.short_json() if row.user is not None else None,
+    }
+    if row.message_uuid is not None:
+        out["messageUuid"] = row.message_uuid
+    if row.post_uuid is not None:
+        out["postUuid"] = row.post_uuid
+    return out
 
 
 @dataclass(frozen=True, slots=True)
