@@ -27,7 +27,73 @@ def build_parser() -> argparse.ArgumentParser:
         "prints the stored stats and the events that explain them.",
     )
     demo.add_argument("--events", action="store_true", help="print every stats event, not only the notable ones")
+    _add_sandbox(commands)
     return parser
+
+
+def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the offline Fanvue (API + OAuth server) with a seeded agency",
+        description="Serves a deterministic Fanvue: the same paths, OAuth flow, rate limits and error bodies, with "
+        "a control API for faults. Prints the client id and secret, the control key and the seeded users.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
+    sandbox.add_argument("--seed", type=int, default=1, help="world seed: same seed, same data (default: 1)")
+    sandbox.add_argument("--creators", type=_positive, default=3, help="creators in the agency (default: 3)")
+    sandbox.add_argument("--fans", type=_positive, default=50, help="fans per creator (default: 50)")
+    sandbox.add_argument("--days", type=_positive, default=365, help="days of history (default: 365)")
+    sandbox.add_argument("--earnings-per-day", type=float, default=4.0, help="mean payments per creator per day")
+    sandbox.add_argument("--team", type=int, default=2, help="team members besides the admin (default: 2)")
+    sandbox.add_argument("--expires-in", type=_positive, default=3600, help="access token lifetime in seconds")
+    sandbox.add_argument("--rate-limit", type=_positive, default=200, help="requests per key per window")
+    sandbox.add_argument("--rate-window", type=_positive, default=60, help="rate-limit window in seconds")
+    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer")
+    sandbox.add_argument("--client-id", default="onyx-sandbox-client", help="the registered OAuth client id")
+    sandbox.add_argument("--client-secret", default=None, help="the client secret (default: a random one)")
+    sandbox.add_argument("--redirect-uri", action="append", default=None, help="a registered redirect URI (repeatable)")
+    sandbox.add_argument("--control-key", default=None, help="key for the /_sandbox control API (default: random)")
+    sandbox.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from onyx_fanvue.sandbox.sandbox import DEFAULT_REDIRECT_URI, FanvueSandbox  # noqa: PLC0415
+    from onyx_fanvue.sandbox.server import serve  # noqa: PLC0415
+    from onyx_fanvue.sandbox.world import WorldSpec  # noqa: PLC0415
+
+    spec = WorldSpec(
+        seed=args.seed,
+        creators=args.creators,
+        fans_per_creator=args.fans,
+        days=args.days,
+        earnings_per_day=args.earnings_per_day,
+        team_members=args.team,
+    )
+    sandbox = FanvueSandbox(
+        spec=spec,
+        expires_in=args.expires_in,
+        rate_limit=args.rate_limit,
+        rate_window_seconds=args.rate_window,
+        latency=args.latency,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        redirect_uris=args.redirect_uri or (DEFAULT_REDIRECT_URI,),
+        control_key=args.control_key,
+    )
+    try:
+        serve(sandbox, host=args.host, port=args.port, out=sys.stdout, access_log=args.access_log)
+    except OSError as error:
+        sys.stderr.write(f"onyx sandbox: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
 
         return asyncio.run(run_demo(sys.stdout, all_events=args.events))
+    if args.command == "sandbox":
+        return _run_sandbox(args)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

@@ -176,6 +176,12 @@ class OAuthState:
         self._access: dict[str, _Access] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._next_family = 0
+        self.token_endpoint_hits = 0
+        """Requests to ``POST /oauth2/token`` so far (tests check refresh discipline with it)."""
+
+    def count_token_hit(self) -> None:
+        with self._lock:
+            self.token_endpoint_hits += 1
 
     # -- registration
 
@@ -313,6 +319,23 @@ class OAuthState:
             for token in family.access_tokens:  # fosite revokes the grant's earlier access tokens on refresh
                 self._access[token].revoked = True
             return self._issue(record.family, scopes)
+
+    def grant(self, client_id: str, user_uuid: str, scopes: Iterable[str]) -> dict[str, Any]:
+        """Issue tokens as if ``user_uuid`` had approved ``client_id`` for ``scopes`` (a test shortcut past the
+        consent and code exchange; the token endpoint is not hit). Returns the token response body."""
+        wanted = tuple(dict.fromkeys(scopes))
+        with self._lock:
+            client = self._clients.get(client_id)
+            if client is None:
+                raise KeyError(f"no client {client_id}")
+            if user_uuid not in self._users:
+                raise KeyError(f"no user {user_uuid}")
+            if not set(wanted) <= client.scopes:
+                raise ValueError("the client is not allowed some of these scopes")
+            family_id = self._next_family
+            self._next_family += 1
+            self._families[family_id] = _Family(client_id, user_uuid, wanted)
+            return self._issue(family_id, wanted)
 
     def revoke(self, client: OAuthClientRegistration, token: str) -> None:
         """Revoke the family of ``token`` (access or refresh) if it belongs to ``client``; silently otherwise."""
@@ -549,6 +572,7 @@ def create_oauth_router(state: OAuthState) -> Router:
 
     @post("/token")
     async def token(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        state.count_token_hit()
         form = await _single_values(request)
         client = _client(state, request, form)
         grant_type = form.get("grant_type")

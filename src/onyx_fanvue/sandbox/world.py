@@ -452,6 +452,19 @@ class World:
         except KeyError:
             raise KeyError(f"no creator {creator_uuid}") from None
 
+    def is_creator(self, person_uuid: str) -> bool:
+        return person_uuid in self._by_uuid
+
+    def person(self, person_uuid: str) -> Person:
+        """Any creator, team member or fan by uuid (``KeyError`` if nobody)."""
+        creator = self._by_uuid.get(person_uuid)
+        if creator is not None:
+            return creator.person
+        for member in self.members():
+            if member.uuid == person_uuid:
+                return member.person
+        return self._fans[person_uuid]
+
     def fan(self, fan_uuid: str) -> Person:
         return self._fans[fan_uuid]
 

@@ -1,0 +1,182 @@
+"""The sandbox API's HTTP vocabulary: Fanvue's error bodies, query parsing with Fanvue's limits, and the two paging
+envelopes with opaque key-set cursors (stable while the world changes underneath a paging client)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+__all__ = [
+    "ApiError",
+    "Query",
+    "Reply",
+    "bad_request",
+    "cursor_page",
+    "decode_cursor",
+    "encode_cursor",
+    "invalid",
+    "not_found",
+    "page_envelope",
+]
+
+T = TypeVar("T")
+
+MAX_SIZE = 50
+PAGE_SIZE_DEFAULT = 15
+CURSOR_SIZE_DEFAULT = 20
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class ApiError(Exception):
+    """An answer other than success, with Fanvue's body for it."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+def invalid(*errors: str) -> ApiError:
+    """400 with the validation body ``{errors: [...]}``."""
+    return ApiError(400, {"errors": list(errors)})
+
+
+def bad_request(message: str) -> ApiError:
+    """400 with the ``{message}`` body (invalid uuid and similar)."""
+    return ApiError(400, {"message": message})
+
+
+def not_found(message: str = "Not found") -> ApiError:
+    return ApiError(404, {"message": message})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A success other than a plain 200 JSON body (201 creates, 204 deletes)."""
+
+    body: Any = None
+    status: int = 200
+
+
+def check_uuid(value: str, what: str = "uuid") -> str:
+    if not UUID_RE.match(value):
+        raise bad_request(f"Invalid {what}: {value!r} is not a UUID")
+    return value.lower()
+
+
+@dataclass(frozen=True)
+class Query:
+    """The query string: ``get`` for single values, ``list`` for comma-joined (or repeated) arrays."""
+
+    multi: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        values = self.multi.get(name)
+        return values[-1] if values else None
+
+    def list(self, name: str, *, limit: int | None = None, allowed: Iterable[str] | None = None) -> list[str] | None:
+        values = [part.strip() for v in self.multi.get(name, ()) for part in v.split(",") if part.strip()]
+        if not values:
+            return None
+        if limit is not None and len(values) > limit:
+            raise invalid(f"{name} accepts at most {limit} values")
+        if allowed is not None:
+            known = set(allowed)
+            wrong = [v for v in values if v not in known]
+            if wrong:
+                raise invalid(f"{name} must be one of: {', '.join(sorted(known))} (got {', '.join(wrong)})")
+        return values
+
+    def integer(self, name: str, default: int, *, low: int = 1, high: int | None = None) -> int:
+        raw = self.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise invalid(f"{name} must be an integer") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise invalid(f"{name} must be {bounds}")
+        return value
+
+    def boolean(self, name: str, *, default: bool = False) -> bool:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("true", "1"):
+            return True
+        if raw.lower() in ("false", "0"):
+            return False
+        raise invalid(f"{name} must be true or false")
+
+    def instant(self, name: str, *, required: bool = False) -> datetime | None:
+        """An ISO 8601 date-time (offset kept; none means UTC) or a bare date (UTC midnight)."""
+        raw = self.get(name)
+        if raw is None or raw == "":
+            if required:
+                raise invalid(f"{name} is required")
+            return None
+        try:
+            if len(raw) == 10:
+                return datetime.combine(date.fromisoformat(raw), datetime.min.time(), tzinfo=UTC)
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise invalid(f"{name} must be an ISO 8601 date-time") from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+    def page(self) -> tuple[int, int]:
+        """``page`` (≥ 1, default 1) and ``size`` (1-50, default 15)."""
+        return self.integer("page", 1), self.integer("size", PAGE_SIZE_DEFAULT, high=MAX_SIZE)
+
+    def cursor_size(self, name: str = "size") -> int:
+        """``size`` (or ``limit``) of a cursor listing: 1-50, default 20."""
+        return self.integer(name, CURSOR_SIZE_DEFAULT, high=MAX_SIZE)
+
+
+def page_envelope(rows: Iterable[T], page: int, size: int, to_json: Callable[[T], Any]) -> dict[str, Any]:
+    """``{data, pagination: {page, size, hasMore}}``; ``size`` is how many rows came back. Reads ``size + 1`` rows
+    past the skipped pages, so a streamed source is never materialised."""
+    window = list(islice(iter(rows), (page - 1) * size, page * size + 1))
+    data = [to_json(r) for r in window[:size]]
+    return {"data": data, "pagination": {"page": page, "size": len(data), "hasMore": len(window) > size}}
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise invalid("cursor is not valid") from None
+    if not isinstance(key, dict):
+        raise invalid("cursor is not valid")
+    return key
+
+
+def cursor_page(
+    rows: Iterable[T],
+    size: int,
+    key_of: Callable[[T], Mapping[str, Any]],
+    to_json: Callable[[T], Any],
+) -> dict[str, Any]:
+    """``{data, nextCursor}`` over rows that already start after the request's cursor; the next cursor names the
+    last row returned, and is ``null`` when nothing follows."""
+    window = list(islice(iter(rows), size + 1))
+    page = window[:size]
+    more = len(window) > size
+    return {"data": [to_json(r) for r in page], "nextCursor": encode_cursor(key_of(page[-1])) if more else None}
