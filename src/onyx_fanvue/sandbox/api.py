@@ -338,7 +338,10 @@ def _handler(sandbox: FanvueSandbox, endpoint: Endpoint) -> Any:
         return await pipeline(request)
 
     return route(
-        endpoint.litestar_path, http_method=[HttpMethod(endpoint.method)], name=f"{endpoint.method} {endpoint.path}"
+        endpoint.litestar_path,
+        http_method=[HttpMethod(endpoint.method)],
+        name=f"{endpoint.method} {endpoint.path}",
+        status_code=200,  # the pipeline sets each answer's status; Litestar's 204 default for DELETE forbids bodies
     )(handle)
 
 

@@ -121,7 +121,6 @@ class FanvueSandbox:
         self._log: deque[Served] = deque(maxlen=_LOG_SIZE)
         self._log_lock = threading.Lock()
         self._app: Any = None
-        self._links_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------- people
 

@@ -1,9 +1,13 @@
-"""A deterministic, seeded Fanvue world for the sandbox: people, earnings, reversals, trends, links, chats.
+"""A deterministic, seeded Fanvue world for the sandbox: people, earnings, reversals, trends, links, chats, posts.
 
 Pure standard library. Everything is derived from :class:`WorldSpec` (mostly its ``seed``):
 
 * uuids are ``uuid5`` of the seed and a role path, so the same seed always names the same things;
-* small things (users, fans, posts, tracking links, chats) are materialised by :func:`build_world`;
+* small things (users, fans, tracking links, chats) are materialised by :func:`build_world`; posts are generated
+  on first use from ``(seed, creator, post index)`` (:meth:`World.posts`), one per :attr:`Creator.post_uuids`;
+* tracking links can be created and deleted while the sandbox runs (:meth:`World.add_tracking_link`,
+  :meth:`World.delete_tracking_link`); a link's users are the creator's fans, allotted to the *seeded* links
+  (each fan to at most one link: first-click attribution) in proportion to their engagement counts;
 * earnings are *never* stored: each (seed, creator, day) has its own RNG, so any day can be regenerated
   identically and :meth:`World.iter_earnings` streams millions of rows in constant memory;
 * tests change the world under the client through overlays (:meth:`World.add_earning`,
@@ -37,8 +41,10 @@ __all__ = [
     "ChatRow",
     "Creator",
     "EarningRow",
+    "LinkUserRow",
     "MessageRow",
     "Person",
+    "PostRow",
     "SpendingRow",
     "SubTrendRow",
     "TeamMember",
@@ -324,6 +330,69 @@ class TrackingLink:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkUserRow:
+    """A fan who came through a tracking link; ``status`` is where they are now (``None``: neither following nor
+    subscribed any more); ``metadata`` is their last impression on the link."""
+
+    fan: Person
+    status: str | None
+    metadata: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.fan.fan_json(), "status": self.status}
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """A creator's post. ``publish_at`` is set only on scheduled posts, which count as published once the clock
+    reaches it; the rendering therefore takes ``now``."""
+
+    uuid: str
+    creator_uuid: str
+    created_at: datetime
+    text: str | None
+    price: int | None  # cents; None for a free post
+    media_preview_uuid: str | None
+    audience: str
+    publish_at: datetime | None
+    expires_at: datetime | None
+    media_uuids: tuple[str, ...]
+    is_pinned: bool
+    likes_count: int
+    comments_count: int
+    tips: tuple[int, int, int]  # (count, totalGross, totalNet)
+    collections: tuple[tuple[str, str], ...]  # (uuid, label)
+
+    def published_at(self, now: datetime) -> datetime | None:
+        if self.publish_at is None:
+            return self.created_at
+        return self.publish_at if self.publish_at <= now else None
+
+    def is_published(self, now: datetime) -> bool:
+        return self.published_at(now) is not None
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        count, gross, net = self.tips
+        return {
+            "uuid": self.uuid,
+            "createdAt": iso(self.created_at),
+            "text": self.text,
+            "price": self.price,
+            "mediaPreviewUuid": self.media_preview_uuid,
+            "audience": self.audience,
+            "publishAt": iso(self.publish_at),
+            "publishedAt": iso(self.published_at(now)),
+            "expiresAt": iso(self.expires_at),
+            "mediaUuids": list(self.media_uuids),
+            "isPinned": self.is_pinned,
+            "likesCount": self.likes_count,
+            "commentsCount": self.comments_count,
+            "tips": {"count": count, "totalGross": gross, "totalNet": net},
+            "collections": [{"uuid": u, "label": label} for u, label in self.collections],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRow:
     uuid: str
     text: str | None
@@ -443,6 +512,12 @@ class World:
         self._overlays: dict[str, _Overlay] = {c.uuid: _Overlay() for c in creators}
         self._lock = threading.Lock()
         self._plans: dict[tuple[int, int], _DayPlan] = {}
+        self._read_chats: set[tuple[str, str]] = set()
+        # link users are allotted from the links as built, so deleting or adding a link never moves a fan
+        self._seeded_links = dict(links)
+        self._links_made: dict[str, int] = {c.uuid: 0 for c in creators}
+        self._posts: dict[str, tuple[PostRow, ...]] = {}
+        self._post_owner = {p: c.uuid for c in creators for p in c.post_uuids}
 
     # ------------------------------------------------------------ lookups
 
@@ -574,13 +649,12 @@ class World:
     def iter_earnings(
         self, creator_uuid: str, start: datetime | None = None, end: datetime | None = None
     ) -> Iterator[EarningRow]:
-        """Earnings in ``[start, end)`` (default: the whole world), oldest first, overlays merged in. Streams."""
+        """Earnings in ``[start, end)`` (default: everything, including rows added after the generated range, such
+        as a payment made "now"), oldest first, overlays merged in. Streams."""
         creator = self.creator(creator_uuid)
-        lo = self.start if start is None else start.astimezone(UTC)
-        hi = self.end if end is None else end.astimezone(UTC)
         with self._lock:
             extra = sorted(
-                (r for r in self._overlays[creator_uuid].earnings if lo <= r.date < hi),
+                (r for r in self._overlays[creator_uuid].earnings if _within(r.date, start, end)),
                 key=lambda r: (r.date, r.transaction_order_id),
             )
         generated = self._iter_generated(creator, start, end)
@@ -596,12 +670,15 @@ class World:
     def iter_reversals(
         self, creator_uuid: str, start: datetime | None = None, end: datetime | None = None
     ) -> Iterator[SpendingRow]:
-        """Refunds and chargebacks landing in ``[start, end)`` (clamped to the world), oldest first. Streams."""
+        """Refunds and chargebacks landing in ``[start, end)``, oldest first: generated ones within the world's
+        range, added ones wherever they land (a refund issued "now"). Streams."""
         creator = self.creator(creator_uuid)
         lo = self.start if start is None else max(start.astimezone(UTC), self.start)
         hi = self.end if end is None else min(end.astimezone(UTC), self.end)
         with self._lock:
-            extra = sorted((r for r in self._overlays[creator_uuid].refunds if lo <= r.date < hi), key=_rev_key)
+            extra = sorted(
+                (r for r in self._overlays[creator_uuid].refunds if _within(r.date, start, end)), key=_rev_key
+            )
         yield from heapq.merge(self._iter_generated_reversals(creator, lo, hi), extra, key=_rev_key)
 
     def _iter_generated_reversals(self, creator: Creator, lo: datetime, hi: datetime) -> Iterator[SpendingRow]:
@@ -749,12 +826,132 @@ class World:
             self._overlays[creator_uuid].refunds.append(rev)
         return rev
 
+    def mark_chat_read(self, creator_uuid: str, fan_uuid: str) -> None:
+        """Every message ``fan_uuid`` sent to the creator is read from now on (``markAsRead``)."""
+        with self._lock:
+            self._read_chats.add((creator_uuid, fan_uuid))
+
+    def chat_marked_read(self, creator_uuid: str, fan_uuid: str) -> bool:
+        with self._lock:
+            return (creator_uuid, fan_uuid) in self._read_chats
+
     def set_followers(self, creator_uuid: str, n: int) -> None:
         self.creator(creator_uuid)
         if n < 0:
             raise ValueError("followers cannot be negative")
         with self._lock:
             self._overlays[creator_uuid].followers = n
+
+    # ------------------------------------------------------------ tracking links
+
+    def tracking_links(self, creator_uuid: str) -> tuple[TrackingLink, ...]:
+        """The creator's links as they are now: the seeded ones not deleted, then those created while running."""
+        self.creator(creator_uuid)
+        with self._lock:
+            return self.links[creator_uuid]
+
+    def tracking_link(self, creator_uuid: str, link_uuid: str) -> TrackingLink | None:
+        return next((link for link in self.tracking_links(creator_uuid) if link.uuid == link_uuid.lower()), None)
+
+    def add_tracking_link(self, creator_uuid: str, name: str, platform: str, at: datetime) -> TrackingLink:
+        """A fresh link (no clicks, ``earnings`` None) made at ``at`` (kept to the millisecond Fanvue renders, so
+        cursors naming it stay exact). The uuid and ``linkUrl`` follow from the seed and how many links the
+        creator made before, so a replayed scenario names the same links."""
+        creator = self.creator(creator_uuid)
+        made_at = at.astimezone(UTC)
+        made_at = made_at.replace(microsecond=made_at.microsecond // 1000 * 1000)
+        with self._lock:
+            self._links_made[creator_uuid] += 1
+            link_uuid = _uid(self.spec.seed, "link", creator.index, "made", self._links_made[creator_uuid])
+            taken = {link.link_url for links in self.links.values() for link in links}
+            rng = random.Random(f"{self.spec.seed}:{link_uuid}:url")  # noqa: S311
+            url = f"fv-{rng.randint(100_000, 999_999)}"
+            while url in taken:
+                url = f"fv-{rng.randint(100_000, 999_999)}"
+            link = TrackingLink(link_uuid, name, url, platform, made_at, 0, 0, 0, 0, 0, None)
+            self.links[creator_uuid] = (*self.links[creator_uuid], link)
+        return link
+
+    def delete_tracking_link(self, creator_uuid: str, link_uuid: str) -> bool:
+        """Remove the link; ``False`` if the creator has no such link."""
+        self.creator(creator_uuid)
+        with self._lock:
+            links = self.links[creator_uuid]
+            kept = tuple(link for link in links if link.uuid != link_uuid.lower())
+            self.links[creator_uuid] = kept
+        return len(kept) != len(links)
+
+    def link_users(self, creator_uuid: str, link_uuid: str) -> list[LinkUserRow]:
+        """The fans who came through one of the creator's links, by fan uuid (``KeyError`` for an unknown link).
+
+        The creator's fans are shuffled once per seed and handed out to the seeded links in order, each getting a
+        share proportional to ``max(acquiredFollowers, acquiredSubscribers)`` (at least one fan when it acquired
+        anyone, while fans last). Within a link, statuses follow the engagement counts scaled to that share:
+        ``subscriber`` (``totalSubscribers``), ``follower`` (``totalFollowers``), ``expired`` (acquired
+        subscribers no longer subscribed), then the rest ``None`` with every fourth ``deleted``. Links created
+        while the sandbox runs have no users."""
+        if self.tracking_link(creator_uuid, link_uuid) is None:
+            raise KeyError(f"no tracking link {link_uuid} for creator {creator_uuid}")
+        return list(self._link_allotment(self.creator(creator_uuid)).get(link_uuid.lower(), ()))
+
+    def _link_allotment(self, creator: Creator) -> dict[str, tuple[LinkUserRow, ...]]:
+        seeded = self._seeded_links[creator.uuid]
+        fans = list(creator.fans)
+        random.Random(f"{self.spec.seed}:{creator.index}:link-fans").shuffle(fans)  # noqa: S311
+        wanted = [max(link.acquired_followers, link.acquired_subscribers) for link in seeded]
+        share = min(1.0, len(fans) / sum(wanted)) if sum(wanted) else 0.0
+        out: dict[str, tuple[LinkUserRow, ...]] = {}
+        used = 0
+        for link, want in zip(seeded, wanted, strict=True):
+            n = min(max(1, int(want * share)) if want else 0, len(fans) - used)
+            scale = n / want if want else 0.0
+            statuses: list[str | None] = []
+            for status, count in (
+                ("subscriber", link.total_subscribers),
+                ("follower", link.total_followers),
+                ("expired", link.acquired_subscribers - link.total_subscribers),
+            ):
+                statuses += [status] * min(n - len(statuses), round(count * scale))
+            statuses += ["deleted" if i % 4 == 3 else None for i in range(n - len(statuses))]
+            rng = random.Random(f"{self.spec.seed}:{link.uuid}:impressions")  # noqa: S311
+            rows = [
+                LinkUserRow(
+                    fan,
+                    status,
+                    (
+                        ("source", link.platform),
+                        ("device", rng.choice(("ios", "android", "desktop"))),
+                        ("country", rng.choice(("US", "GB", "DE", "CA", "AU"))),
+                    ),
+                )
+                for fan, status in zip(fans[used : used + n], statuses, strict=True)
+            ]
+            out[link.uuid] = tuple(sorted(rows, key=lambda r: r.fan.uuid))
+            used += n
+        return out
+
+    # ------------------------------------------------------------ posts
+
+    def posts(self, creator_uuid: str) -> tuple[PostRow, ...]:
+        """Every post of the creator (scheduled ones included), pinned first, then newest ``createdAt`` first
+        (uuid breaking ties). As many as :attr:`Creator.post_uuids`, so ``contentCounts.postCount`` agrees."""
+        creator = self.creator(creator_uuid)
+        made = self._posts.get(creator_uuid)
+        if made is None:
+            made = _generate_posts(self.spec.seed, creator, self.start, self.end)
+            made = self._posts.setdefault(creator_uuid, made)
+        return made
+
+    def post(self, post_uuid: str) -> PostRow | None:
+        """Any creator's post by uuid, ``None`` if there is none."""
+        owner = self._post_owner.get(post_uuid.lower())
+        if owner is None:
+            return None
+        return next(p for p in self.posts(owner) if p.uuid == post_uuid.lower())
+
+
+def _within(moment: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or moment >= start) and (end is None or moment < end)
 
 
 def _rev_key(r: SpendingRow) -> tuple[datetime, str]:
@@ -763,6 +960,64 @@ def _rev_key(r: SpendingRow) -> tuple[datetime, str]:
 
 def _ghost(person_uuid: str) -> Person:
     return Person(person_uuid, "unknown", "Unknown", "", datetime(2020, 1, 1, tzinfo=UTC))
+
+
+def _uid(seed: int, *path: object) -> str:
+    """The uuid :func:`build_world` gives the thing at ``path`` (uuid5 of the seed and the path)."""
+    return str(uuid.uuid5(_NAMESPACE, ":".join(str(p) for p in (seed, *path))))
+
+
+_POST_LINES = ("New set just dropped", "Behind the scenes", "Good morning", "Weekend vibes", "Thank you for 1k")
+_COLLECTIONS = ("Favourites", "Behind the scenes", "Exclusive", "Throwbacks")
+_POST_PRICES = (299, 499, 799, 999, 1499, 1999, 2999)
+
+
+def _generate_posts(seed: int, creator: Creator, start: datetime, end: datetime) -> tuple[PostRow, ...]:
+    """One post per :attr:`Creator.post_uuids` entry, each from its own RNG. Exactly ``pay_to_view_posts`` of them
+    have a price; about one in 25 (at least one) is scheduled after the world's end; one or two published posts are
+    pinned; the likes of all posts sum to at most the creator's ``likesCount``."""
+    n = len(creator.post_uuids)
+    pick = random.Random(f"{seed}:{creator.index}:posts")  # noqa: S311
+    paid = set(pick.sample(range(n), min(n, creator.pay_to_view_posts)))
+    scheduled = set(pick.sample(range(n), min(n, max(1, n // 25))))
+    published = [k for k in range(n) if k not in scheduled]
+    pinned = set(pick.sample(published, min(len(published), pick.randint(1, 2))))
+    collections = tuple((_uid(seed, "collection", creator.index, j), label) for j, label in enumerate(_COLLECTIONS))
+    span = max(1, int((end - start).total_seconds()) - 1)
+    posts: list[PostRow] = []
+    for k, post_uuid in enumerate(creator.post_uuids):
+        rng = random.Random(f"{seed}:{creator.index}:post:{k}")  # noqa: S311
+        created = start + timedelta(seconds=rng.randrange(span), milliseconds=rng.randrange(1000))
+        publish_at = end + timedelta(days=rng.randint(1, 14), seconds=rng.randrange(86_400)) if k in scheduled else None
+        text = None if rng.random() < 0.1 else f"{rng.choice(_POST_LINES)} #{k}"
+        n_media = rng.randint(1 if text is None or k in paid else 0, 4)
+        media = tuple(_uid(seed, "media", creator.index, k, m) for m in range(n_media))
+        live = k not in scheduled
+        likes = rng.randint(0, creator.likes // n) if live else 0
+        tips = [rng.randint(100, 5000) for _ in range(rng.randint(1, 4) if live and rng.random() < 0.25 else 0)]
+        shown_from = publish_at or created
+        posts.append(
+            PostRow(
+                uuid=post_uuid,
+                creator_uuid=creator.uuid,
+                created_at=created,
+                text=text,
+                price=rng.choice(_POST_PRICES) if k in paid else None,
+                media_preview_uuid=_uid(seed, "media", creator.index, k, "preview") if k in paid else None,
+                audience="followers-and-subscribers" if k not in paid and rng.random() < 0.3 else "subscribers",
+                publish_at=publish_at,
+                expires_at=shown_from + timedelta(days=rng.randint(30, 180)) if rng.random() < 0.1 else None,
+                media_uuids=media,
+                is_pinned=k in pinned,
+                likes_count=likes,
+                comments_count=rng.randint(0, likes // 20 + 3) if live else 0,
+                tips=(len(tips), sum(tips), sum(net_of(t) for t in tips)),
+                collections=tuple(rng.sample(collections, rng.choice((0, 0, 1, 1, 2)))),
+            )
+        )
+    posts.sort(key=lambda p: (p.created_at, p.uuid), reverse=True)
+    posts.sort(key=lambda p: not p.is_pinned)  # stable: pinned first, each part newest first
+    return tuple(posts)
 
 
 # ---------------------------------------------------------------- building

@@ -19,11 +19,12 @@ Where Fanvue's behaviour is not documented the sandbox decides, as follows:
 * ``/subscribers-history`` has a row for every creator and every UTC day of the world inside the range (zero days
   included, as the per-creator trend has), newest day first like ``/earnings``; ``total`` runs from the range's
   first day, per creator.
-* ``/subscribers``: which of a creator's seeded fans are active subscribers is a seeded rule (:func:`_subscription`):
-  about two thirds subscribe, at a moment inside the world's history; subscriptions bill every 30 days and a
-  quarter of them have auto-renew off, which gives ``expiresAt`` = the end of the period running at the world's
-  last day (``null`` when auto-renewing). Once the sandbox clock passes ``expiresAt`` the fan drops out. Newest
-  ``subscribedAt`` first.
+* ``/subscribers``: the same named subscribers as each creator's ``/subscribers`` list (the audience module's split
+  rule, :func:`~onyx_fanvue.sandbox.endpoints.audience.current_subscribers`), ``subscribedAt`` being the instant
+  that list is ordered by. Subscriptions bill every 30 days from ``subscribedAt``; a seeded quarter of them have
+  auto-renew off, which gives ``expiresAt`` = the end of the period running at the world's last day (``null`` while
+  auto-renewing). Once the sandbox clock passes ``expiresAt`` the fan drops out of this list (the per-creator list
+  does not follow the clock). Newest ``subscribedAt`` first, then creators in order.
 * ``/insights/chatter-leaderboard``: built from the world's chats. A chatter is a team member (the admin included)
   who sent at least one message on a creator's behalf (``sentByUserId``) in the range. Like Fanvue's daily
   aggregate it works in whole UTC days — a day counts when it starts at or after ``startDate``'s UTC day and before
@@ -31,19 +32,22 @@ Where Fanvue's behaviour is not documented the sandbox decides, as follows:
   sent. ``activeHours`` = distinct UTC clock hours with a message; ``eph`` = revenue / activeHours;
   ``avgResponseMs`` = mean time from a fan's message to the chatter's reply right after it (``null`` without any).
   Sorted by revenue, then messages (both descending), then chatter uuid.
-* ``/chats``: every chat of the agency's creators, newest ``lastMessageAt`` first (chats without messages last).
+* ``/chats``: every chat of the agency's creators as ``/creators/{creator}/chats`` shows it (read state included),
+  newest ``lastMessageAt`` first (chats without messages last).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from onyx_fanvue.sandbox._http import UUID_RE, invalid, page_envelope
 from onyx_fanvue.sandbox.api import Ctx, Endpoint, Shape
+from onyx_fanvue.sandbox.endpoints.audience import current_subscribers
+from onyx_fanvue.sandbox.endpoints.chats import chats_of
 from onyx_fanvue.sandbox.world import ChatRow, Creator, EarningRow, Person, World, iso
 
 __all__ = ["ENDPOINTS"]
@@ -51,7 +55,6 @@ __all__ = ["ENDPOINTS"]
 MAX_CREATOR_UUIDS = 50
 MAX_CHATTER_UUIDS = 100
 MAX_HISTORY_DAYS = 365
-SUBSCRIBED_SHARE = 0.65
 NON_RENEWING_SHARE = 0.25
 BILLING_PERIOD = timedelta(days=30)
 _DAY = timedelta(days=1)
@@ -76,18 +79,26 @@ def _uuids(ctx: Ctx, name: str, limit: int) -> set[str] | None:
     return {v.lower() for v in values}
 
 
+def _creators_unfiltered(ctx: Ctx) -> list[Creator]:
+    """The agency's creators: those the calling admin may access now, in the world's order."""
+    return [ctx.world.creator(uuid) for uuid, _ in ctx.sandbox.access.creators_of(ctx.user)]
+
+
 def _creators(ctx: Ctx) -> list[Creator]:
-    """The agency's creators (those the caller may access), narrowed by ``creatorUuids``."""
+    """The agency's creators narrowed by ``creatorUuids``."""
     wanted = _uuids(ctx, "creatorUuids", MAX_CREATOR_UUIDS)
-    agency = [ctx.world.creator(uuid) for uuid, _ in ctx.sandbox.access.creators_of(ctx.user)]
+    agency = _creators_unfiltered(ctx)
     return agency if wanted is None else [c for c in agency if c.uuid in wanted]
 
 
 def _range(ctx: Ctx, max_days: int | None = None) -> tuple[datetime, datetime]:
     """The required ``[startDate, endDate)``."""
-    start = ctx.query.instant("startDate", required=True)
-    end = ctx.query.instant("endDate", required=True)
-    assert start is not None and end is not None  # required=True raised otherwise
+    missing = [f"{name} is required" for name in ("startDate", "endDate") if not ctx.query.get(name)]
+    if missing:
+        raise invalid(*missing)
+    start, end = ctx.query.instant("startDate"), ctx.query.instant("endDate")
+    if start is None or end is None:  # unreachable: both were given
+        raise invalid("startDate and endDate are required")
     if end <= start:
         raise invalid("endDate must be after startDate")
     if max_days is not None and end - start > timedelta(days=max_days):
@@ -136,9 +147,9 @@ def _bucketed(world: World, creators: Sequence[Creator], lo: datetime, hi: datet
         yield _DaySum(creators[index].uuid, day, gross, net)
 
 
-def _day_sums(world: World, creators: Sequence[Creator], start: datetime, end: datetime, now: datetime) -> Iterator[
-    _DaySum
-]:
+def _day_sums(
+    world: World, creators: Sequence[Creator], start: datetime, end: datetime, now: datetime
+) -> Iterator[_DaySum]:
     """Per creator per UTC day, newest first, omitting empty days. The generated world is walked one day at a time
     (a page reads only the days it shows); before and after it only overlay rows can exist, summed in one go."""
     upper = _midnight(max(world.end, now)) + _DAY
@@ -181,11 +192,19 @@ def _subscribers_history(ctx: Ctx) -> dict[str, Any]:
             for creator, trend in zip(creators, trends, strict=True):
                 if back <= len(trend):
                     row = trend[-back]
-                    yield {"creatorUuid": creator.uuid, "date": row.date.date().isoformat(), **row.to_json()} | {
-                        "date": row.date.date().isoformat()
+                    yield {
+                        "creatorUuid": creator.uuid,
+                        "date": row.date.date().isoformat(),
+                        "newSubscribersCount": row.new_subscribers_count,
+                        "cancelledSubscribersCount": row.cancelled_subscribers_count,
+                        "total": row.total,
                     }
 
-    return page_envelope(rows(), page, size, lambda r: r)
+    return page_envelope(rows(), page, size, _same)
+
+
+def _same(row: dict[str, Any]) -> dict[str, Any]:
+    return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,33 +223,24 @@ class _Subscription:
         }
 
 
-def _subscription(world: World, creator: Creator, fan: Person) -> _Subscription | None:
-    """The seeded rule for whether (and since when) ``fan`` subscribes to ``creator``; see the module docstring."""
-    rng = random.Random(f"{world.spec.seed}:agency-subscription:{creator.index}:{fan.uuid}")  # noqa: S311
-    if rng.random() >= SUBSCRIBED_SHARE:
+def _expiry(world: World, creator: Creator, fan: Person, since: datetime) -> datetime | None:
+    """``expiresAt`` by the seeded rule of the module docstring: ``None`` while auto-renewing."""
+    rng = random.Random(f"{world.spec.seed}:{creator.index}:{fan.uuid}:agency-renewal")  # noqa: S311
+    if rng.random() >= NON_RENEWING_SHARE:
         return None
-    earliest = max(world.start, fan.registered_at)
-    span = max(1, int((world.end - earliest).total_seconds()))
-    subscribed = earliest + timedelta(seconds=rng.randrange(span))
-    expires: datetime | None = None
-    if rng.random() < NON_RENEWING_SHARE:
-        periods = (world.end - subscribed) // BILLING_PERIOD + 1
-        expires = subscribed + periods * BILLING_PERIOD
-    return _Subscription(creator.uuid, fan, subscribed, expires)
+    return since + ((world.end - since) // BILLING_PERIOD + 1) * BILLING_PERIOD
 
 
 def _subscribers(ctx: Ctx) -> dict[str, Any]:
     creators = _creators(ctx)
     page, size = ctx.query.page()
-    now = ctx.now
-    active = [
-        sub
+    now, world = ctx.now, ctx.world
+    subs = [
+        _Subscription(creator.uuid, m.fan, m.since, _expiry(world, creator, m.fan, m.since))
         for creator in creators
-        for fan in creator.fans
-        if (sub := _subscription(ctx.world, creator, fan)) is not None
-        and sub.subscribed_at <= now
-        and (sub.expires_at is None or sub.expires_at > now)
+        for m in current_subscribers(world, creator.uuid)
     ]
+    active = [s for s in subs if s.expires_at is None or s.expires_at > now]
     order = {c.uuid: i for i, c in enumerate(creators)}
     active.sort(key=lambda s: (-s.subscribed_at.timestamp(), order[s.creator_uuid], s.fan.uuid))
     return page_envelope(active, page, size, _Subscription.to_json)
@@ -247,9 +257,7 @@ class _Chatter:
     revenue: int = 0
     response_ms_total: float = 0.0
     responses: int = 0
-
-    def __post_init__(self) -> None:
-        self.hours: set[datetime] = set()
+    hours: set[datetime] = field(default_factory=set)  # UTC clock hours with a message
 
 
 def _chatter_stats(chats: Sequence[ChatRow], members: set[str], lo: datetime, hi: datetime) -> dict[str, _Chatter]:
@@ -258,7 +266,7 @@ def _chatter_stats(chats: Sequence[ChatRow], members: set[str], lo: datetime, hi
         previous = None
         for message in chat.messages:
             sender = message.sent_by_user_id
-            if sender in members and lo <= message.sent_at < hi:
+            if sender is not None and sender in members and lo <= message.sent_at < hi:
                 acc = stats.setdefault(sender, _Chatter())
                 acc.messages += 1
                 acc.hours.add(message.sent_at.replace(minute=0, second=0, microsecond=0))
@@ -291,7 +299,8 @@ def _chatter_leaderboard(ctx: Ctx) -> dict[str, Any]:
     chats = [chat for c in _creators_unfiltered(ctx) for chat in ctx.world.chats.get(c.uuid, ())]
     stats = _chatter_stats(chats, chosen, lo, hi)
     rows = []
-    for uuid, acc in stats.items():
+    ranked = sorted(stats.items(), key=lambda kv: (-kv[1].revenue, -kv[1].messages, kv[0]))
+    for uuid, acc in ranked:
         person = members[uuid].person
         hours = float(len(acc.hours))
         rows.append(
@@ -310,12 +319,7 @@ def _chatter_leaderboard(ctx: Ctx) -> dict[str, Any]:
                 "avgResponseMs": acc.response_ms_total / acc.responses if acc.responses else None,
             }
         )
-    rows.sort(key=lambda r: (-r["revenue"], -r["messages"], r["chatterUuid"]))
     return {"data": rows}
-
-
-def _creators_unfiltered(ctx: Ctx) -> list[Creator]:
-    return [ctx.world.creator(uuid) for uuid, _ in ctx.sandbox.access.creators_of(ctx.user)]
 
 
 # ------------------------------------------------------------------------------------------------ chats
@@ -324,7 +328,7 @@ def _creators_unfiltered(ctx: Ctx) -> list[Creator]:
 def _chats(ctx: Ctx) -> dict[str, Any]:
     page, size = ctx.query.page()
     creators = _creators_unfiltered(ctx)
-    rows = [(index, chat) for index, c in enumerate(creators) for chat in ctx.world.chats.get(c.uuid, ())]
+    rows = [(index, chat) for index, c in enumerate(creators) for chat in chats_of(ctx.world, c.uuid)]
 
     def newest_first(entry: tuple[int, ChatRow]) -> tuple[bool, float, int, str]:
         index, chat = entry
@@ -332,11 +336,12 @@ def _chats(ctx: Ctx) -> dict[str, Any]:
         return (not chat.messages, -last, index, chat.fan.uuid)
 
     rows.sort(key=newest_first)
-    to_json: Callable[[tuple[int, ChatRow]], dict[str, Any]] = lambda e: {  # noqa: E731
-        **e[1].to_json(),
-        "creatorUuid": e[1].creator_uuid,
-    }
-    return page_envelope(rows, page, size, to_json)
+    return page_envelope(rows, page, size, _agency_chat_json)
+
+
+def _agency_chat_json(entry: tuple[int, ChatRow]) -> dict[str, Any]:
+    chat = entry[1]
+    return {**chat.to_json(), "creatorUuid": chat.creator_uuid}
 
 
 ENDPOINTS = [

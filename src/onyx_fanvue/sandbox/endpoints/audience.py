@@ -1,5 +1,5 @@
 """``/subscribers``, ``/followers`` and ``/chats/lists/smart``, each with its ``/creators/{creator}`` mirror (api doc
-§1.3, §2.1, §10.6–10.8).
+§1.3, §2.1, §10.6-10.8).
 
 **Headline counts vs. listed fans.** The world counts an audience of hundreds or thousands
 (:meth:`World.subscribers`, :meth:`World.followers`) but names only ``creator.fans`` (a few dozen people). The
@@ -12,13 +12,20 @@ follower-only fan otherwise (two thirds subscribe). The lists are disjoint (§10
 instant (subscribed or followed), seeded from ``(seed, creator, fan)`` and lying between their registration and the
 world's last day; Fanvue does not render it (§10.7) but it orders the lists: newest first by default. The cuts above
 keep the newest. World followers include subscribers (``followers = subscribers + extra``), so the follower list is
-cut to ``followers − subscribers``.
+cut to ``followers - subscribers``.
 
-**Smart lists.** ``subscribers``/``followers`` are the two counters; ``auto_renewing`` takes a seeded share (55–90 %)
-of the subscribers and ``non_renewing`` the rest; ``free_trial_subscribers`` a seeded 0–10 %; ``expired_subscribers``
+**Smart lists.** ``subscribers``/``followers`` are the two counters; ``auto_renewing`` takes a seeded share (55-90 %)
+of the subscribers and ``non_renewing`` the rest; ``free_trial_subscribers`` a seeded 0-10 %; ``expired_subscribers``
 the subscription chains that ended inside the world's window (the trend's cancellations); ``spent_more_than_50`` the
-fans whose gross spend over the window exceeds USD 50. A caller who is not a creator (an agency admin or team member
-on the own-account paths) has no audience: empty pages and zero counts.
+named fans whose gross spend over the window exceeds USD 50 (earnings rows only ever name named fans). The list
+``name`` strings are the sandbox's own wording.
+
+**Sorting.** ``sortField`` ``name`` (display name, case-folded) or ``subscribedAt``; ``sortDirection`` ``asc`` or
+``desc``, defaulting to ``asc`` for names and ``desc`` (newest first) otherwise; any other value is a 400
+``{errors}``. The mirror accepts the same parameters (Fanvue documents only ``page``/``size`` there).
+
+A caller who is not a creator (an agency admin or team member on the own-account paths) has no audience: empty pages
+and zero counts.
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ def _joined(world: World, creator: Creator, fan: Person) -> datetime:
     return fan.registered_at + timedelta(seconds=int(rng.random() * span))
 
 
-def _named(world: World, creator_uuid: str, subscribers: bool) -> list[Member]:
+def _named(world: World, creator_uuid: str, *, subscribers: bool) -> list[Member]:
     """The named fans on one side of the split, newest first (ties by uuid)."""
     creator = world.creator(creator_uuid)
     side = [
@@ -76,14 +83,14 @@ def _named(world: World, creator_uuid: str, subscribers: bool) -> list[Member]:
 
 def current_subscribers(world: World, creator_uuid: str) -> list[Member]:
     """The creator's named current subscribers, newest first, at most :meth:`World.subscribers` of them."""
-    return _named(world, creator_uuid, True)[: world.subscribers(creator_uuid)]
+    return _named(world, creator_uuid, subscribers=True)[: world.subscribers(creator_uuid)]
 
 
 def current_followers(world: World, creator_uuid: str) -> list[Member]:
     """The creator's named follower-only fans (never a current subscriber), newest first, at most
-    ``followers − subscribers`` of them."""
+    ``followers - subscribers`` of them."""
     room = max(0, world.followers(creator_uuid) - world.subscribers(creator_uuid))
-    return _named(world, creator_uuid, False)[:room]
+    return _named(world, creator_uuid, subscribers=False)[:room]
 
 
 def smart_lists(world: World, creator_uuid: str | None) -> list[dict[str, Any]]:

@@ -1,13 +1,13 @@
 """``/chats``, ``/chats/unread`` and ``/chats/{user}/messages``, with the ``/creators/{creator}`` mirrors of the
-list and the messages (api doc §1.4, §2.13–2.15).
+list and the messages (api doc §1.4, §2.13-2.15).
 
 Chats come from ``world.chats[creator]`` (most recent message first); a conversation's messages are served newest
 first. A caller who is not a creator has no inbox: empty pages and zero unread counts.
 
 **Read state.** ``markAsRead=true`` on a messages request marks the whole conversation read (every message the fan
 sent), for that sandbox, from then on: later chat rows, unread counts and message pages show it. The page that
-carries the flag still shows the messages as they were when read. The state lives beside the world (keyed by the
-:class:`World` object), so a fresh sandbox starts unread again.
+carries the flag still shows the messages as they were when read. The state lives in the world, so a fresh sandbox
+starts unread again.
 
 **Unread notifications** count the creator's activity in the 7 days before now: ``newSubscriber``,
 ``newTip``, ``newPurchase`` (post and message sales) from the earnings rows, the others seeded from
@@ -17,40 +17,24 @@ carries the flag still shows the messages as they were when read. The state live
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from onyx_fanvue.sandbox._http import check_uuid, not_found, page_envelope
 from onyx_fanvue.sandbox.api import Ctx, Endpoint, Shape, mirrored
 from onyx_fanvue.sandbox.world import ChatRow, World
 
-__all__ = ["ENDPOINTS", "NO_CONVERSATION", "chats_of", "mark_read"]
+__all__ = ["ENDPOINTS", "NO_CONVERSATION", "chats_of"]
 
 NO_CONVERSATION = "Chat not found"
 _NOTIFICATION_WINDOW = timedelta(days=7)
 _PURCHASE_SOURCES = frozenset({"post", "message"})
 
-_read: WeakKeyDictionary[World, set[tuple[str, str]]] = WeakKeyDictionary()
-_read_lock = threading.Lock()
-
-
-def mark_read(world: World, creator_uuid: str, fan_uuid: str) -> None:
-    """Mark every message ``fan_uuid`` sent to ``creator_uuid`` as read."""
-    with _read_lock:
-        _read.setdefault(world, set()).add((creator_uuid, fan_uuid))
-
-
-def _is_marked(world: World, creator_uuid: str, fan_uuid: str) -> bool:
-    with _read_lock:
-        return (creator_uuid, fan_uuid) in _read.get(world, ())
-
 
 def _view(world: World, chat: ChatRow) -> ChatRow:
     """The chat as the sandbox's read state has it."""
-    if not _is_marked(world, chat.creator_uuid, chat.fan.uuid):
+    if not world.chat_marked_read(chat.creator_uuid, chat.fan.uuid):
         return chat
     messages = tuple(replace(m, is_read=True) if m.sender.uuid == chat.fan.uuid else m for m in chat.messages)
     return replace(chat, messages=messages)
@@ -109,7 +93,7 @@ def _unread(ctx: Ctx) -> dict[str, Any]:
 
 def _zero_unread(body: Any) -> Any:
     """What a permission problem looks like: every counter zero."""
-    notes = {k: 0 for k in body["unreadNotifications"]}
+    notes = dict.fromkeys(body["unreadNotifications"], 0)
     return {"unreadChatsCount": 0, "unreadMessagesCount": 0, "unreadNotifications": notes}
 
 
@@ -125,7 +109,7 @@ def _messages(ctx: Ctx) -> dict[str, Any]:
         raise not_found(NO_CONVERSATION)
     shown = _view(ctx.world, chat)
     if mark:
-        mark_read(ctx.world, creator_uuid, fan_uuid)
+        ctx.world.mark_chat_read(creator_uuid, fan_uuid)
     return page_envelope(reversed(shown.messages), page, size, lambda m: m.to_json())
 
 
