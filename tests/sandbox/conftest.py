@@ -35,3 +35,16 @@ def client(sandbox: FanvueSandbox) -> Iterator[FanvueClient]:
 async def async_client(sandbox: FanvueSandbox) -> AsyncIterator[AsyncFanvueClient]:
     async with sandbox.async_client(retry=NO_RETRY, rate_limited=False) as c:
         yield c
+
+
+@pytest.fixture
+def creator(sandbox: FanvueSandbox) -> str:
+    """The first seeded creator (every team member may see it)."""
+    return sandbox.world.creators[0].uuid
+
+
+@pytest.fixture
+def own(sandbox: FanvueSandbox, creator: str) -> Iterator[FanvueClient]:
+    """The first creator's own client (the non-mirrored paths)."""
+    with sandbox.client(creator, retry=NO_RETRY, rate_limited=False) as c:
+        yield c

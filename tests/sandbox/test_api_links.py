@@ -3,7 +3,6 @@ the link's users, a user's last impression, the mirrors' scopes and the 400/403/
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -33,18 +32,6 @@ STATUSES = {
     TrackingLinkUserStatus.DELETED,
     None,
 }
-
-
-@pytest.fixture
-def creator(sandbox: FanvueSandbox) -> str:
-    return sandbox.world.creators[0].uuid
-
-
-@pytest.fixture
-def own(sandbox: FanvueSandbox, creator: str) -> Iterator[FanvueClient]:
-    """The first creator's own client (the non-mirrored paths)."""
-    with sandbox.client(creator, retry=NO_RETRY, rate_limited=False) as c:
-        yield c
 
 
 def _scoped_client(sandbox: FanvueSandbox, who: str | None, scopes: tuple[str, ...]) -> FanvueClient:

@@ -4,7 +4,6 @@ creator's counts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
@@ -20,17 +19,6 @@ from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 
 API = "https://api.fanvue.com"
 VERSION = "2025-06-26"
-
-
-@pytest.fixture
-def creator(sandbox: FanvueSandbox) -> str:
-    return sandbox.world.creators[0].uuid
-
-
-@pytest.fixture
-def own(sandbox: FanvueSandbox, creator: str) -> Iterator[FanvueClient]:
-    with sandbox.client(creator, retry=NO_RETRY, rate_limited=False) as c:
-        yield c
 
 
 def _all(client: FanvueClient, creator: str | None, *, unpublished: bool | None = None) -> list[Post]:

@@ -57,6 +57,13 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
+def _seconds(body: Any) -> float:
+    seconds = _object(body).get("seconds")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        raise ControlError(400, "seconds must be a non-negative number")
+    return float(seconds)
+
+
 def _instant(value: Any, name: str) -> datetime | None:
     if value is None:
         return None
@@ -140,19 +147,14 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     @post("/clock/advance")
     async def advance(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        seconds = _object(await request.json()).get("seconds")
-        if not isinstance(seconds, int | float) or seconds < 0:
-            raise ControlError(400, "seconds must be a non-negative number")
+        seconds = _seconds(await request.json())
         sandbox.advance(seconds)
         return {"now": iso(sandbox.clock.now())}
 
     @put("/latency")
     async def latency(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        seconds = _object(await request.json()).get("seconds")
-        if not isinstance(seconds, int | float) or seconds < 0:
-            raise ControlError(400, "seconds must be a non-negative number")
-        sandbox.latency = float(seconds)
+        sandbox.latency = _seconds(await request.json())
         return {"latencySeconds": sandbox.latency}
 
     @post("/creators/{creator:str}/earnings", status_code=201)

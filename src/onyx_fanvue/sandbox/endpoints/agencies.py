@@ -191,14 +191,8 @@ def _subscribers_history(ctx: Ctx) -> dict[str, Any]:
         for back in range(1, days + 1):
             for creator, trend in zip(creators, trends, strict=True):
                 if back <= len(trend):
-                    row = trend[-back]
-                    yield {
-                        "creatorUuid": creator.uuid,
-                        "date": row.date.date().isoformat(),
-                        "newSubscribersCount": row.new_subscribers_count,
-                        "cancelledSubscribersCount": row.cancelled_subscribers_count,
-                        "total": row.total,
-                    }
+                    row = trend[-back]  # the trend row, with the creator and a plain UTC date
+                    yield {"creatorUuid": creator.uuid, **row.to_json(), "date": row.date.date().isoformat()}
 
     return page_envelope(rows(), page, size, _same)
 
