@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from importlib.metadata import PackageNotFoundError, version
 
 
@@ -41,6 +42,12 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     sandbox.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
     sandbox.add_argument("--seed", type=int, default=1, help="world seed: same seed, same data (default: 1)")
+    sandbox.add_argument(
+        "--start",
+        type=_day,
+        default=None,
+        help="first day of history, YYYY-MM-DD (default: --days before today; fix it to get the same dates daily)",
+    )
     sandbox.add_argument("--creators", type=_positive, default=3, help="creators in the agency (default: 3)")
     sandbox.add_argument("--fans", type=_positive, default=50, help="fans per creator (default: 50)")
     sandbox.add_argument("--days", type=_positive, default=365, help="days of history (default: 365)")
@@ -55,6 +62,13 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sandbox.add_argument("--redirect-uri", action="append", default=None, help="a registered redirect URI (repeatable)")
     sandbox.add_argument("--control-key", default=None, help="key for the /_sandbox control API (default: random)")
     sandbox.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _day(text: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a date as YYYY-MM-DD") from None
 
 
 def _positive(text: str) -> int:
@@ -76,6 +90,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         days=args.days,
         earnings_per_day=args.earnings_per_day,
         team_members=args.team,
+        start=args.start,
     )
     sandbox = FanvueSandbox(
         spec=spec,

@@ -232,7 +232,8 @@ def test_subscribers_history_filter_and_range_rules(client: FanvueClient, sandbo
         start_date=NOW - timedelta(days=365), end_date=NOW, creator_uuids=[creator], size=50
     )
     assert {r.creator_uuid for r in year.data} == {creator}
-    assert year.data[0].date.date() == date(2026, 10, 31)  # the world's last day, newest first
+    assert year.data[0].date.date() == date(2026, 11, 1)  # today so far, newest first
+    assert year.data[1].date.date() == date(2026, 10, 31)  # the last generated day
     with pytest.raises(ValidationError) as caught:
         client.agencies.subscribers_history(start_date=NOW - timedelta(days=366), end_date=NOW)
     assert caught.value.errors == ["The date range cannot exceed 365 days"]

@@ -117,6 +117,10 @@ def test_world_change_errors(control: httpx.Client, sandbox: FanvueSandbox) -> N
     assert control.post(f"/creators/{creator}/earnings", json={"gross": "5"}).status_code == 400
     assert control.post(f"/creators/{creator}/earnings", json={"gross": 5, "date": "yesterday"}).status_code == 400
     assert control.post(f"/creators/{creator}/refunds", json={"transactionOrderId": "nope"}).status_code == 404
+    assert control.post(f"/creators/{creator}/earnings", json={"gross": 5, "source": "refnud"}).status_code == 400
+    order = next(sandbox.world.iter_earnings(creator)).transaction_order_id
+    bad_gross = control.post(f"/creators/{creator}/refunds", json={"transactionOrderId": order, "gross": "1"})
+    assert bad_gross.status_code == 400
     assert control.put(f"/creators/{creator}/followers", json={"count": -1}).status_code == 400
 
 

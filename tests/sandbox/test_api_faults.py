@@ -229,3 +229,38 @@ def test_sdk_retries_through_a_transient_fault(sandbox: FanvueSandbox) -> None:
     with sandbox.client(sleep=lambda _: None) as client:
         assert client.users.me().uuid == sandbox.admin
     assert [r.status for r in sandbox.requests] == [503, 200]
+
+
+def test_faults_target_by_handle_and_ignore_uuid_case(sandbox: FanvueSandbox) -> None:
+    creator = sandbox.world.creators[0]
+    member = sandbox.world.team[0]
+    sandbox.inject("error", creator=creator.person.handle)
+    sandbox.inject("error", status=503, user=member.person.handle, route="/users/me")
+    with _http(sandbox) as admin, _http(sandbox, member.uuid) as chatter:
+        assert admin.get(f"/creators/{creator.uuid.upper()}/account").status_code == 500
+        assert chatter.get("/users/me").status_code == 503
+    with pytest.raises(KeyError):
+        sandbox.inject("error", user="nobody-at-all")
+
+
+def test_empty_withholds_fan_insights_and_post_counts(sandbox: FanvueSandbox) -> None:
+    creator = sandbox.world.creators[0]
+    fan = next(r.user.uuid for r in sandbox.world.iter_earnings(creator.uuid) if r.user is not None)
+    sandbox.inject("empty", route="/insights/fans/*")
+    sandbox.inject("empty", route="/insights/fans")
+    sandbox.inject("empty", route="/posts/*")
+    with sandbox.client(creator.uuid, retry=NO_RETRY) as own:
+        insight = own.insights.fan(fan)
+        assert insight.spending.total.gross.cents == 0
+        assert own.insights.fans([fan]).results == {fan: None}
+        post = own.posts.get(creator.post_uuids[0])
+        assert (post.likes_count, post.comments_count, post.tips.count) == (0, 0, 0)
+
+
+def test_empty_never_fires_on_writes(sandbox: FanvueSandbox) -> None:
+    creator = sandbox.world.creators[0].uuid
+    fault = sandbox.inject("empty", times=1)
+    with sandbox.client(retry=NO_RETRY) as client:
+        link = client.tracking_links.create(name="bio", platform="tiktok", creator_uuid=creator)
+    assert link.name == "bio"
+    assert sandbox.faults.list()[0].id == fault.id  # not spent on the write

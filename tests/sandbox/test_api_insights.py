@@ -45,7 +45,7 @@ def _world_rows(sandbox: FanvueSandbox, creator: str, start: datetime = DAWN, en
 
 
 def _as_sdk(rows: list[Any]) -> list[EarningRow]:
-    return [EarningRow.model_validate(r.to_json()) for r in rows]
+    return [EarningRow.model_validate(r.to_json(NOW)) for r in rows]  # payout status as of the sandbox's now
 
 
 def _own(sandbox: FanvueSandbox, who: str) -> FanvueClient:
@@ -343,8 +343,9 @@ def test_spending_is_own_account_only(sandbox: FanvueSandbox, client: FanvueClie
 
 def test_subscriber_trend_walk(sandbox: FanvueSandbox, client: FanvueClient) -> None:
     creator = _creator(sandbox, 1)
-    expected = [SubscriberTrendRow.model_validate(r.to_json()) for r in sandbox.world.subscriber_trend(creator)]
-    assert len(expected) == SPEC.days
+    trend = sandbox.world.subscriber_trend(creator, end=UNTIL)
+    expected = [SubscriberTrendRow.model_validate(r.to_json()) for r in trend]
+    assert len(expected) == SPEC.days + 1  # the generated days, then today so far
     first = client.insights.subscribers(creator_uuid=creator, size=4)
     assert_complete(first)
     assert list(client.insights.iter_subscribers(creator_uuid=creator, size=7)) == expected

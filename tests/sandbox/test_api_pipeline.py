@@ -242,6 +242,18 @@ def test_a_crash_is_a_plain_500_without_a_trace(sandbox: FanvueSandbox, monkeypa
     assert response.json() == {"error": "Internal Server Error"}
     assert "secret" not in response.text
     assert "Traceback" not in response.text
+    assert response.headers["X-RateLimit-Remaining"] == "199"
+
+
+@pytest.mark.parametrize(
+    "query", ["startDate=0001-01-01T00:00:00%2B01:00", "endDate=9999-12-31T23:59:59-01:00", "startDate=2026-13-01"]
+)
+def test_dates_python_cannot_hold_are_400(sandbox: FanvueSandbox, query: str) -> None:
+    creator = sandbox.world.creators[0].uuid
+    with _raw(sandbox) as http:
+        response = http.get(f"/creators/{creator}/insights/earnings?{query}", headers=_headers(sandbox.token()))
+    assert response.status_code == 400
+    assert response.json()["errors"]
 
 
 def test_requests_are_recorded_with_route_status_and_caller(sandbox: FanvueSandbox) -> None:

@@ -283,6 +283,10 @@ async def test_reuse_grace_period(clock: SandboxClock):
         clock.advance(4)
         again = await client.refresh(token.refresh_token or "")  # a lost response retried in time
         assert again.refresh_token != first.refresh_token
+        # both refreshes' access tokens work: neither worker's token is revoked by the other's refresh
+        assert state.introspect(first.access_token) is not None
+        assert state.introspect(again.access_token) is not None
+        assert state.introspect(token.access_token) is None  # the one issued with the used refresh token
         clock.advance(2)
         with pytest.raises(InvalidGrantError, match="already used"):
             await client.refresh(token.refresh_token or "")

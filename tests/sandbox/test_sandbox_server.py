@@ -137,3 +137,24 @@ def test_a_busy_port_is_a_clear_error(served: Served) -> None:
     assert done.returncode == 1
     assert "cannot listen" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_start_fixes_the_dates_whatever_the_day() -> None:
+    from onyx_adapters.cli import build_parser  # noqa: PLC0415
+
+    args = build_parser().parse_args(["sandbox", "--start", "2026-01-05", "--days", "30"])
+    assert args.start.isoformat() == "2026-01-05T00:00:00+00:00"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sandbox", "--start", "5 Jan"])
+
+
+def test_an_unclosed_sync_client_does_not_keep_the_process_alive() -> None:
+    script = (
+        "from onyx_fanvue.sandbox.sandbox import FanvueSandbox\n"
+        "from onyx_fanvue.sandbox.world import WorldSpec\n"
+        "client = FanvueSandbox(spec=WorldSpec(days=5)).client()\n"
+        "print(client.users.me().handle)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()

@@ -131,7 +131,12 @@ class Query:
             moment = datetime.fromisoformat(raw)
         except ValueError:
             raise invalid(f"{name} must be an ISO 8601 date-time") from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first instant Python can hold
+            raise invalid(f"{name} is out of range") from None
+        return moment
 
     def page(self) -> tuple[int, int]:
         """``page`` (≥ 1, default 1) and ``size`` (1-50, default 15)."""

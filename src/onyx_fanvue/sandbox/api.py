@@ -17,6 +17,7 @@ Order of checks (each answer carries Fanvue's body for it):
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["NOT_ASSIGNED", "Ctx", "Endpoint", "Shape", "mirrored"]
 
 NOT_ASSIGNED = "Creator not found or not assigned to team member"
+_log = logging.getLogger("onyx_fanvue.sandbox")
 _CREATOR_PREFIX = "/creators/{creator}"
 _JSON = "application/json"
 _GATEWAY_PAGE = (
@@ -106,6 +108,11 @@ class Endpoint:
     def __post_init__(self) -> None:
         pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(self.path))
         object.__setattr__(self, "_regex", re.compile(f"^{pattern}$"))
+
+    @property
+    def has_empty_form(self) -> bool:
+        """Whether an ``empty`` fault can apply (reads with a list shape or an ``empty`` body; not writes)."""
+        return self.method == "GET" and (self.shape is not Shape.OBJECT or self.empty is not None)
 
     @property
     def creator_scoped(self) -> bool:
@@ -196,7 +203,7 @@ class Pipeline:
             headers.update(decision.headers())
             if not decision.allowed:
                 raise ApiError(429, {"error": "Too Many Requests"}, decision.headers())
-            subject = creator if creator is not None else user
+            subject = creator.lower() if creator is not None else user
             response = await self._faulted(request, subject, user, headers)
             if response is not None:
                 return self._served(request, response, user, creator)
@@ -218,6 +225,9 @@ class Pipeline:
         except ApiError as error:
             headers.update(error.headers)
             response = _json_response(error.body, error.status, headers)
+        except Exception:  # a sandbox bug: log it here, answer Fanvue's plain 500 (with the rate headers)
+            _log.exception("sandbox handler failed: %s %s", request.method, self.endpoint.path)
+            response = _json_response({"error": "Internal Server Error"}, 500, headers)
         return self._served(request, response, user, creator)
 
     def _check_version(self, request: Request[Any, Any, Any]) -> None:
@@ -257,7 +267,8 @@ class Pipeline:
             delay += slow.seconds
         if delay > 0:
             await anyio.sleep(delay)
-        fault = faults.pick(method, route_, path, subject, user, kinds=_SERVER_FAULTS)
+        kinds = _SERVER_FAULTS if self.endpoint.has_empty_form else _SERVER_FAULTS - {FaultKind.EMPTY}
+        fault = faults.pick(method, route_, path, subject, user, kinds=kinds)
         request.state.sandbox_fault = fault
         if fault is None:
             return None

@@ -130,7 +130,8 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     @post("/faults", status_code=201)
     async def add_fault(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        return _fault_json(sandbox.faults.add(_fault_from(_object(await request.json()))))
+        fault = _fault_from(_object(await request.json()))
+        return _fault_json(lookup(lambda: sandbox.add_fault(fault)))
 
     @delete("/faults/{fault_id:int}", status_code=204)
     async def remove_fault(request: Request[Any, Any, Any]) -> None:
@@ -181,16 +182,18 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
         guard(request)
         creator = request.path_params["creator"]
         body = _object(await request.json())
-        order = body.get("transactionOrderId")
+        order, gross = body.get("transactionOrderId"), body.get("gross")
         if not isinstance(order, str):
             raise ControlError(400, "transactionOrderId is required")
+        if gross is not None and (not isinstance(gross, int) or isinstance(gross, bool)):
+            raise ControlError(400, "gross must be integer cents")
         row = lookup(
             lambda: sandbox.add_refund(
                 creator,
                 order,
                 at=_instant(body.get("date"), "date"),
                 source=str(body.get("source", "refund")),
-                gross=body.get("gross"),
+                gross=gross,
             )
         )
         return row.to_json()  # type: ignore[no-any-return]

@@ -62,7 +62,7 @@ class Fault:
     def matches(self, method: str, route: str, path: str, creator: str | None, user: str | None) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
             return False
-        if self.creator is not None and self.creator != creator:
+        if self.creator is not None and self.creator.lower() != (creator or "").lower():
             return False
         if self.user is not None and self.user != user:
             return False

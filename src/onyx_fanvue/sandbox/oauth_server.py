@@ -9,8 +9,8 @@
   encoded id and secret, RFC 6749 §2.3.1) or ``client_id`` + ``client_secret`` in the body.
 - ``POST /oauth2/revoke``: RFC 7009, revokes the token's whole family; 200 for any token of a valid client.
 
-Like Hydra (fosite), a refresh also revokes the family's earlier access tokens, and a reused authorization code
-revokes the tokens it produced. Errors are RFC 6749 ``{error, error_description}``.
+Like Hydra (fosite), a refresh retires the access token issued with the refresh token it uses, and a reused
+authorization code revokes the tokens it produced. Errors are RFC 6749 ``{error, error_description}``.
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ class _Access:
 @dataclass(slots=True)
 class _Refresh:
     family: int
+    access: str  # the access token issued with it: the one a refresh with this token retires
     used_at: datetime | None = None
 
 
@@ -316,8 +317,9 @@ class OAuthState:
                 scopes = wanted or family.scopes
             if record.used_at is None:
                 record.used_at = now
-            for token in family.access_tokens:  # fosite revokes the grant's earlier access tokens on refresh
-                self._access[token].revoked = True
+            # fosite retires the access token issued with this refresh token; within a reuse grace period the other
+            # refresh's fresh access token must survive, or two workers would revoke each other back and forth
+            self._access[record.access].revoked = True
             return self._issue(record.family, scopes)
 
     def grant(self, client_id: str, user_uuid: str, scopes: Iterable[str]) -> dict[str, Any]:
@@ -382,7 +384,7 @@ class OAuthState:
         }
         if OFFLINE_SCOPES & set(family.scopes):
             refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
-            self._refresh[refresh] = _Refresh(family_id)
+            self._refresh[refresh] = _Refresh(family_id, access)
             family.refresh_tokens.add(refresh)
             body["refresh_token"] = refresh
         return body

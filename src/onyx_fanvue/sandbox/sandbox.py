@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from onyx_fanvue.sandbox.faults import Fault, FaultBoard, FaultKind
 from onyx_fanvue.sandbox.oauth_server import OAuthState
 from onyx_fanvue.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from onyx_fanvue.sandbox.transport import SandboxTransport, SyncSandboxTransport, drop_aware
-from onyx_fanvue.sandbox.world import EarningRow, SpendingRow, World, WorldSpec, build_world, net_of
+from onyx_fanvue.sandbox.world import EARNING_SOURCES, EarningRow, SpendingRow, World, WorldSpec, build_world, net_of
 
 __all__ = ["ALL_SCOPES", "DEFAULT_REDIRECT_URI", "FanvueSandbox", "SeededUser", "Served"]
 
@@ -168,8 +168,22 @@ class FanvueSandbox:
     # ------------------------------------------------------------------------------------------- faults
 
     def inject(self, kind: FaultKind | str, **options: Any) -> Fault:
-        """Switch a fault on (see :class:`~onyx_fanvue.sandbox.faults.Fault` for the options)."""
-        return self.faults.add(Fault(FaultKind(kind), **options))
+        """Switch a fault on (see :class:`~onyx_fanvue.sandbox.faults.Fault` for the options). ``user`` and
+        ``creator`` take a seeded user's handle or uuid."""
+        return self.add_fault(Fault(FaultKind(kind), **options))
+
+    def add_fault(self, fault: Fault) -> Fault:
+        """Switch ``fault`` on, with its ``user``/``creator`` resolved from handles to uuids."""
+        resolved = replace(
+            fault,
+            user=None if fault.user is None else self.user(fault.user),
+            creator=None if fault.creator is None else self._person_or_lower(fault.creator),
+        )
+        return self.faults.add(resolved)
+
+    def _person_or_lower(self, who: str) -> str:
+        found = self.oauth.find_user(who)
+        return found.uuid if found is not None else who.lower()
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -199,6 +213,8 @@ class FanvueSandbox:
         """A new payment for the creator (default: now, from the creator's first fan)."""
         if gross <= 0:
             raise ValueError("gross is positive cents")
+        if source not in EARNING_SOURCES:
+            raise ValueError(f"source must be one of {', '.join(EARNING_SOURCES)}")
         creator = self.world.creator(creator_uuid)
         when = (at or self.clock.now()).astimezone(UTC)
         fan = self.world.fan(fan_uuid) if fan_uuid else (creator.fans[0] if creator.fans else None)

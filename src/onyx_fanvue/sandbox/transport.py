@@ -9,13 +9,13 @@ wrappers make an in-process run fail the way a real one does: a hang past the cl
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 import anyio
 import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 __all__ = ["ConnectionDropped", "SandboxTransport", "SyncSandboxTransport", "drop_aware"]
 
@@ -86,18 +86,30 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         return response
 
 
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 class SyncSandboxTransport(httpx.BaseTransport):
-    """Sync transport into the sandbox app: runs it on an event loop in a helper thread (closed by ``close``)."""
+    """Sync transport into the sandbox app: runs it on an event loop in a daemon helper thread, so a client that is
+    never closed does not keep the process alive (``close`` stops the loop)."""
 
     def __init__(self, app: Any, *, before: Callable[[httpx.Request], None] | None = None) -> None:
         self._async = SandboxTransport(app, before=before)
-        self._stack = ExitStack()
-        self._portal: BlockingPortal | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
 
-    def _ensure_portal(self) -> BlockingPortal:
-        if self._portal is None:
-            self._portal = self._stack.enter_context(start_blocking_portal())
-        return self._portal
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=_serve, args=(loop,), name="fanvue-sandbox", daemon=True).start()
+                self._loop = loop
+            return self._loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         content = request.read()
@@ -109,9 +121,11 @@ class SyncSandboxTransport(httpx.BaseTransport):
             response = await self._async.handle_async_request(inner)
             return response.status_code, response.headers.raw, response.content
 
-        status, headers, body = self._ensure_portal().call(go)
+        status, headers, body = asyncio.run_coroutine_threadsafe(go(), self._running_loop()).result()
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     def close(self) -> None:
-        self._portal = None
-        self._stack.close()
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)

@@ -225,10 +225,15 @@ class EarningRow:
     message_uuid: str | None = None
     post_uuid: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def status_at(self, now: datetime) -> str:
+        """``pendingBalance`` for the first 7 days after payment, then ``availableForPayout``."""
+        return "pendingBalance" if self.date > now - _PENDING_WINDOW else "availableForPayout"
+
+    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
+        """Fanvue's row; with ``now`` the payout status is the one at that instant (it moves with the clock)."""
+        status = self.transaction_order_status if now is None else self.status_at(now)
         return _money_row_json(
-            self,
-            {"transactionOrderId": self.transaction_order_id, "transactionOrderStatus": self.transaction_order_status},
+            self, {"transactionOrderId": self.transaction_order_id, "transactionOrderStatus": status}
         )
 
 
@@ -670,11 +675,12 @@ class World:
     def iter_reversals(
         self, creator_uuid: str, start: datetime | None = None, end: datetime | None = None
     ) -> Iterator[SpendingRow]:
-        """Refunds and chargebacks landing in ``[start, end)``, oldest first: generated ones within the world's
-        range, added ones wherever they land (a refund issued "now"). Streams."""
+        """Refunds and chargebacks landing in ``[start, end)``, oldest first, wherever they land: a payment late in
+        the generated history is reversed after it (pass ``end=now`` to see only what has happened). Streams."""
         creator = self.creator(creator_uuid)
         lo = self.start if start is None else max(start.astimezone(UTC), self.start)
-        hi = self.end if end is None else min(end.astimezone(UTC), self.end)
+        # a payment on the last generated day can be reversed up to ~90 days later
+        hi = self.end + _MAX_REVERSAL_DELAY + _DAY if end is None else end.astimezone(UTC)
         with self._lock:
             extra = sorted(
                 (r for r in self._overlays[creator_uuid].refunds if _within(r.date, start, end)), key=_rev_key
@@ -685,7 +691,7 @@ class World:
         if hi <= lo:
             return
         first = max(0, self.day_index(lo - _MAX_REVERSAL_DELAY))
-        last = self.day_index(hi - timedelta(microseconds=1))
+        last = min(self.day_index(hi - timedelta(microseconds=1)), self.spec.days - 1)  # originals: generated days
         heap: list[tuple[datetime, str, SpendingRow]] = []
         for day in range(first, last + 1):
             day_start = self.start + day * _DAY
@@ -706,22 +712,33 @@ class World:
     def subscriber_trend(
         self, creator_uuid: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[SubTrendRow]:
-        """One row per UTC day in range: new = that day's ``subscription`` rows; ``total`` runs from range start."""
+        """One row per UTC day in range: new = that day's ``subscription`` rows; ``total`` runs from range start.
+
+        Days after the generated history (up to ``end``, or up to the last added subscription) have only what was
+        added at run time, so a subscription made "now" shows in today's row."""
         creator = self.creator(creator_uuid)
-        lo, hi, first, last = self._day_range(start, end)
         with self._lock:
-            extra: dict[int, int] = {}
-            for r in self._overlays[creator_uuid].earnings:
-                if r.source == "subscription" and lo <= r.date < hi:
-                    extra[self.day_index(r.date)] = extra.get(self.day_index(r.date), 0) + 1
+            added = [r.date for r in self._overlays[creator_uuid].earnings if r.source == "subscription"]
+        lo = self.start if start is None else max(start.astimezone(UTC), self.start)
+        last_added = max([self.end, *(_midnight(d) + _DAY for d in added)])
+        hi = end.astimezone(UTC) if end is not None else last_added
+        if hi <= lo:
+            return []
+        extra: dict[int, int] = {}
+        for moment in added:
+            if lo <= moment < hi:
+                extra[self.day_index(moment)] = extra.get(self.day_index(moment), 0) + 1
         sub = EARNING_SOURCES.index("subscription")
         rows: list[SubTrendRow] = []
         total = 0
-        for day in range(first, last + 1):
-            plan = self._plan(creator, day)
-            new = plan.counts[sub] + extra.get(day, 0)
-            total += new - plan.cancelled
-            rows.append(SubTrendRow(self.start + day * _DAY, new, plan.cancelled, total))
+        for day in range(self.day_index(lo), self.day_index(hi - timedelta(microseconds=1)) + 1):
+            generated, cancelled = (0, 0)
+            if day < self.spec.days:
+                plan = self._plan(creator, day)
+                generated, cancelled = plan.counts[sub], plan.cancelled
+            new = generated + extra.get(day, 0)
+            total += new - cancelled
+            rows.append(SubTrendRow(self.start + day * _DAY, new, cancelled, total))
         return rows
 
     def subscribers(self, creator_uuid: str) -> int:

@@ -92,7 +92,7 @@ def _creators(ctx: Ctx) -> list[Creator]:
 
 
 def _range(ctx: Ctx, max_days: int | None = None) -> tuple[datetime, datetime]:
-    """The required ``[startDate, endDate)``."""
+    """The required ``[startDate, endDate)``, validated as given, then cut at now."""
     missing = [f"{name} is required" for name in ("startDate", "endDate") if not ctx.query.get(name)]
     if missing:
         raise invalid(*missing)
@@ -103,7 +103,8 @@ def _range(ctx: Ctx, max_days: int | None = None) -> tuple[datetime, datetime]:
         raise invalid("endDate must be after startDate")
     if max_days is not None and end - start > timedelta(days=max_days):
         raise invalid(f"The date range cannot exceed {max_days} days")
-    return start.astimezone(UTC), end.astimezone(UTC)
+    # nothing after now has happened: a range reaching into the future ends now (today's row is the day so far)
+    return start.astimezone(UTC), min(end.astimezone(UTC), ctx.now + _TINY)
 
 
 # ------------------------------------------------------------------------------------------------ team members

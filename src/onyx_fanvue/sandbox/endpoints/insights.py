@@ -147,11 +147,10 @@ def _earnings(ctx: Ctx) -> dict[str, Any]:
         )
     if wanted is not None:
         rows = (r for r in rows if r.source in wanted)
-    return cursor_page(rows, size, lambda r: {"d": r.date.isoformat(), "id": r.transaction_order_id}, _earning_json)
-
-
-def _earning_json(row: EarningRow) -> dict[str, Any]:
-    return row.to_json()
+    now = ctx.now
+    return cursor_page(
+        rows, size, lambda r: {"d": r.date.isoformat(), "id": r.transaction_order_id}, lambda r: r.to_json(now)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ summary
@@ -572,6 +571,21 @@ def _unranked(_: Any) -> Any:
     return {"percentile": None}
 
 
+def _no_spending(body: Any) -> Any:
+    """A fan insight with the spending withheld: zeros, no purchase, no subscription details."""
+    nothing = {"gross": 0, "total": 0}
+    return {
+        **body,
+        "spending": {"lastPurchaseAt": None, "total": nothing, "maxSinglePayment": nothing, "sources": {}},
+        "subscription": {"createdAt": None, "renewsAt": None, "autoRenewalEnabled": False},
+    }
+
+
+def _no_fans(body: Any) -> Any:
+    """The batch with every fan's insight withheld (``null``), and no per-fan errors."""
+    return {"results": dict.fromkeys(body["results"]), "errors": []}
+
+
 ENDPOINTS: list[Endpoint] = [
     *mirrored("GET", "/insights/earnings", ("read:insights",), _earnings, Shape.CURSOR),
     *mirrored("GET", "/insights/earnings/summary", ("read:insights",), _summary, empty=zero_summary),
@@ -579,6 +593,6 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/insights/spending", ("read:insights",), _spending, Shape.CURSOR),
     *mirrored("GET", "/insights/subscribers", ("read:insights",), _subscribers, Shape.CURSOR),
     *mirrored("GET", "/insights/top-spenders", ("read:insights", "read:fan"), _top_spenders, Shape.PAGE),
-    Endpoint("GET", "/insights/fans", ("read:insights", "read:fan"), _fans),
-    Endpoint("GET", "/insights/fans/{fan}", ("read:insights", "read:fan"), _fan),
+    Endpoint("GET", "/insights/fans", ("read:insights", "read:fan"), _fans, empty=_no_fans),
+    Endpoint("GET", "/insights/fans/{fan}", ("read:insights", "read:fan"), _fan, empty=_no_spending),
 ]

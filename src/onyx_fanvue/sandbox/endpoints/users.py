@@ -13,6 +13,7 @@ __all__ = ["ENDPOINTS", "account_json", "last_payout"]
 
 _COUNT_KEYS = ("likesCount", "fanCounts", "contentCounts")
 _PAYOUT_WEEKDAY = 0  # Mondays, 12:00 UTC
+_CLEARING = timedelta(days=7)  # a payment is pendingBalance this long, then availableForPayout
 
 
 def last_payout(now: datetime) -> datetime:
@@ -25,7 +26,8 @@ def last_payout(now: datetime) -> datetime:
 
 def account_json(world: World, person_uuid: str, now: datetime) -> dict[str, Any]:
     """The ``/users/account`` shape: the profile, then ``account`` with lifetime net earnings (reversals taken off),
-    the balance earned since the last payout and already available, and the fan counts."""
+    the balance that became available since the last payout (payments clear 7 days after they are made), and the
+    fan counts."""
     profile = {k: v for k, v in world.user_json(person_uuid).items() if k not in _COUNT_KEYS}
     total = available = followers = subscribers = 0
     payout: datetime | None = None
@@ -34,7 +36,7 @@ def account_json(world: World, person_uuid: str, now: datetime) -> dict[str, Any
         until = now + timedelta(microseconds=1)  # a payment made this very instant counts
         for row in world.iter_earnings(person_uuid, end=until):
             total += row.net
-            if row.date >= payout and row.transaction_order_status == "availableForPayout":
+            if payout - _CLEARING <= row.date <= now - _CLEARING:
                 available += row.net
         total -= sum(r.net for r in world.iter_reversals(person_uuid, end=until))
         followers, subscribers = world.followers(person_uuid), world.subscribers(person_uuid)
