@@ -19,6 +19,7 @@ __all__ = ["DEFAULT_LIMIT", "DEFAULT_WINDOW_SECONDS", "RateDecision", "RateLimit
 
 DEFAULT_LIMIT = 200
 DEFAULT_WINDOW_SECONDS = 60
+_PRUNE_AT = 10_000
 
 
 def rate_key(client_id: str, user_uuid: str, creator_uuid: str | None = None) -> str:
@@ -70,6 +71,8 @@ class RateLimiter:
         """Spend one token of ``key``'s bucket, or refuse (a refused request spends nothing)."""
         now = self.clock.now()
         with self._lock:
+            if len(self._buckets) >= _PRUNE_AT:  # a long-running server sees many keys; expired ones are full again
+                self._buckets = {k: b for k, b in self._buckets.items() if now < b.opened_at + self.window}
             bucket = self._buckets.get(key)
             if bucket is None or now >= bucket.opened_at + self.window:
                 bucket = self._buckets[key] = _Bucket(now, 0)
