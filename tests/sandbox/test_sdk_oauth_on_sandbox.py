@@ -50,7 +50,9 @@ def test_a_revoked_grant_surfaces_as_invalid_grant() -> None:
         store = _connect(sandbox, oauth_http)
     sandbox.revoke_grant(sandbox.admin)
     auth = RefreshingAuth(sandbox.oauth_client(), store, clock=sandbox.clock.now)
-    with FanvueClient(auth=auth, transport=sandbox.sync_transport(), retry=RetryPolicy(max_retries=0)) as client:
-        with pytest.raises(InvalidGrantError):
-            client.users.me()  # 401, one forced refresh, and the grant is gone
+    with (
+        FanvueClient(auth=auth, transport=sandbox.sync_transport(), retry=RetryPolicy(max_retries=0)) as client,
+        pytest.raises(InvalidGrantError),
+    ):
+        client.users.me()  # 401, one forced refresh, and the grant is gone
     assert sandbox.token_endpoint_hits == 2

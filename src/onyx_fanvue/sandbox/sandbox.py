@@ -316,7 +316,9 @@ class FanvueSandbox:
         return AsyncFanvueClient(transport=self.transport(), **options)
 
     def oauth_client(self, redirect_uri: str | None = None, **options: Any) -> OAuthClient:
-        """The SDK's OAuth client for this sandbox's app registration, in-process."""
+        """The SDK's OAuth client for this sandbox's app registration, in-process, on the sandbox clock (so token
+        expiry is computed in the sandbox's time, which tests move)."""
+        options.setdefault("clock", self.clock.now)
         http = httpx.Client(transport=self.sync_transport())
         return OAuthClient(
             client_id=self.client_id,
@@ -327,6 +329,8 @@ class FanvueSandbox:
         )
 
     def async_oauth_client(self, redirect_uri: str | None = None, **options: Any) -> AsyncOAuthClient:
+        """The async twin of :meth:`oauth_client`."""
+        options.setdefault("clock", self.clock.now)
         http = httpx.AsyncClient(transport=self.transport())
         return AsyncOAuthClient(
             client_id=self.client_id,
