@@ -1,0 +1,32 @@
+"""Onyx's settings, from the environment (prefix ``ONYX_``) or passed in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["OnyxSettings", "default_database_url"]
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory (e.g. ``~/.local/share/onyx/onyx.db``)."""
+    return f"sqlite+aiosqlite:///{Path(user_data_path('onyx', appauthor=False)) / 'onyx.db'}"
+
+
+class OnyxSettings(BaseSettings):
+    """``ONYX_DATABASE_URL``: ``sqlite+aiosqlite:///path`` (default: a file in the user data directory) or
+    ``postgresql+psycopg://user@host/db``. ``ONYX_CIPHER_KEYS``: comma-separated Fernet keys, newest first
+    (the first encrypts, all decrypt; see docs/storage.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    cipher_keys: SecretStr | None = None
+
+    def cipher_key_list(self) -> list[str]:
+        if self.cipher_keys is None:
+            return []
+        return [k.strip() for k in self.cipher_keys.get_secret_value().split(",") if k.strip()]

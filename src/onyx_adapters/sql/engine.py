@@ -1,0 +1,83 @@
+"""Async engines for the two supported databases, configured for Onyx's concurrency rules.
+
+SQLite: WAL (readers never wait for the writer), foreign keys on, a 30 s busy timeout, and every transaction
+starts with ``BEGIN IMMEDIATE``, so a unit of work holds the write lock from its first statement: two units can
+never read the same row and both write it (the SQLite half of "no lost update"). PostgreSQL: ``READ COMMITTED``
+with explicit row locks (``SELECT … FOR UPDATE``) where a read decides a write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+__all__ = ["async_url", "create_engine", "is_sqlite", "sqlite_file", "sync_url"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sync_url(url: str) -> str:
+    """The same database for a synchronous driver (Alembic runs migrations synchronously)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        parsed = parsed.set(drivername="sqlite")
+    elif parsed.drivername in ("postgresql", "postgresql+asyncpg", "postgresql+psycopg_async"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    """The async driver for ``url``: aiosqlite for SQLite, psycopg 3 for PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for in-memory SQLite and for other engines)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for ``url`` (any SQLite or PostgreSQL URL; the driver is chosen here)."""
+    url = async_url(url)
+    if not is_sqlite(url):
+        options.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **options)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # one connection per checkout: SQLite serialises writers itself, a pool of idle handles only holds locks
+    options.setdefault("poolclass", NullPool)
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if path is not None:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

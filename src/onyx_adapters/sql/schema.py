@@ -1,0 +1,207 @@
+"""The tables (SQLAlchemy Core). Alembic migrations create them; ``tests/adapters`` check the two agree.
+
+Keys are the domain's natural keys, so every write can be an idempotent upsert. Each index names the query that
+uses it (``docs/storage.md`` lists them with their EXPLAIN checks).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from onyx_adapters.sql.types import UtcDateTime
+
+__all__ = [
+    "agencies",
+    "connections",
+    "creator_stats",
+    "creators",
+    "ledger_entries",
+    "metadata",
+    "stats_events",
+    "subscriber_days",
+    "sync_cursors",
+    "top_spenders",
+    "tracking_links",
+]
+
+# Stable constraint names, so migrations can refer to them on every engine.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+ID = String(64)
+UUID_TEXT = String(64)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("fanvue_user_uuid", UUID_TEXT, nullable=True),
+)
+
+creators = Table(
+    "creators",
+    metadata,
+    Column("id", ID, primary_key=True),  # the creator's Fanvue uuid
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    # CreatorRepository.for_agency: the agency's creators by id
+    Index(None, "agency_id", "id"),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("creator_id", ID, nullable=True),
+    Column("fanvue_user_uuid", UUID_TEXT, nullable=False),
+    Column("status", String(16), nullable=False),
+    # the TokenSet as encrypted JSON (MultiFernet): never a token in clear
+    Column("tokens", LargeBinary, nullable=True),
+    Column("token_version", BigInteger, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),  # not secret; lets maintenance find expiring tokens
+    Column("last_refreshed_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    # ConnectionRepository.for_agency / for_creator
+    Index(None, "agency_id", "kind"),
+    Index(None, "creator_id"),
+)
+
+creator_stats = Table(
+    "creator_stats",
+    metadata,
+    Column("creator_id", ID, ForeignKey("creators.id"), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    # what to show, in columns for queries; ``record`` is the full merge state (onyx_core.stats.codec)
+    Column("value", BigInteger, nullable=True),
+    Column("observed_at", UtcDateTime(), nullable=True),
+    Column("source", String(64), nullable=True),
+    Column("stale_since", UtcDateTime(), nullable=True),
+    Column("pending_value", BigInteger, nullable=True),
+    Column("record", Text, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+stats_events = Table(
+    "stats_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("creator_id", ID, ForeignKey("creators.id"), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("old_value", BigInteger, nullable=True),
+    Column("new_value", BigInteger, nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    # StatsRepository.events: a creator's events (of one metric) in recorded order
+    Index(None, "creator_id", "metric", "id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("creator_id", ID, ForeignKey("creators.id"), primary_key=True),
+    # onyx_core.ledger.ledger_key: transactionOrderId when Fanvue gives one, else a hash of the row's content
+    Column("key", String(128), primary_key=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("gross_cents", BigInteger, nullable=False),
+    Column("net_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("fan_id", ID, nullable=True),
+    Column("reference", ID, nullable=True),
+    Column("original_currency", String(8), nullable=True),
+    # entries(period) and revenue over time
+    Index(None, "creator_id", "occurred_at"),
+    # revenue by source and period
+    Index(None, "creator_id", "source", "occurred_at"),
+    # lifetime value / top spenders per fan
+    Index(None, "creator_id", "fan_id"),
+)
+
+subscriber_days = Table(
+    "subscriber_days",
+    metadata,
+    Column("creator_id", ID, ForeignKey("creators.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("new", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+)
+
+top_spenders = Table(
+    "top_spenders",
+    metadata,
+    Column("scope", String(80), primary_key=True),  # a creator id, or "agency:<id>"
+    Column("rank", Integer, primary_key=True),
+    Column("fan_id", ID, nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("gross_cents", BigInteger, nullable=False),
+    Column("net_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("creator_id", ID, nullable=True),
+    Column("last_seen_at", UtcDateTime(), nullable=True),
+    Column("as_of", UtcDateTime(), nullable=False),
+)
+
+tracking_links = Table(
+    "tracking_links",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("creator_id", ID, ForeignKey("creators.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("url", String(200), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("clicks", BigInteger, nullable=False),
+    Column("acquired_subscribers", BigInteger, nullable=False),
+    Column("acquired_followers", BigInteger, nullable=False),
+    Column("earnings_gross_cents", BigInteger, nullable=True),
+    Column("earnings_net_cents", BigInteger, nullable=True),
+    Column("earnings_currency", String(3), nullable=True),
+    # TrackingLinkRepository.for_creator
+    Index(None, "creator_id"),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("creator_id", ID, ForeignKey("creators.id"), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("synced_through", UtcDateTime(), nullable=True),
+    Column("backfilled", Boolean, nullable=False),
+    Column("window_start", UtcDateTime(), nullable=True),
+    Column("window_end", UtcDateTime(), nullable=True),
+    Column("page_cursor", Text, nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=True),
+)
