@@ -264,3 +264,14 @@ def test_requests_are_recorded_with_route_status_and_caller(sandbox: FanvueSandb
     me, account = sandbox.requests[-2:]
     assert (me.route, me.status, me.user, me.creator) == ("/users/me", 200, sandbox.admin, None)
     assert (account.route, account.creator) == ("/creators/{creator}/account", creator)
+
+
+def test_first_use_hooks_run_once_per_access_token(sandbox: FanvueSandbox) -> None:
+    seen: list[tuple[str, str]] = []
+    sandbox.first_use_hooks.append(lambda token, info: seen.append((token, info.user_uuid)))
+    first, second = sandbox.token(), sandbox.token()
+    with _raw(sandbox) as http:
+        for token in (first, first, second, first):
+            assert http.get("/users/me", headers=_headers(token)).status_code == 200
+        http.get("/users/me", headers=_headers("ory_at_unknown"))
+    assert seen == [(first, sandbox.admin), (second, sandbox.admin)]

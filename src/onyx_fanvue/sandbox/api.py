@@ -195,9 +195,11 @@ class Pipeline:
         creator = request.path_params.get("creator") if self.endpoint.creator_scoped else None
         try:
             self._check_version(request)
-            info = sandbox.oauth.introspect(_bearer(request) or "")
+            bearer = _bearer(request) or ""
+            info = sandbox.oauth.introspect(bearer)
             if info is None:
                 raise ApiError(401, {"error": "Unauthorized"})
+            sandbox.saw_token(bearer, info)
             user = info.user_uuid
             decision = self._rate(info.client_id, user, creator)
             headers.update(decision.headers())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from onyx_fanvue.sandbox.access import AccessBook
 from onyx_fanvue.sandbox.api import build_app
 from onyx_fanvue.sandbox.clock import SandboxClock
 from onyx_fanvue.sandbox.faults import Fault, FaultBoard, FaultKind
-from onyx_fanvue.sandbox.oauth_server import OAuthState
+from onyx_fanvue.sandbox.oauth_server import OAuthState, TokenInfo
 from onyx_fanvue.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from onyx_fanvue.sandbox.transport import SandboxTransport, SyncSandboxTransport, drop_aware
 from onyx_fanvue.sandbox.world import EARNING_SOURCES, EarningRow, SpendingRow, World, WorldSpec, build_world, net_of
@@ -118,6 +118,9 @@ class FanvueSandbox:
         if latency < 0:
             raise ValueError("latency cannot be negative")
         self.latency = latency
+        self.first_use_hooks: list[Callable[[str, TokenInfo], None]] = []
+        """Called the first time the API sees an access token (tests check what a client stored before using it)."""
+        self._seen_tokens: set[str] = set()
         self._log: deque[Served] = deque(maxlen=_LOG_SIZE)
         self._log_lock = threading.Lock()
         self._app: Any = None
@@ -156,6 +159,16 @@ class FanvueSandbox:
     def token(self, who: str | None = None, scopes: Iterable[str] = ALL_SCOPES) -> str:
         """A fresh access token for ``who`` (default: the agency admin)."""
         return str(self.tokens(who, scopes)["access_token"])
+
+    def saw_token(self, access_token: str, info: TokenInfo) -> None:
+        """Called by the API for every accepted bearer token; runs the first-use hooks once per token."""
+        with self._log_lock:
+            if access_token in self._seen_tokens:
+                return
+            self._seen_tokens.add(access_token)
+            hooks = list(self.first_use_hooks)
+        for hook in hooks:
+            hook(access_token, info)
 
     @property
     def token_endpoint_hits(self) -> int:
