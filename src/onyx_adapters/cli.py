@@ -38,7 +38,72 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--database-url", default=None, help="SQLAlchemy URL (sqlite+aiosqlite:///… or postgresql://…)"
     )
+    _add_keys(commands)
     return parser
+
+
+def _add_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser(
+        "keys",
+        help="make cipher keys and re-encrypt stored tokens with the newest one",
+        description="Tokens are encrypted at rest with the key ring in ONYX_CIPHER_KEYS (comma-separated Fernet "
+        "keys, newest first). To rotate: generate a key, put it in front, run `onyx keys rotate`, then drop the "
+        "old key.",
+    )
+    actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    actions.add_parser("generate", help="print a new random key", description="Prints a new random Fernet key.")
+    rotate = actions.add_parser(
+        "rotate",
+        help="re-encrypt every stored token with the newest key of ONYX_CIPHER_KEYS",
+        description="Re-encrypts every stored connection token with the first key of ONYX_CIPHER_KEYS (any key "
+        "of the ring may decrypt it) and prints how many were rewritten. Safe to re-run.",
+    )
+    rotate.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: ONYX_DATABASE_URL)")
+
+
+def _run_keys(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
+    from onyx_adapters.crypto import (  # noqa: PLC0415
+        CipherKeyError,
+        FernetCipher,
+        UndecryptableTokensError,
+        rotate_connection_tokens,
+    )
+    from onyx_adapters.settings import OnyxSettings  # noqa: PLC0415
+    from onyx_adapters.sql.engine import create_engine  # noqa: PLC0415
+
+    if args.keys_command == "generate":
+        sys.stdout.write(FernetCipher.generate_key() + "\n")
+        return 0
+    settings = OnyxSettings()
+    try:
+        cipher = FernetCipher.from_settings(settings)
+    except CipherKeyError as error:
+        sys.stderr.write(f"onyx keys rotate: {error}\n")
+        return 1
+    url = args.database_url or settings.database_url
+
+    async def rotate() -> int:
+        engine = create_engine(url)
+        try:
+            return await rotate_connection_tokens(engine, cipher)
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(rotate())
+    except UndecryptableTokensError as error:
+        sys.stderr.write(f"onyx keys rotate: {error}\n")
+        return 1
+    except DBAPIError as error:  # the statement's parameters (ciphertexts) stay out of the message
+        sys.stderr.write(
+            f"onyx keys rotate: the database refused ({type(error.orig).__name__}: {error.orig}); "
+            "is it reachable and migrated (`onyx migrate`)?\n"
+        )
+        return 1
+    sys.stdout.write(f"rotated {count} connection token(s) to the newest of {cipher.key_count} key(s)\n")
+    return 0
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
@@ -143,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_sandbox(args)
     if args.command == "migrate":
         return _run_migrate(args)
+    if args.command == "keys":
+        return _run_keys(args)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

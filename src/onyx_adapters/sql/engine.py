@@ -11,12 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as sqlalchemy_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-__all__ = ["async_url", "create_engine", "is_sqlite", "sqlite_file", "sync_url"]
+__all__ = [
+    "READ_ONLY",
+    "SQLITE_BEGIN_OPTION",
+    "async_url",
+    "create_engine",
+    "create_sync_engine",
+    "is_sqlite",
+    "sqlite_file",
+    "sync_url",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -53,6 +63,29 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+SQLITE_BEGIN_OPTION = "onyx_sqlite_begin"
+"""Execution option: ``{SQLITE_BEGIN_OPTION: "DEFERRED"}`` on a connection makes its SQLite transactions start with
+a plain ``BEGIN`` (a reader that never queues behind a writer). Everything else starts with ``BEGIN IMMEDIATE``."""
+READ_ONLY = {SQLITE_BEGIN_OPTION: "DEFERRED"}
+
+
+def _configure_sqlite(sync_engine: Engine, path: Path | None) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if path is not None:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        deferred = connection.get_execution_options().get(SQLITE_BEGIN_OPTION) == "DEFERRED"
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine for ``url`` (any SQLite or PostgreSQL URL; the driver is chosen here)."""
     url = async_url(url)
@@ -65,19 +98,19 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     # one connection per checkout: SQLite serialises writers itself, a pool of idle handles only holds locks
     options.setdefault("poolclass", NullPool)
     engine = create_async_engine(url, **options)
+    _configure_sqlite(engine.sync_engine, path)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _configure(dbapi_connection: Any, _: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if path is not None:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+def create_sync_engine(url: str, **options: Any) -> Engine:
+    """A synchronous engine with the same rules (the SDK's sync token store and Alembic-free scripts use it)."""
+    url = sync_url(url)
+    if not is_sqlite(url):
+        options.setdefault("pool_pre_ping", True)
+        return sqlalchemy_create_engine(url, **options)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sqlalchemy_create_engine(url, **options)
+    _configure_sqlite(engine, path)
     return engine

@@ -144,7 +144,7 @@ ledger_entries = Table(
     Index(None, "creator_id", "occurred_at"),
     # revenue by source and period
     Index(None, "creator_id", "source", "occurred_at"),
-    # lifetime value / top spenders per fan
+    # one fan's spending (SqlAnalytics.fan_spend)
     Index(None, "creator_id", "fan_id"),
 )
 
