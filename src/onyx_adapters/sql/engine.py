@@ -1,9 +1,10 @@
 """Async engines for the two supported databases, configured for Onyx's concurrency rules.
 
-SQLite: WAL (readers never wait for the writer), foreign keys on, a 30 s busy timeout, and every transaction
-starts with ``BEGIN IMMEDIATE``, so a unit of work holds the write lock from its first statement: two units can
-never read the same row and both write it (the SQLite half of "no lost update"). PostgreSQL: ``READ COMMITTED``
-with explicit row locks (``SELECT … FOR UPDATE``) where a read decides a write.
+SQLite: WAL (readers never wait for the writer), foreign keys on, a 30 s busy timeout, and transactions start with
+``BEGIN IMMEDIATE``, so a writing unit of work holds the write lock from its first statement: two units can never
+read the same row and both write it (the SQLite half of "no lost update"). A connection with the execution option
+:data:`READ_ONLY` starts a plain deferred ``BEGIN`` instead (a reader that never queues behind a writer).
+PostgreSQL: ``READ COMMITTED`` with explicit row locks (``SELECT … FOR UPDATE``) where a read decides a write.
 """
 
 from __future__ import annotations

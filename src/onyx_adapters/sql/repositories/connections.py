@@ -1,0 +1,134 @@
+"""Fanvue OAuth connections. The token set is stored only as ``cipher.encrypt(json)``; never a token in clear."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from onyx_adapters.sql.repositories._base import Transaction, by_text, upsert
+from onyx_adapters.sql.schema import connections
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
+from onyx_core.errors import ConcurrentUpdateError
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ports import Cipher
+from onyx_core.tokens import TokenSet
+
+__all__ = ["SqlConnectionRepository", "decode_tokens", "encode_tokens"]
+
+
+def encode_tokens(tokens: TokenSet) -> bytes:
+    """The token set as canonical JSON bytes (to be encrypted before it is stored)."""
+    payload = {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "expires_at": tokens.expires_at.isoformat(),
+        "scopes": sorted(tokens.scopes),
+        "token_type": tokens.token_type,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode_tokens(data: bytes) -> TokenSet:
+    """The inverse of :func:`encode_tokens`."""
+    payload = json.loads(data)
+    return TokenSet(
+        access_token=payload["access_token"],
+        refresh_token=payload["refresh_token"],
+        expires_at=datetime.fromisoformat(payload["expires_at"]),
+        scopes=frozenset(payload["scopes"]),
+        token_type=payload["token_type"],
+    )
+
+
+class SqlConnectionRepository:
+    """Implements :class:`~onyx_core.ports.ConnectionRepository`.
+
+    ``get_for_update`` is ``SELECT … FOR UPDATE`` (PostgreSQL; SQLite's unit already holds the write lock), and a
+    fenced ``save`` is ``UPDATE … WHERE token_version = expected``: under READ COMMITTED a second writer waits
+    for the first, re-checks the condition against the new row and updates nothing, so exactly one wins.
+    """
+
+    def __init__(self, tx: Transaction, cipher: Cipher) -> None:
+        self._tx = tx
+        self._cipher = cipher
+
+    def _to_row(self, connection: Connection) -> dict[str, Any]:
+        tokens = connection.tokens
+        return {
+            "id": connection.id,
+            "kind": connection.kind.value,
+            "agency_id": connection.agency_id,
+            "creator_id": connection.creator_id,
+            "fanvue_user_uuid": connection.fanvue_user_uuid,
+            "status": connection.status.value,
+            "tokens": None if tokens is None else self._cipher.encrypt(encode_tokens(tokens)),
+            "token_version": connection.token_version,
+            "expires_at": None if tokens is None else tokens.expires_at,
+            "last_refreshed_at": connection.last_refreshed_at,
+            "last_used_at": connection.last_used_at,
+            "last_error": connection.last_error,
+        }
+
+    def _from_row(self, row: Any) -> Connection:
+        tokens = None if row.tokens is None else decode_tokens(self._cipher.decrypt(bytes(row.tokens)))
+        return Connection(
+            id=ConnectionId(row.id),
+            kind=ConnectionKind(row.kind),
+            agency_id=AgencyId(row.agency_id),
+            creator_id=None if row.creator_id is None else CreatorId(row.creator_id),
+            fanvue_user_uuid=row.fanvue_user_uuid,
+            status=ConnectionStatus(row.status),
+            tokens=tokens,
+            token_version=int(row.token_version),
+            last_refreshed_at=row.last_refreshed_at,
+            last_used_at=row.last_used_at,
+            last_error=row.last_error,
+        )
+
+    async def get(self, connection_id: ConnectionId) -> Connection | None:
+        conn = await self._tx.reader()
+        row = (await conn.execute(select(connections).where(connections.c.id == connection_id))).one_or_none()
+        return None if row is None else self._from_row(row)
+
+    async def _first(self, kind: ConnectionKind, **match: str) -> Connection | None:
+        query = select(connections).where(connections.c.kind == kind.value)
+        for column, value in match.items():
+            query = query.where(connections.c[column] == value)
+        query = query.order_by(by_text(self._tx.dialect, connections.c.id)).limit(1)
+        conn = await self._tx.reader()
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else self._from_row(row)
+
+    async def for_agency(self, agency_id: AgencyId) -> Connection | None:
+        return await self._first(ConnectionKind.AGENCY, agency_id=agency_id)
+
+    async def for_creator(self, creator_id: CreatorId) -> Connection | None:
+        return await self._first(ConnectionKind.CREATOR, creator_id=creator_id)
+
+    async def get_for_update(self, connection_id: ConnectionId) -> Connection | None:
+        conn = await self._tx.writer()
+        query = select(connections).where(connections.c.id == connection_id).with_for_update()
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else self._from_row(row)
+
+    async def save(self, connection: Connection, *, expected_version: int | None = None) -> None:
+        row = self._to_row(connection)
+        conn = await self._tx.writer()
+        if expected_version is None:
+            await conn.execute(upsert(self._tx.dialect, connections, [row], ["id"]))
+            return
+        fenced = (
+            update(connections)
+            .where(connections.c.id == connection.id, connections.c.token_version == expected_version)
+            .values({k: v for k, v in row.items() if k != "id"})
+        )
+        if (await conn.execute(fenced)).rowcount != 1:
+            found = (
+                await conn.execute(select(connections.c.token_version).where(connections.c.id == connection.id))
+            ).scalar_one_or_none()
+            raise ConcurrentUpdateError(
+                f"connection {connection.id}: expected token version {expected_version}, found {found}"
+            )

@@ -1,0 +1,133 @@
+"""The earnings ledger: idempotent upserts on (creator_id, key), SQL sums."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
+from onyx_adapters.sql.schema import ledger_entries
+from onyx_core.analytics import Period
+from onyx_core.ids import CreatorId, FanId
+from onyx_core.ledger import EntryKind, LedgerEntry
+from onyx_core.money import Money
+from onyx_core.ports import UpsertResult
+
+__all__ = ["SqlLedgerRepository"]
+
+KEY = ("creator_id", "key")
+CONTENT = (
+    "occurred_at",
+    "kind",
+    "source",
+    "gross_cents",
+    "net_cents",
+    "currency",
+    "fan_id",
+    "reference",
+    "original_currency",
+)
+
+
+def _row(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "creator_id": entry.creator_id,
+        "key": entry.key,
+        "occurred_at": entry.occurred_at,
+        "kind": entry.kind.value,
+        "source": entry.source,
+        "gross_cents": entry.gross.cents,
+        "net_cents": entry.net.cents,
+        "currency": entry.gross.currency,
+        "fan_id": entry.fan_id,
+        "reference": entry.reference,
+        "original_currency": entry.original_currency,
+    }
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        creator_id=CreatorId(row.creator_id),
+        key=row.key,
+        occurred_at=row.occurred_at,
+        source=row.source,
+        gross=Money(int(row.gross_cents), row.currency),
+        net=Money(int(row.net_cents), row.currency),
+        kind=EntryKind(row.kind),
+        fan_id=None if row.fan_id is None else FanId(row.fan_id),
+        reference=row.reference,
+        original_currency=row.original_currency,
+    )
+
+
+def _rounds(entries: Sequence[LedgerEntry]) -> list[list[tuple[int, LedgerEntry]]]:
+    """``entries`` with their input positions, cut wherever a key repeats (one statement may touch a row only
+    once, and a repeated key must see its earlier occurrence applied, as sequential upserts would), each round
+    sorted by key: concurrent writers then lock rows in the same order and never deadlock."""
+    rounds: list[list[tuple[int, LedgerEntry]]] = [[]]
+    seen: set[tuple[str, str]] = set()
+    for position, entry in enumerate(entries):
+        key = (entry.creator_id, entry.key)
+        if key in seen:
+            rounds.append([])
+            seen.clear()
+        seen.add(key)
+        rounds[-1].append((position, entry))
+    return [sorted(r, key=lambda item: (item[1].creator_id, item[1].key)) for r in rounds if r]
+
+
+class SqlLedgerRepository:
+    """Implements :class:`~onyx_core.ports.LedgerRepository`.
+
+    An upsert is two statements per batch, each decided by the database under its own locking, so the report is
+    exact even with concurrent writers: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows inserted,
+    then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that changed
+    (a row whose content is equal is neither written nor returned).
+    """
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def upsert(self, entries: Sequence[LedgerEntry]) -> UpsertResult:
+        inserted: list[tuple[int, LedgerEntry]] = []
+        updated = 0
+        if not entries:
+            return UpsertResult((), 0)
+        conn = await self._tx.writer()
+        dialect = self._tx.dialect
+        for batch in _rounds(entries):
+            for chunk in chunks(batch):
+                rows = [_row(e) for _, e in chunk]
+                fresh = insert(dialect, ledger_entries).values(rows).on_conflict_do_nothing(index_elements=KEY)
+                result = await conn.execute(fresh.returning(ledger_entries.c.creator_id, ledger_entries.c.key))
+                new = {(row.creator_id, row.key) for row in result}
+                inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
+                existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
+                if not existing:
+                    continue
+                stmt = insert(dialect, ledger_entries).values(existing)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=KEY,
+                    set_={name: stmt.excluded[name] for name in CONTENT},
+                    where=changed(ledger_entries, stmt.excluded, CONTENT),
+                )
+                result = await conn.execute(stmt.returning(ledger_entries.c.key))
+                updated += len(result.all())
+        return UpsertResult(tuple(entry for _, entry in sorted(inserted, key=lambda item: item[0])), updated)
+
+    async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:
+        query = select(ledger_entries).where(ledger_entries.c.creator_id == creator_id)
+        if period is not None:
+            query = query.where(ledger_entries.c.occurred_at >= period.start, ledger_entries.c.occurred_at < period.end)
+        query = query.order_by(ledger_entries.c.occurred_at, by_text(self._tx.dialect, ledger_entries.c.key))
+        conn = await self._tx.reader()
+        return [_entry(row) for row in await conn.execute(query)]
+
+    async def net_total(self, creator_id: CreatorId, currency: str) -> int:
+        query = select(func.coalesce(func.sum(ledger_entries.c.net_cents), 0)).where(
+            ledger_entries.c.creator_id == creator_id, ledger_entries.c.currency == currency
+        )
+        conn = await self._tx.reader()
+        return int((await conn.execute(query)).scalar_one())

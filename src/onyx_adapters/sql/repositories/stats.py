@@ -1,0 +1,106 @@
+"""Creators' metric records and their provenance events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
+from onyx_adapters.sql.schema import creator_stats, creators, stats_events
+from onyx_core.errors import DomainValueError
+from onyx_core.ids import CreatorId
+from onyx_core.stats import EventKind, MetricRecord, StatsEvent, decode_record, encode_record
+from onyx_core.timeutil import require_utc
+
+__all__ = ["SqlStatsRepository"]
+
+
+class SqlStatsRepository:
+    """Implements :class:`~onyx_core.ports.StatsRepository`.
+
+    The ``record`` column holds the full merge state (:func:`onyx_core.stats.encode_record`); ``value``,
+    ``observed_at``, ``source``, ``stale_since`` and ``pending_value`` repeat what to show, for queries.
+
+    The lock of :meth:`get_for_update` (and of :meth:`save`): on PostgreSQL the creator's row,
+    ``SELECT … FOR NO KEY UPDATE`` (it exists before the creator has any stats row, and unlike ``FOR UPDATE`` it
+    does not block inserts of ledger rows whose foreign-key check takes ``FOR KEY SHARE`` on it); on SQLite the
+    unit's ``BEGIN IMMEDIATE``.
+    """
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def _lock(self, creator_id: CreatorId) -> None:
+        conn = await self._tx.writer()
+        if self._tx.dialect == "postgresql":
+            await conn.execute(select(creators.c.id).where(creators.c.id == creator_id).with_for_update(key_share=True))
+
+    async def _read(self, creator_id: CreatorId, *, locked: bool) -> dict[str, MetricRecord]:
+        conn = await (self._tx.writer() if locked else self._tx.reader())
+        query = select(creator_stats.c.metric, creator_stats.c.record).where(creator_stats.c.creator_id == creator_id)
+        records = {row.metric: decode_record(row.record) for row in await conn.execute(query)}
+        return dict(sorted(records.items()))  # by metric name, in code-point order as the fake does
+
+    async def get(self, creator_id: CreatorId) -> dict[str, MetricRecord]:
+        return await self._read(creator_id, locked=False)
+
+    async def get_for_update(self, creator_id: CreatorId) -> dict[str, MetricRecord]:
+        await self._lock(creator_id)
+        return await self._read(creator_id, locked=True)
+
+    async def save(
+        self,
+        creator_id: CreatorId,
+        records: Mapping[str, MetricRecord],
+        events: Sequence[StatsEvent],
+        recorded_at: datetime,
+    ) -> None:
+        recorded_at = require_utc(recorded_at, "recorded_at")
+        for metric, record in records.items():
+            if record.metric != metric:
+                raise DomainValueError(f"record of {record.metric} given as {metric}")
+        await self._lock(creator_id)
+        conn = await self._tx.writer()
+        rows = [
+            {
+                "creator_id": creator_id,
+                "metric": metric,
+                "value": record.value,
+                "observed_at": record.observed_at,
+                "source": record.source,
+                "stale_since": record.stale_since,
+                "pending_value": None if record.pending is None else record.pending.value,
+                "record": encode_record(record),
+                "recorded_at": recorded_at,
+            }
+            for metric, record in sorted(records.items())
+        ]
+        for chunk in chunks(rows):
+            await conn.execute(upsert(self._tx.dialect, creator_stats, chunk, ["creator_id", "metric"]))
+        # One row per statement keeps the ids (the read order) in the events' order on every driver.
+        for event in events:
+            await conn.execute(
+                insert(stats_events).values(
+                    creator_id=creator_id,
+                    metric=event.metric,
+                    kind=event.kind.value,
+                    at=event.at,
+                    source=event.source,
+                    old_value=event.old_value,
+                    new_value=event.new_value,
+                    detail=event.detail,
+                    recorded_at=recorded_at,
+                )
+            )
+
+    async def events(self, creator_id: CreatorId, metric: str | None = None) -> list[StatsEvent]:
+        query = select(stats_events).where(stats_events.c.creator_id == creator_id)
+        if metric is not None:
+            query = query.where(stats_events.c.metric == metric)
+        conn = await self._tx.reader()
+        return [
+            StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
+            for row in await conn.execute(query.order_by(stats_events.c.id))
+        ]
