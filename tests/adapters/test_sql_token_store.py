@@ -345,3 +345,48 @@ async def test_a_task_spawned_inside_the_lock_does_not_share_it(database_url: st
         assert entered.is_set()
     finally:
         await store.aclose()
+
+
+# ------------------------------------------------------------------------------------------- one row, two views
+
+
+async def test_the_token_store_and_the_connection_repository_read_each_others_tokens(database_url: str) -> None:
+    """The SDK's token store and the core's connection repository share the ``connections`` row: each reads what
+    the other wrote, and a refresh through the store moves the repository's ``token_version``."""
+    from onyx_adapters.sql.engine import create_engine  # noqa: PLC0415
+    from onyx_adapters.sql.uow import SqlUnitOfWork  # noqa: PLC0415
+    from onyx_core.ids import ConnectionId  # noqa: PLC0415
+
+    connection_id = new_connection(database_url)
+    store = SqlTokenStore(database_url, connection_id, CIPHER)
+    first = token()
+    store.save(first, expected=None)
+    engine = create_engine(database_url)
+    try:
+        async with SqlUnitOfWork(engine, CIPHER) as uow:
+            seen = await uow.connections.get(ConnectionId(connection_id))
+        assert seen is not None
+        assert seen.tokens is not None
+        assert (seen.tokens.access_token, seen.tokens.refresh_token) == (first.access_token, first.refresh_token)
+        assert seen.tokens.expires_at == first.expires_at
+        assert seen.tokens.scopes == first.scope
+        assert seen.token_version == 1
+
+        async with SqlUnitOfWork(engine, CIPHER) as uow:
+            current = await uow.connections.get_for_update(ConnectionId(connection_id))
+            assert current is not None
+            renewed = token()
+            tokens = type(seen.tokens)(
+                renewed.access_token, renewed.refresh_token, renewed.expires_at, renewed.scope, renewed.token_type
+            )
+            await uow.connections.save(current.with_tokens(tokens, datetime.now(UTC)), expected_version=1)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    loaded = store.load()
+    assert loaded is not None
+    assert (loaded.access_token, loaded.refresh_token, loaded.expires_at) == (
+        renewed.access_token,
+        renewed.refresh_token,
+        renewed.expires_at,
+    )
