@@ -359,10 +359,10 @@ async def test_the_token_store_and_the_connection_repository_read_each_others_to
 
     connection_id = new_connection(database_url)
     store = SqlTokenStore(database_url, connection_id, CIPHER)
-    first = token()
-    store.save(first, expected=None)
     engine = create_engine(database_url)
     try:
+        first = token()
+        store.save(first, expected=None)
         async with SqlUnitOfWork(engine, CIPHER) as uow:
             seen = await uow.connections.get(ConnectionId(connection_id))
         assert seen is not None
@@ -381,9 +381,10 @@ async def test_the_token_store_and_the_connection_repository_read_each_others_to
             )
             await uow.connections.save(current.with_tokens(tokens, datetime.now(UTC)), expected_version=1)
             await uow.commit()
+        loaded = store.load()
     finally:
         await engine.dispose()
-    loaded = store.load()
+        store.close()
     assert loaded is not None
     assert (loaded.access_token, loaded.refresh_token, loaded.expires_at) == (
         renewed.access_token,
