@@ -30,6 +30,7 @@ __all__ = [
     "creator_stats",
     "creators",
     "ledger_entries",
+    "members",
     "metadata",
     "stats_events",
     "subscriber_days",
@@ -58,6 +59,18 @@ agencies = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("fanvue_user_uuid", UUID_TEXT, nullable=True),
+)
+
+members = Table(
+    "members",
+    metadata,
+    # the people who sign in to an agency's Onyx (the web service adds passwords and 2FA to this)
+    Column("id", ID, primary_key=True),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),  # unique: one login per address
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # "admin" | "member"
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 creators = Table(
