@@ -11,10 +11,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from rows import new_connection
+from sqlalchemy import select
 
 from onyx_adapters.sql.engine import create_sync_engine, is_sqlite, sqlite_file
-from onyx_adapters.sql.schema import agencies, connections
+from onyx_adapters.sql.schema import connections
 from onyx_adapters.sql.token_store import (
     AsyncSqlTokenStore,
     SqlTokenStore,
@@ -26,30 +27,6 @@ from onyx_fanvue.errors import MissingTokenError, TokenStoreConflict
 from onyx_fanvue.oauth import OAuthToken
 
 CIPHER = ReversibleCipher()
-
-
-def new_connection(url: str) -> str:
-    """An agency and its connection row without tokens (what the connect flow creates), by Core inserts."""
-    agency, connection = f"ag-{uuid.uuid4().hex[:12]}", f"cn-{uuid.uuid4().hex[:12]}"
-    engine = create_sync_engine(url)
-    try:
-        with engine.begin() as db:
-            db.execute(insert(agencies).values(id=agency, name="Agency", fanvue_user_uuid=str(uuid.uuid4())))
-            db.execute(
-                insert(connections).values(
-                    id=connection,
-                    kind="agency",
-                    agency_id=agency,
-                    creator_id=None,
-                    fanvue_user_uuid=str(uuid.uuid4()),
-                    status="active",
-                    tokens=None,
-                    token_version=0,
-                )
-            )
-    finally:
-        engine.dispose()
-    return connection
 
 
 def raw_row(url: str, connection_id: str) -> dict[str, object]:

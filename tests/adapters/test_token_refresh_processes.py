@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,10 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from rows import new_connection
 
-from onyx_adapters.sql.engine import create_sync_engine
-from onyx_adapters.sql.schema import agencies, connections
 from onyx_adapters.sql.token_store import AsyncSqlTokenStore, SqlTokenStore
 from onyx_core.testing.fakes import ReversibleCipher
 from onyx_fanvue import RetryPolicy
@@ -94,24 +91,6 @@ def served() -> Iterator[Served]:
     finally:
         process.terminate()
         process.communicate(timeout=20)
-
-
-def new_connection(url: str) -> str:
-    """An agency and its connection row without tokens (what the connect flow creates), by Core inserts."""
-    agency, connection = f"ag-{uuid.uuid4().hex[:12]}", f"cn-{uuid.uuid4().hex[:12]}"
-    engine = create_sync_engine(url)
-    try:
-        with engine.begin() as db:
-            db.execute(insert(agencies).values(id=agency, name="Agency", fanvue_user_uuid=str(uuid.uuid4())))
-            db.execute(
-                insert(connections).values(
-                    id=connection, kind="agency", agency_id=agency, creator_id=None,
-                    fanvue_user_uuid=str(uuid.uuid4()), status="active", tokens=None, token_version=0,
-                )
-            )  # fmt: skip
-    finally:
-        engine.dispose()
-    return connection
 
 
 def _digest(value: str) -> str:

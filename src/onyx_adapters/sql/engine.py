@@ -64,6 +64,14 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _prepared_sqlite_file(url: str) -> Path | None:
+    """The SQLite file of ``url`` with its folder created (``None`` for in-memory SQLite)."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 SQLITE_BEGIN_OPTION = "onyx_sqlite_begin"
 """Execution option: ``{SQLITE_BEGIN_OPTION: "DEFERRED"}`` on a connection makes its SQLite transactions start with
 a plain ``BEGIN`` (a reader that never queues behind a writer). Everything else starts with ``BEGIN IMMEDIATE``."""
@@ -93,9 +101,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     if not is_sqlite(url):
         options.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **options)
-    path = sqlite_file(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = _prepared_sqlite_file(url)
     # one connection per checkout: SQLite serialises writers itself, a pool of idle handles only holds locks
     options.setdefault("poolclass", NullPool)
     engine = create_async_engine(url, **options)
@@ -109,9 +115,7 @@ def create_sync_engine(url: str, **options: Any) -> Engine:
     if not is_sqlite(url):
         options.setdefault("pool_pre_ping", True)
         return sqlalchemy_create_engine(url, **options)
-    path = sqlite_file(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = _prepared_sqlite_file(url)
     engine = sqlalchemy_create_engine(url, **options)
     _configure_sqlite(engine, path)
     return engine
