@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from rows import new_connection
@@ -368,3 +369,26 @@ async def test_the_token_store_and_the_connection_repository_read_each_others_to
         renewed.refresh_token,
         renewed.expires_at,
     )
+
+
+def test_a_sqlite_engine_without_onyx_locking_is_refused(tmp_path: Path) -> None:
+    """A plain SQLite engine issues a deferred BEGIN: its "lock" would take no lock and two refreshers could spend
+    one refresh token. Every SQL adapter refuses it."""
+    from sqlalchemy import create_engine as plain_engine  # noqa: PLC0415
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    from onyx_adapters.sql.analytics import SqlAnalytics  # noqa: PLC0415
+    from onyx_adapters.sql.uow import SqlUnitOfWork  # noqa: PLC0415
+
+    sync_plain = plain_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    async_plain = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ValueError, match="create_engine"):
+        SqlTokenStore(sync_plain, "cn-1", CIPHER)
+    with pytest.raises(ValueError, match="create_engine"):
+        AsyncSqlTokenStore(async_plain, "cn-1", CIPHER)
+    with pytest.raises(ValueError, match="create_engine"):
+        SqlUnitOfWork(async_plain, CIPHER)
+    with pytest.raises(ValueError, match="create_engine"):
+        SqlAnalytics(async_plain)
+    sync_plain.dispose()
+    SqlTokenStore(create_sync_engine(f"sqlite:///{tmp_path / 'x.db'}"), "cn-1", CIPHER).close()

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.selectable import CTE
 
-from onyx_adapters.sql.engine import READ_ONLY
+from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine
 from onyx_adapters.sql.schema import ledger_entries, subscriber_days
 from onyx_adapters.sql.types import UtcDateTime
 from onyx_core.analytics import (
@@ -273,7 +273,16 @@ class SqlAnalytics:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
+        require_onyx_engine(engine)
         self._engine = engine
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that never wait for a writer (a deferred transaction on SQLite)."""
+        async with self._engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                await conn.execution_options(**READ_ONLY)
+            yield conn
 
     @asynccontextmanager
     async def _read(self, creator_id: CreatorId, currency: str) -> AsyncIterator[AsyncConnection]:
@@ -433,7 +442,7 @@ class SqlAnalytics:
         query = (
             select(_E.fan_id).where(where, _E.fan_id.is_not(None), _E.kind == _EARNING, _E.gross_cents > 0).distinct()
         )
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             return frozenset(FanId(str(fan)) for fan in (await conn.execute(query)).scalars())
 
     async def top_spenders(
@@ -475,7 +484,7 @@ class SqlAnalytics:
             .where(_D.creator_id == creator_id, _D.day >= start_day, _D.day < end_day)
             .order_by(_D.day)
         )
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             observed = {row.day: row for row in (await conn.execute(query)).all()}
         result: list[SubscriberHistoryDay] = []
         gap = False

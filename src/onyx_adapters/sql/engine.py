@@ -9,6 +9,7 @@ PostgreSQL: ``READ COMMITTED`` with explicit row locks (``SELECT … FOR UPDATE`
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "create_engine",
     "create_sync_engine",
     "is_sqlite",
+    "require_onyx_engine",
     "sqlite_file",
     "sync_url",
 ]
@@ -78,7 +80,20 @@ a plain ``BEGIN`` (a reader that never queues behind a writer). Everything else 
 READ_ONLY = {SQLITE_BEGIN_OPTION: "DEFERRED"}
 
 
+_CONFIGURED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def require_onyx_engine(engine: Engine | AsyncEngine) -> None:
+    """Refuse a SQLite engine not made by :func:`create_engine` / :func:`create_sync_engine`: without their
+    ``BEGIN IMMEDIATE`` a "lock" takes no lock, and two refreshers could both spend one refresh token."""
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    if sync_engine.dialect.name == "sqlite" and sync_engine not in _CONFIGURED:
+        raise ValueError("use onyx_adapters.sql.engine.create_engine (or create_sync_engine) for SQLite engines")
+
+
 def _configure_sqlite(sync_engine: Engine, path: Path | None) -> None:
+    _CONFIGURED.add(sync_engine)
+
     @event.listens_for(sync_engine, "connect")
     def _configure(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)

@@ -44,6 +44,7 @@ from onyx_adapters.sql.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_engine,
     create_sync_engine,
+    require_onyx_engine,
 )
 from onyx_adapters.sql.schema import connections
 from onyx_core.ports import Cipher
@@ -195,6 +196,7 @@ class SqlTokenStore:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         if isinstance(engine_or_url, Engine):
+            require_onyx_engine(engine_or_url)
             self._engine, self._owns_engine = engine_or_url, False
         else:
             url = engine_or_url if isinstance(engine_or_url, str) else _url_of(engine_or_url)
@@ -342,6 +344,7 @@ class AsyncSqlTokenStore:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         if isinstance(engine_or_url, AsyncEngine):
+            require_onyx_engine(engine_or_url)
             self._engine, self._owns_engine = engine_or_url, False
         else:
             self._engine, self._owns_engine = create_engine(engine_or_url), True

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from onyx_adapters.sql.engine import READ_ONLY, sqlite_file
+from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine, sqlite_file
 from onyx_adapters.sql.repositories import (
     SqlAgencyRepository,
     SqlConnectionRepository,
@@ -55,6 +55,7 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, cipher: Cipher) -> None:
+        require_onyx_engine(engine)
         self._engine = engine
         # SQLite file: plain reads before the first write run in a deferred transaction (no write lock); in-memory
         # SQLite has one database per connection, and PostgreSQL needs no such split

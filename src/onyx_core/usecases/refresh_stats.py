@@ -60,10 +60,11 @@ async def merge_observations(
     The ledger's net total joins them as a floor of lifetime revenue, so revenue is never shown below it.
     """
     now = ctx.clock.now()
+    records = await uow.stats.get_for_update(creator_id)
+    # read the ledger under the lock, so a refund committed by a concurrent ledger sync is in the floor
     ledger_net = await uow.ledger.net_total(creator_id, USD)
     if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
         observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]
-    records = await uow.stats.get_for_update(creator_id)
     merged, events = merge_all(records, observations, ctx.merge_policy, now)
     changed = {metric: record for metric, record in merged.items() if records.get(metric) != record}
     if changed or events:

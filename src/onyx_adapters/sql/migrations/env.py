@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from onyx_adapters.sql.engine import create_sync_engine
 from onyx_adapters.sql.schema import metadata
 
 
@@ -26,7 +26,8 @@ def run_online() -> None:
     if given is not None:
         _run(given)
         return
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "", poolclass=NullPool)
+    # Onyx's engine settings: a SQLite file is switched to WAL from its first migration on
+    engine = create_sync_engine(context.config.get_main_option("sqlalchemy.url") or "", poolclass=NullPool)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
