@@ -8,7 +8,14 @@
 
 from onyx_core.stats.codec import decode_record, encode_record, record_from_dict, record_to_dict
 from onyx_core.stats.events import EventKind, StatsEvent
-from onyx_core.stats.merge import MergeResult, MetricRecord, merge, merge_all, stale_metrics
+from onyx_core.stats.merge import (
+    MergeResult,
+    MetricRecord,
+    check_records_to_save,
+    merge,
+    merge_all,
+    stale_metrics,
+)
 from onyx_core.stats.metrics import DEFAULT_KINDS, Metric, MetricKind
 from onyx_core.stats.observations import (
     Adjustment,
@@ -40,6 +47,7 @@ __all__ = [
     "Ok",
     "PendingCliff",
     "StatsEvent",
+    "check_records_to_save",
     "decode_record",
     "encode_record",
     "fold",

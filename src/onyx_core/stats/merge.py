@@ -12,7 +12,7 @@ fold of everything older (its *base*). The current state is always ``fold(base, 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -137,3 +137,10 @@ def merge_all(
 def stale_metrics(records: dict[str, MetricRecord]) -> dict[str, MissingReason]:
     """The metrics currently flagged stale, with why."""
     return {m: r.stale_reason for m, r in records.items() if r.stale_reason is not None}
+
+
+def check_records_to_save(records: Mapping[str, MetricRecord]) -> None:
+    """What every stats store checks before saving: each record is stored under its own metric."""
+    for metric, record in records.items():
+        if record.metric != metric:
+            raise DomainValueError(f"record of {record.metric} given as {metric}")

@@ -52,7 +52,7 @@ from onyx_core.ports import (
     UnitOfWork,
     UpsertResult,
 )
-from onyx_core.stats import MetricRecord, StatsEvent
+from onyx_core.stats import MetricRecord, StatsEvent, check_records_to_save
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
 
@@ -357,9 +357,7 @@ class _Stats:
         recorded_at: datetime,
     ) -> None:
         recorded_at = require_utc(recorded_at, "recorded_at")
-        for metric, record in records.items():
-            if record.metric != metric:
-                raise DomainValueError(f"record of {record.metric} given as {metric}")
+        check_records_to_save(records)
         await self._uow._lock("stats", creator_id)
         for metric, record in records.items():
             self._t.put((creator_id, metric), record)

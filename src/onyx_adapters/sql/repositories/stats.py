@@ -9,9 +9,8 @@ from sqlalchemy import insert, select
 
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
-from onyx_core.errors import DomainValueError
 from onyx_core.ids import CreatorId
-from onyx_core.stats import EventKind, MetricRecord, StatsEvent, decode_record, encode_record
+from onyx_core.stats import EventKind, MetricRecord, StatsEvent, check_records_to_save, decode_record, encode_record
 from onyx_core.timeutil import require_utc
 
 __all__ = ["SqlStatsRepository"]
@@ -58,9 +57,7 @@ class SqlStatsRepository:
         recorded_at: datetime,
     ) -> None:
         recorded_at = require_utc(recorded_at, "recorded_at")
-        for metric, record in records.items():
-            if record.metric != metric:
-                raise DomainValueError(f"record of {record.metric} given as {metric}")
+        check_records_to_save(records)
         await self._lock(creator_id)
         conn = await self._tx.writer()
         rows = [
