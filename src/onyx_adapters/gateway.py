@@ -1,0 +1,538 @@
+"""The Fanvue gateway: the core's :class:`~onyx_core.ports.FanvuePort` on the async SDK.
+
+Every failure becomes a reason, never a number: ``fetch_stats`` answers a :class:`~onyx_core.stats.Missing` per
+metric it could not read, every other method raises :class:`~onyx_core.ports.SourceUnavailableError`.
+
+How SDK failures map to :class:`~onyx_core.stats.MissingReason` (see :func:`reason_for`):
+
+==========================================================  ==================
+SDK error                                                   reason
+==========================================================  ==================
+``TimeoutError`` (connect/read timeout), ``TransportError``  ``TIMEOUT``
+(reset, refused, DNS, TLS)
+``RateLimitError`` (429 left after the SDK's own retries)   ``RATE_LIMITED``
+``ServerError`` (5xx), ``MalformedResponseError``, other    ``ERROR``
+4xx, ``NotFoundError`` that is not "not assigned"
+``AuthenticationError`` (401), ``PermissionDeniedError``    ``PERMISSION``
+(403), ``InvalidGrantError``/``InvalidClientError`` and
+other OAuth refusals while refreshing the token
+``CreatorNotAssignedError`` (404 "not assigned")            ``NOT_ASSIGNED``
+``OAuthServerError`` (token endpoint down)                  ``ERROR`` (429: ``RATE_LIMITED``)
+``MissingTokenError``, a connection that is not ACTIVE      ``NO_CONNECTION``
+==========================================================  ==================
+
+Which endpoint answers what:
+
+* AGENCY connection: ``/creators/{uuid}/account`` (followers, subscribers, lifetime earnings),
+  ``/creators/{uuid}/insights/earnings``, ``/creators/{uuid}/insights/subscribers``,
+  ``/creators/{uuid}/insights/top-spenders``, ``/creators/{uuid}/tracking-links``. Posts and likes exist only on
+  ``/users/me`` with the creator's own token, so they are ``Missing(PERMISSION)``; reversals exist only on the
+  caller's own ``/insights/spending``, so ``Stream.REVERSALS`` raises ``SourceUnavailableError(PERMISSION)``.
+* CREATOR connection (the creator's own grant): ``/users/me`` (``fanCounts``, ``likesCount``,
+  ``contentCounts.postCount``), ``/users/account`` (lifetime earnings) and the own-account insights paths.
+
+**The all-zero rule.** Fanvue shows some permission problems as a well-formed answer full of zeros (the
+sandbox's ``empty`` fault on an account: ``followers = subscribers = earnings.total = 0``). A real account can
+have 0 followers, or 0 earnings, but an account with *no* followers, *no* subscribers and *no* lifetime earnings
+at once is indistinguishable from that disguised failure, so all three are reported ``Missing(EMPTY)``. As soon as
+any one of them is non-zero the answer is trusted and a zero among the others is an honest ``Ok(0)`` (the core's
+merge still quarantines a sudden drop to 0 until it is confirmed). The cost: a brand-new creator with nothing at
+all shows "unknown" rather than 0 until the first follower. Absent count blocks on ``/users/me`` are
+``Missing(EMPTY)``.
+
+**Empty lists.** An empty ``/creators`` roster is ``SourceUnavailableError(EMPTY)`` (an importer must not read it
+as "the agency has no creators"). An empty ledger, trend or link page is passed on as it is: a quiet day looks the
+same as Fanvue's disguised empty answer, so consumers must never delete or zero anything because a page was empty.
+
+The gateway never closes the clients ``client_for`` returns: the factory owns them (and may cache one per
+connection so the SDK's rate budget is shared across calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Generic, TypeVar
+
+import httpx
+
+from onyx_core.analytics import SubscriberDay
+from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
+from onyx_core.ids import CreatorId, FanId, TrackingLinkId
+from onyx_core.ledger import EntryKind, LedgerEntry, ledger_key
+from onyx_core.money import Money
+from onyx_core.ports import LedgerPage, SourceUnavailableError
+from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
+from onyx_core.sync import Stream
+from onyx_fanvue import AsyncFanvueClient
+from onyx_fanvue import Money as SdkMoney
+from onyx_fanvue.errors import (
+    AuthenticationError,
+    CreatorNotAssignedError,
+    FanvueError,
+    MissingTokenError,
+    OAuthError,
+    OAuthServerError,
+    PermissionDeniedError,
+    RateLimitError,
+    TransportError,
+)
+from onyx_fanvue.models.insights import EarningRow, SpendingRow, TopSpenderRow
+from onyx_fanvue.models.users import Account, User
+
+__all__ = ["SOURCE", "ClientFactory", "FanvueGateway", "reason_for"]
+
+SOURCE = "fanvue"
+"""Prefix of every observation's ``source`` (e.g. ``fanvue:/users/me``)."""
+
+ClientFactory = Callable[[Connection], AsyncFanvueClient]
+"""Gives the SDK client that acts with ``connection``'s grant (sandbox clients in tests, token-store-backed ones
+in production)."""
+
+_T = TypeVar("_T")
+
+_STATS_METRICS: tuple[Metric, ...] = (
+    Metric.REVENUE_TOTAL,
+    Metric.SUBSCRIBERS,
+    Metric.FOLLOWERS,
+    Metric.POSTS,
+    Metric.LIKES,
+)
+
+_REVERSAL_KINDS = {"refund": EntryKind.REFUND, "chargeback": EntryKind.CHARGEBACK}
+
+
+_REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], MissingReason], ...] = (
+    (CreatorNotAssignedError, MissingReason.NOT_ASSIGNED),
+    ((AuthenticationError, PermissionDeniedError), MissingReason.PERMISSION),
+    (RateLimitError, MissingReason.RATE_LIMITED),
+    ((TransportError, httpx.TransportError), MissingReason.TIMEOUT),
+    (MissingTokenError, MissingReason.NO_CONNECTION),
+)
+
+
+def reason_for(error: BaseException) -> MissingReason:
+    """The reason an SDK (or transport) failure is reported with. Never "zero"."""
+    for kinds, reason in _REASONS:
+        if isinstance(error, kinds):
+            return reason
+    if isinstance(error, OAuthServerError):
+        return MissingReason.RATE_LIMITED if error.status_code == 429 else MissingReason.ERROR
+    if isinstance(error, OAuthError):
+        return MissingReason.PERMISSION
+    return MissingReason.ERROR  # ServerError, MalformedResponseError, other 4xx, anything unexpected
+
+
+def _detail(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}({status}): {text}" if status is not None else f"{type(error).__name__}: {text}"
+
+
+def _as_money(amount: SdkMoney, *, negative: bool = False) -> Money:
+    cents = -abs(amount.cents) if negative else amount.cents
+    return Money(cents, amount.currency)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read(Generic[_T]):
+    """What a stats read produced: the parsed answer, or why there is none."""
+
+    path: str
+    value: _T | None
+    failure: tuple[MissingReason, str] = (MissingReason.ERROR, "")
+
+
+class FanvueGateway:
+    """Implements :class:`~onyx_core.ports.FanvuePort` with the async SDK.
+
+    ``client_for`` gives the client for a connection; ``page_size`` is the cursor page size asked of Fanvue
+    (1-50); ``top_spenders`` how many spenders a list keeps.
+    """
+
+    def __init__(self, client_for: ClientFactory, *, page_size: int = 50, top_spenders: int = 50) -> None:
+        if not 1 <= page_size <= 50:
+            raise ValueError("page_size must be between 1 and 50 (Fanvue's limit)")
+        if not 1 <= top_spenders <= 50:
+            raise ValueError("top_spenders must be between 1 and 50")
+        self._client_for = client_for
+        self._page_size = page_size
+        self._top = top_spenders
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _client(self, connection: Connection) -> AsyncFanvueClient:
+        if connection.status is not ConnectionStatus.ACTIVE:
+            raise SourceUnavailableError(
+                MissingReason.NO_CONNECTION, f"connection {connection.id} is {connection.status.value}"
+            )
+        try:
+            return self._client_for(connection)
+        except FanvueError as error:
+            raise SourceUnavailableError(reason_for(error), _detail(error)) from error
+
+    @staticmethod
+    async def _guard(call: Awaitable[_T]) -> _T:
+        """Await an SDK call; any failure becomes :class:`SourceUnavailableError` with its reason."""
+        try:
+            return await call
+        except (FanvueError, httpx.HTTPError) as error:
+            raise SourceUnavailableError(reason_for(error), _detail(error)) from error
+
+    @staticmethod
+    def _scope(connection: Connection, creator: Creator) -> str | None:
+        """``creator_uuid=`` for the SDK: the creator for an AGENCY connection, ``None`` (own account) for the
+        creator's own connection, which reads nobody else."""
+        if connection.kind is ConnectionKind.AGENCY:
+            return str(creator.id)
+        if connection.creator_id != creator.id:
+            raise SourceUnavailableError(
+                MissingReason.PERMISSION,
+                f"connection {connection.id} is {connection.creator_id}'s own, not {creator.id}'s",
+            )
+        return None
+
+    # ------------------------------------------------------------------ creators
+
+    async def list_creators(self, connection: Connection) -> list[CreatorProfile]:
+        """Every creator the agency connection manages (``GET /creators``, all pages); an empty roster raises
+        ``SourceUnavailableError(EMPTY)``. A creator's own connection lists just that creator (``/users/me``)."""
+        client = self._client(connection)
+        if connection.kind is ConnectionKind.CREATOR:
+            me = await self._guard(client.users.me())
+            return [CreatorProfile(me.uuid, me.handle, me.display_name)]
+        profiles: list[CreatorProfile] = []
+        seen: set[str] = set()
+        page = 1
+        while True:
+            answer = await self._guard(client.creators.list(page=page, size=50))
+            for row in answer.data:
+                if row.uuid not in seen:
+                    seen.add(row.uuid)
+                    profiles.append(CreatorProfile(row.uuid, row.handle, row.display_name))
+            if not answer.pagination.has_more or not answer.data:
+                break
+            page += 1
+        if not profiles:
+            # Fanvue shows a missing permission as an empty roster; an importer acting on "no creators" could
+            # retire every creator, so an empty list is never presented as data.
+            raise SourceUnavailableError(MissingReason.EMPTY, "GET /creators answered no creators")
+        return profiles
+
+    # ------------------------------------------------------------------ stats
+
+    async def _read(self, path: str, call: Awaitable[_T]) -> _Read[_T]:
+        try:
+            return _Read(path, await self._guard(call))
+        except SourceUnavailableError as failure:
+            return _Read(path, None, (failure.reason, failure.detail))
+
+    async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
+        """One observation per metric of :data:`_STATS_METRICS`, ``Ok`` or ``Missing``, observed ``at``."""
+        try:
+            client = self._client(connection)
+            scope = self._scope(connection, creator)
+        except SourceUnavailableError as failure:
+            return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in _STATS_METRICS]
+        found: dict[Metric, Observation] = {}
+        if scope is not None:  # the agency reads a managed creator
+            path = f"/creators/{scope}/account"
+            account = await self._read(path, client.users.account(creator_uuid=scope))
+            found.update(self._from_account(account, at, with_fans=True))
+            why = "only /users/me with the creator's own token has likes and post counts"
+            for metric in (Metric.POSTS, Metric.LIKES):
+                found[metric] = Missing(metric, MissingReason.PERMISSION, at, f"{SOURCE}:{path}", why)
+        else:  # the creator's own grant
+            me = await self._read("/users/me", client.users.me())
+            account = await self._read("/users/account", client.users.account())
+            found.update(self._from_me(me, at))
+            found.update(self._from_account(account, at, with_fans=False))
+        return [found[m] for m in _STATS_METRICS]
+
+    @staticmethod
+    def _from_account(read: _Read[Account], at: datetime, *, with_fans: bool) -> dict[Metric, Observation]:
+        source = f"{SOURCE}:{read.path}"
+        metrics = (Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS) if with_fans else (Metric.REVENUE_TOTAL,)
+        account = read.value
+        if account is None:
+            reason, detail = read.failure
+            return {m: Missing(m, reason, at, source, detail) for m in metrics}
+        fans, earnings = account.account.fans, account.account.earnings
+        values = {
+            Metric.REVENUE_TOTAL: earnings.total.cents,
+            Metric.SUBSCRIBERS: fans.subscribers,
+            Metric.FOLLOWERS: fans.followers,
+        }
+        if not any(values.values()):
+            detail = "all-zero account (no fans, no earnings): indistinguishable from an empty answer"
+            return {m: Missing(m, MissingReason.EMPTY, at, source, detail) for m in metrics}
+        out: dict[Metric, Observation] = {}
+        for metric in metrics:
+            value = values[metric]
+            if value < 0:
+                out[metric] = Missing(metric, MissingReason.ERROR, at, source, f"negative value {value}")
+            else:
+                out[metric] = Ok(metric, value, at, source)
+        return out
+
+    @staticmethod
+    def _from_me(read: _Read[User], at: datetime) -> dict[Metric, Observation]:
+        source = f"{SOURCE}:{read.path}"
+        metrics = (Metric.SUBSCRIBERS, Metric.FOLLOWERS, Metric.POSTS, Metric.LIKES)
+        me = read.value
+        if me is None:
+            reason, detail = read.failure
+            return {m: Missing(m, reason, at, source, detail) for m in metrics}
+        values: dict[Metric, int | None] = {
+            Metric.SUBSCRIBERS: None if me.fan_counts is None else me.fan_counts.subscribers_count,
+            Metric.FOLLOWERS: None if me.fan_counts is None else me.fan_counts.followers_count,
+            Metric.POSTS: None if me.content_counts is None else me.content_counts.post_count,
+            Metric.LIKES: me.likes_count,
+        }
+        out: dict[Metric, Observation] = {}
+        for metric in metrics:
+            value = values[metric]
+            if value is None:
+                out[metric] = Missing(metric, MissingReason.EMPTY, at, source, "count block absent from /users/me")
+            elif value < 0:
+                out[metric] = Missing(metric, MissingReason.ERROR, at, source, f"negative value {value}")
+            else:
+                out[metric] = Ok(metric, value, at, source)
+        return out
+
+    # ------------------------------------------------------------------ ledger
+
+    async def fetch_ledger_page(
+        self,
+        connection: Connection,
+        creator: Creator,
+        stream: Stream,
+        start: datetime,
+        end: datetime,
+        cursor: str | None,
+    ) -> LedgerPage:
+        """One cursor page of earnings or reversals in ``[start, end)``. Reversals exist only on the caller's own
+        ``/insights/spending``: an agency connection gets ``SourceUnavailableError(PERMISSION)``."""
+        client = self._client(connection)
+        scope = self._scope(connection, creator)
+        if stream is Stream.EARNINGS:
+            earned = await self._guard(
+                client.insights.earnings(
+                    creator_uuid=scope, start_date=start, end_date=end, cursor=cursor, size=self._page_size
+                )
+            )
+            entries = tuple(self._earning(creator.id, row) for row in earned.data)
+            return LedgerPage(entries, earned.next_cursor)
+        if stream is Stream.REVERSALS:
+            if scope is not None:
+                raise SourceUnavailableError(
+                    MissingReason.PERMISSION,
+                    "reversals are only on /insights/spending with the creator's own token (no creator scope)",
+                )
+            spent = await self._guard(
+                client.insights.spending(start_date=start, end_date=end, cursor=cursor, size=self._page_size)
+            )
+            return LedgerPage(tuple(self._reversal(creator.id, row) for row in spent.data), spent.next_cursor)
+        raise SourceUnavailableError(MissingReason.ERROR, f"no Fanvue ledger for stream {stream!r}")
+
+    @staticmethod
+    def _earning(creator_id: CreatorId, row: EarningRow) -> LedgerEntry:
+        """An earnings row. A row with negative amounts (a reversal reported inline, as some API copies do, with
+        ``reversedTransactionOrderId``) becomes a reversal entry."""
+        reversal = row.gross.cents < 0 or row.net.cents < 0 or row.reversed_transaction_order_id is not None
+        kind = _REVERSAL_KINDS.get(row.source, EntryKind.REFUND) if reversal else EntryKind.EARNING
+        return _entry(
+            creator_id,
+            kind,
+            order_id=row.transaction_order_id,
+            occurred_at=row.date,
+            source=row.source,
+            gross=_as_money(row.gross, negative=reversal),
+            net=_as_money(row.net, negative=reversal),
+            fan=row.user.uuid if row.user is not None else None,
+            reference=row.message_uuid or row.post_uuid,
+            currency=row.currency,
+        )
+
+    @staticmethod
+    def _reversal(creator_id: CreatorId, row: SpendingRow) -> LedgerEntry:
+        """A spending row (refund or chargeback). Fanvue may render the amount taken back as a positive
+        magnitude or a negative number; either way the entry is negative."""
+        return _entry(
+            creator_id,
+            _REVERSAL_KINDS.get(row.source, EntryKind.REFUND),
+            order_id=None,
+            occurred_at=row.date,
+            source=row.source,
+            gross=_as_money(row.gross, negative=True),
+            net=_as_money(row.net, negative=True),
+            fan=row.user.uuid if row.user is not None else None,
+            reference=row.message_uuid or row.post_uuid,
+            currency=row.currency,
+        )
+
+    # ------------------------------------------------------------------ history, spenders, links
+
+    async def fetch_subscriber_days(
+        self, connection: Connection, creator: Creator, start: date, end: date
+    ) -> list[SubscriberDay]:
+        """Per-day new/cancelled counts from ``/insights/subscribers`` (all pages) for days in ``[start, end)``."""
+        if end <= start:
+            return []
+        client = self._client(connection)
+        scope = self._scope(connection, creator)
+        days: dict[date, SubscriberDay] = {}
+        cursor: str | None = None
+        while True:
+            page = await self._guard(
+                client.insights.subscribers(
+                    creator_uuid=scope,
+                    start_date=_day_start(start),
+                    end_date=_day_start(end),
+                    cursor=cursor,
+                    size=self._page_size,
+                )
+            )
+            for row in page.data:
+                day = row.date.astimezone(UTC).date()
+                if not start <= day < end:
+                    continue
+                if row.new_subscribers_count < 0 or row.cancelled_subscribers_count < 0:
+                    raise SourceUnavailableError(MissingReason.ERROR, f"negative subscriber counts on {day}")
+                days[day] = SubscriberDay(creator.id, day, row.new_subscribers_count, row.cancelled_subscribers_count)
+            cursor = self._next(page.next_cursor, cursor, "/insights/subscribers")
+            if cursor is None:
+                return [days[d] for d in sorted(days)]
+
+    async def fetch_top_spenders(self, connection: Connection, creator: Creator | None) -> list[RankedSpender]:
+        """The top spenders (at most ``top_spenders``) of ``creator``, or agency-wide when ``creator`` is None.
+
+        Fanvue has no agency-wide top-spender endpoint, so the agency list is built from every managed creator's
+        list (``/creators``, then ``/creators/{uuid}/insights/top-spenders`` each), summed per fan and ranked by
+        gross. Any creator failing fails the whole list (a partial ranking would be wrong, not just short).
+        """
+        client = self._client(connection)
+        if creator is not None:
+            rows = await self._spenders(client, self._scope(connection, creator))
+            return [
+                RankedSpender(
+                    rank,
+                    FanId(row.user.uuid),
+                    row.user.handle,
+                    row.user.display_name,
+                    _as_money(row.gross),
+                    _as_money(row.net),
+                    row.messages,
+                    creator_id=creator.id,
+                )
+                for rank, row in enumerate(rows, start=1)
+            ]
+        if connection.kind is ConnectionKind.CREATOR:
+            uuids: list[str | None] = [None]
+        else:
+            uuids = [p.fanvue_uuid for p in await self.list_creators(connection)]
+        totals: dict[str, tuple[str, str, Money, Money, int]] = {}
+        for uuid in uuids:
+            for row in await self._spenders(client, uuid):
+                handle, name, gross, net, messages = totals.get(
+                    row.user.uuid, (row.user.handle, row.user.display_name, Money.zero(), Money.zero(), 0)
+                )
+                totals[row.user.uuid] = (
+                    handle,
+                    name,
+                    gross + _as_money(row.gross),
+                    net + _as_money(row.net),
+                    messages + row.messages,
+                )
+        ranked = sorted(totals.items(), key=lambda kv: (-kv[1][2].cents, kv[0]))[: self._top]
+        return [
+            RankedSpender(rank, FanId(fan), handle, name, gross, net, messages)
+            for rank, (fan, (handle, name, gross, net, messages)) in enumerate(ranked, start=1)
+        ]
+
+    async def _spenders(self, client: AsyncFanvueClient, scope: str | None) -> list[TopSpenderRow]:
+        page = await self._guard(client.insights.top_spenders(creator_uuid=scope, page=1, size=self._top))
+        return sorted(page.data, key=lambda r: -r.gross.cents)[: self._top]
+
+    async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]:
+        """Every tracking link of the creator (all cursor pages). A link that never earned has no earnings."""
+        client = self._client(connection)
+        scope = self._scope(connection, creator)
+        links: dict[str, TrackingLink] = {}
+        cursor: str | None = None
+        while True:
+            page = await self._guard(
+                client.tracking_links.list(creator_uuid=scope, cursor=cursor, limit=self._page_size)
+            )
+            for row in page.data:
+                engagement = row.engagement
+                links[row.uuid] = TrackingLink(
+                    TrackingLinkId(row.uuid),
+                    creator.id,
+                    row.name,
+                    row.link_url,
+                    row.external_social_platform,
+                    row.created_at,
+                    row.clicks,
+                    # ``engagement`` is absent only from older API snapshots; the counters then start at 0
+                    engagement.acquired_subscribers if engagement is not None else 0,
+                    engagement.acquired_followers if engagement is not None else 0,
+                    None if row.earnings is None else _as_money(row.earnings.total_gross),
+                    None if row.earnings is None else _as_money(row.earnings.total_net),
+                )
+            cursor = self._next(page.next_cursor, cursor, "/tracking-links")
+            if cursor is None:
+                return list(links.values())
+
+    @staticmethod
+    def _next(next_cursor: str | None, current: str | None, path: str) -> str | None:
+        """The cursor to ask for next; a cursor that does not move would loop forever, so it is an error."""
+        if next_cursor is not None and next_cursor == current:
+            raise SourceUnavailableError(MissingReason.ERROR, f"{path}: the cursor did not advance")
+        return next_cursor
+
+
+def _entry(
+    creator_id: CreatorId,
+    kind: EntryKind,
+    *,
+    order_id: str | None,
+    occurred_at: datetime,
+    source: str,
+    gross: Money,
+    net: Money,
+    fan: str | None,
+    reference: str | None,
+    currency: str | None,
+) -> LedgerEntry:
+    key = ledger_key(
+        kind=kind,
+        transaction_order_id=order_id,
+        occurred_at=occurred_at,
+        source=source,
+        gross_cents=gross.cents,
+        net_cents=net.cents,
+        fan_id=fan,
+        reference=reference,
+    )
+    try:
+        return LedgerEntry(
+            creator_id,
+            key,
+            occurred_at,
+            source,
+            gross,
+            net,
+            kind=kind,
+            fan_id=None if fan is None else FanId(fan),
+            reference=reference,
+            original_currency=currency,
+        )
+    except ValueError as error:  # DomainValueError: e.g. an "earning" with a negative net only
+        raise SourceUnavailableError(MissingReason.ERROR, f"unusable ledger row: {error}") from error
