@@ -23,11 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
-        help="walk a seeded agency through sync rounds with injected Fanvue failures",
-        description="Runs the core use cases on an in-memory Fanvue and storage, injecting failures, and "
-        "prints the stored stats and the events that explain them.",
+        help="sync a seeded agency from the built-in Fanvue sandbox into SQLite (--rules: the failure walkthrough)",
+        description="Starts the Fanvue sandbox in-process, connects its agency admin through OAuth + PKCE, imports "
+        "the creators, backfills and syncs stats, ledger, subscriber history, top spenders and tracking links into "
+        "an embedded SQLite database, and prints what was stored. With --rules, instead walks a seeded agency "
+        "through sync rounds with injected Fanvue failures and prints the events that explain every number.",
     )
-    demo.add_argument("--events", action="store_true", help="print every stats event, not only the notable ones")
+    demo.add_argument("--rules", action="store_true", help="the failure walkthrough (in-memory) instead of the sync")
+    demo.add_argument("--database-url", default=None, help="keep the synced data here (default: a temporary file)")
+    demo.add_argument("--seed", type=int, default=1, help="sandbox world seed (default: 1)")
+    demo.add_argument("--events", action="store_true", help="with --rules: print every stats event")
     _add_sandbox(commands)
     migrate = commands.add_parser(
         "migrate",
@@ -201,9 +206,13 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
+        if args.rules:
+            from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
 
-        return asyncio.run(run_demo(sys.stdout, all_events=args.events))
+            return asyncio.run(run_demo(sys.stdout, all_events=args.events))
+        from onyx_adapters.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
+
+        return asyncio.run(run_sandbox_demo(sys.stdout, database_url=args.database_url, seed=args.seed))
     if args.command == "sandbox":
         return _run_sandbox(args)
     if args.command == "migrate":

@@ -446,9 +446,26 @@ async def test_revenue_is_never_below_the_ledger():
     await world.seed()
     world.fanvue.stats[LUNA]["revenue_total"] = 500  # Fanvue's total lags the ledger
     world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=n + 1)) for n in range(3)]
+    world.fanvue.ledger[(LUNA, Stream.REVERSALS)] = [refund(LUNA, 0, T0 - timedelta(hours=1), 300)]
     await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    await sync_ledger(world.ctx, LUNA, Stream.REVERSALS)
     await refresh_creator_stats(world.ctx, LUNA)
-    assert (await world.stats(LUNA))["revenue_total"].value == 3 * 800
+    assert (await world.stats(LUNA))["revenue_total"].value == 3 * 800 - 300
+
+
+async def test_earnings_without_their_reversals_are_no_floor():
+    """An agency connection cannot read refunds: a ledger of earnings alone overstates lifetime revenue, so it
+    must not overrule Fanvue's total (which has the refunds taken off)."""
+    world = World()
+    await world.seed()
+    world.fanvue.stats[LUNA]["revenue_total"] = 2000  # Fanvue: 3 x 800 earned, 400 refunded
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=n + 1)) for n in range(3)]
+    await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    world.fanvue.fail("fetch_ledger_page", MissingReason.PERMISSION)
+    await sync_ledger(world.ctx, LUNA, Stream.REVERSALS)
+    world.fanvue.heal()
+    await refresh_creator_stats(world.ctx, LUNA)
+    assert (await world.stats(LUNA))["revenue_total"].value == 2000
 
 
 # ------------------------------------------------------------------------------------------ history, rankings

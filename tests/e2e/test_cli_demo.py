@@ -1,4 +1,5 @@
-"""`onyx demo` (the README's main job) runs and shows the rules at work."""
+"""`onyx demo` (the README's main job) syncs the sandbox agency into SQLite; `onyx demo --rules` shows the rules at
+work under injected failures."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ import pytest
 from onyx_adapters.cli import main
 
 
-def test_demo_shows_stale_values_kept_a_held_cliff_and_an_adjusted_refund(capsys):
-    assert main(["demo"]) == 0
+def test_demo_syncs_the_sandbox_agency(capsys, tmp_path):
+    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'onyx.db'}"]) == 0
+    out = capsys.readouterr().out
+    assert "connected jadeadmin0 (agency admin) with OAuth + PKCE" in out
+    assert "imported 3 creators" in out
+    assert "== stored stats" in out
+    assert (tmp_path / "onyx.db").exists()
+    assert "Traceback" not in out
+
+
+def test_demo_rules_shows_stale_values_kept_a_held_cliff_and_an_adjusted_refund(capsys):
+    assert main(["demo", "--rules"]) == 0
     out = capsys.readouterr().out
     assert "imported 3 creators" in out
     assert "$12,543.00*" in out, "Luna's revenue is shown stale, not zero, while Fanvue times out"

@@ -12,6 +12,7 @@ from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.money import USD
 from onyx_core.ports import SourceUnavailableError, UnitOfWork
 from onyx_core.stats import Floor, Metric, Missing, MissingReason, Observation, StatsEvent, merge_all, stale_metrics
+from onyx_core.sync import Stream
 from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
 
 LEDGER_SOURCE = "onyx:ledger"
@@ -61,10 +62,14 @@ async def merge_observations(
     """
     now = ctx.clock.now()
     records = await uow.stats.get_for_update(creator_id)
-    # read the ledger under the lock, so a refund committed by a concurrent ledger sync is in the floor
-    ledger_net = await uow.ledger.net_total(creator_id, USD)
-    if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
-        observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]
+    # The ledger's net is a floor of lifetime revenue only once its reversals have been fetched: earnings without
+    # their refunds overstate it (an agency connection cannot read /insights/spending), and such a "floor" would
+    # reject Fanvue's correct, lower total. Read under the lock, so a concurrent ledger sync's refund is in it.
+    reversals = await uow.cursors.get(creator_id, Stream.REVERSALS)
+    if reversals is not None and reversals.backfilled:
+        ledger_net = await uow.ledger.net_total(creator_id, USD)
+        if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
+            observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]
     merged, events = merge_all(records, observations, ctx.merge_policy, now)
     changed = {metric: record for metric, record in merged.items() if records.get(metric) != record}
     if changed or events:

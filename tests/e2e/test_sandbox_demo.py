@@ -1,0 +1,86 @@
+"""The sync engine end to end: sandbox + OAuth + gateway + core use cases + SQLite (``run_sandbox_demo``)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from onyx_adapters.sandbox_demo import demo_spec, run_sandbox_demo, sqlite_url
+from onyx_fanvue.sandbox.world import build_world
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+SEED = 1
+
+
+def _row_counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}  # noqa: S608
+
+
+def _ledger(path: Path) -> dict[str, tuple[int, int]]:
+    """Per creator: (net sum, number of reversal rows) as stored."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT creator_id, sum(net_cents), sum(kind != 'earning') FROM ledger_entries GROUP BY creator_id"
+        ).fetchall()
+    return {creator: (net, reversals) for creator, net, reversals in rows}
+
+
+async def _run(url: str) -> str:
+    out = io.StringIO()
+    assert await run_sandbox_demo(out, database_url=url, seed=SEED, now=NOW) == 0
+    return out.getvalue()
+
+
+async def test_the_sandbox_agency_syncs_into_sqlite_idempotently_with_tokens_encrypted(tmp_path: Path) -> None:
+    path = tmp_path / "onyx.sqlite3"
+    url = sqlite_url(path)
+    world = build_world(demo_spec(SEED), NOW)
+
+    first = await _run(url)
+    assert "Traceback" not in first
+    assert "imported 3 creators (3 new" in first
+    table = first.split("== stored stats", 1)[1]
+    for creator in world.creators:
+        assert creator.person.handle in table, f"{creator.person.handle} missing from the summary table"
+    assert "posts: permission" in table, "a metric the agency grant cannot read is explained, not zeroed"
+
+    # The stored ledger holds exactly the earnings Fanvue shows up to now. Reversals live on the creator's own
+    # /insights/spending, which an agency connection cannot read: none are fetched, so none are compared.
+    stored = _ledger(path)
+    assert set(stored) == {c.uuid for c in world.creators}
+    for creator in world.creators:
+        truth = sum(row.net for row in world.iter_earnings(creator.uuid, end=NOW))
+        assert stored[creator.uuid] == (truth, 0)
+    assert "ledger reversals: 0 new, 0 updated in 0 pages (failed; permission)" in first
+
+    # Stored revenue is Fanvue's lifetime total (refunds taken off), not the earnings-only ledger.
+    with sqlite3.connect(path) as db:
+        revenue = dict(db.execute("SELECT creator_id, value FROM creator_stats WHERE metric = 'revenue_total'"))
+    for creator in world.creators:
+        until = NOW.replace(microsecond=1)
+        fanvue_total = sum(r.net for r in world.iter_earnings(creator.uuid, end=until)) - sum(
+            r.net for r in world.iter_reversals(creator.uuid, end=until)
+        )
+        assert revenue[creator.uuid] == fanvue_total
+
+    counts = _row_counts(path)
+    assert counts["connections"] == 1
+    assert counts["creators"] == 3
+
+    second = await _run(url)
+    assert "imported 3 creators (0 new, 0 updated, 3 unchanged)" in second
+    assert "ledger earnings: 0 new" in second
+    assert _row_counts(path) == counts, "a re-run on the same database adds no rows"
+    assert _ledger(path) == stored
+
+    with sqlite3.connect(path) as db:
+        (tokens,) = db.execute("SELECT tokens FROM connections").fetchone()
+    assert tokens, "the connection's tokens are stored"
+    for file in tmp_path.iterdir():  # the database, and any WAL or journal left beside it
+        data = file.read_bytes()
+        assert b"ory_at_" not in data, f"an access token in clear in {file.name}"
+        assert b"ory_rt_" not in data, f"a refresh token in clear in {file.name}"
