@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
-import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -39,6 +38,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onyx_adapters.sql import token_json
 from onyx_adapters.sql.engine import (
     SQLITE_BEGIN_OPTION,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -55,7 +55,6 @@ __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "AsyncSqlTokenStore",
     "SqlTokenStore",
-    "create_sync_engine",
     "decode_token",
     "encode_token",
 ]
@@ -63,7 +62,6 @@ __all__ = [
 DEFAULT_LOCK_TIMEOUT = SQLITE_BUSY_TIMEOUT_MS / 1000
 """Seconds a lock (or a save behind someone else's lock) waits before failing: the same on both engines."""
 
-_FORMAT = 1
 _ACTIVE = "active"
 _SQLITE_BEGIN = SQLITE_BEGIN_OPTION
 
@@ -72,33 +70,24 @@ _SQLITE_BEGIN = SQLITE_BEGIN_OPTION
 
 
 def encode_token(token: OAuthToken) -> bytes:
-    """The token as JSON bytes (to encrypt). Field names follow :class:`onyx_core.tokens.TokenSet` (``scopes``),
-    so the connection repository can read what this store writes and vice versa."""
-    payload: dict[str, Any] = {
-        "v": _FORMAT,
-        "access_token": token.access_token,
-        "refresh_token": token.refresh_token,
-        "token_type": token.token_type,
-        "expires_at": token.expires_at.isoformat(),
-        "scopes": sorted(token.scope),
-    }
-    if token.id_token is not None:
-        payload["id_token"] = token.id_token
-    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    """The token in the stored JSON format (to encrypt); the connection repository reads the same format."""
+    return token_json.dump(
+        token_json.StoredToken(
+            token.access_token, token.refresh_token, token.expires_at, token.scope, token.token_type, token.id_token
+        )
+    )
 
 
 def decode_token(data: bytes) -> OAuthToken:
     """The inverse of :func:`encode_token` (exact: a decoded token compares equal to the one encoded)."""
-    payload = json.loads(data)
-    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
-        raise ValueError("stored token: not a token object")  # never echo the content: it is a secret
+    stored = token_json.load(data)
     return OAuthToken(
-        access_token=payload["access_token"],
-        refresh_token=payload.get("refresh_token"),
-        token_type=payload.get("token_type") or "bearer",
-        expires_at=datetime.fromisoformat(payload["expires_at"]),
-        scope=frozenset(payload.get("scopes") or ()),
-        id_token=payload.get("id_token"),
+        access_token=stored.access_token,
+        refresh_token=stored.refresh_token,
+        token_type=stored.token_type,
+        expires_at=stored.expires_at,
+        scope=stored.scopes,
+        id_token=stored.id_token,
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
+from onyx_adapters.sql import token_json
 from onyx_adapters.sql.repositories._base import Transaction, by_text, upsert
 from onyx_adapters.sql.schema import connections
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
@@ -20,27 +19,18 @@ __all__ = ["SqlConnectionRepository", "decode_tokens", "encode_tokens"]
 
 
 def encode_tokens(tokens: TokenSet) -> bytes:
-    """The token set as canonical JSON bytes (to be encrypted before it is stored)."""
-    payload = {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "expires_at": tokens.expires_at.isoformat(),
-        "scopes": sorted(tokens.scopes),
-        "token_type": tokens.token_type,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    """The token set in the stored JSON format (to be encrypted before it is stored)."""
+    return token_json.dump(
+        token_json.StoredToken(
+            tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.scopes, tokens.token_type
+        )
+    )
 
 
 def decode_tokens(data: bytes) -> TokenSet:
     """The inverse of :func:`encode_tokens`."""
-    payload = json.loads(data)
-    return TokenSet(
-        access_token=payload["access_token"],
-        refresh_token=payload["refresh_token"],
-        expires_at=datetime.fromisoformat(payload["expires_at"]),
-        scopes=frozenset(payload["scopes"]),
-        token_type=payload["token_type"],
-    )
+    stored = token_json.load(data)
+    return TokenSet(stored.access_token, stored.refresh_token, stored.expires_at, stored.scopes, stored.token_type)
 
 
 class SqlConnectionRepository:
