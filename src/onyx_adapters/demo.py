@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from onyx_adapters.display import metric_text
 from onyx_core.catalog import Agency, CreatorProfile
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId
 from onyx_core.ledger import EntryKind, LedgerEntry, Source, ledger_key
 from onyx_core.money import Money
-from onyx_core.stats import EventKind, Metric, MetricRecord, MissingReason, StatsEvent
+from onyx_core.stats import EventKind, Metric, MissingReason, StatsEvent
 from onyx_core.sync import Stream
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock
 from onyx_core.testing.fanvue import FakeFanvue
@@ -116,19 +117,6 @@ async def _seed() -> _World:
     return _World(clock, store, fanvue, ctx)
 
 
-def _fmt_money(cents: int | None) -> str:
-    return "—" if cents is None else f"${cents // 100:,}.{cents % 100:02d}"
-
-
-def _fmt(record: MetricRecord | None, metric: str) -> str:
-    if record is None or record.value is None:
-        return "—"
-    text = _fmt_money(record.value) if metric == Metric.REVENUE_TOTAL else f"{record.value:,}"
-    if record.pending is not None:
-        text += f" (held: {record.pending.value:,})"
-    return text + ("*" if record.is_stale else "")
-
-
 async def _print_table(world: _World, out: TextIO, title: str) -> None:
     out.write(f"\n== {title} (at {world.clock.now():%H:%M} UTC)\n")
     header = f"{'creator':<10} {'revenue':>14} {'subscribers':>16} {'followers':>10} {'posts':>6} {'likes':>8}  fresh"
@@ -139,7 +127,7 @@ async def _print_table(world: _World, out: TextIO, title: str) -> None:
             stale = sorted(m for m, r in records.items() if r.is_stale)
             observed = [r.observed_at for r in records.values() if r.observed_at is not None]
             age = f"{(world.clock.now() - max(observed)).seconds // 60} min ago" if observed else "never"
-            cells = [_fmt(records.get(m), m) for m in Metric]
+            cells = [metric_text(records.get(m)) for m in Metric]
             note = f"{age}; stale: {', '.join(stale)}" if stale else age
             out.write(
                 f"{handle:<10} {cells[0]:>14} {cells[1]:>16} {cells[2]:>10} {cells[3]:>6} {cells[4]:>8}  {note}\n"

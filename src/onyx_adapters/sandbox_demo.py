@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.crypto import FernetCipher
+from onyx_adapters.display import UNKNOWN, metric_text, money
 from onyx_adapters.gateway import FanvueGateway
 from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.analytics import SqlAnalytics
@@ -194,12 +195,6 @@ async def _sync_creator(ctx: Context, creator: Creator, out: TextIO) -> dict[str
     return refresh.stale
 
 
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
-
-
 def _age(now: datetime, at: datetime | None) -> str:
     if at is None:
         return "never"
@@ -210,14 +205,10 @@ def _age(now: datetime, at: datetime | None) -> str:
 def _cell(record: MetricRecord | None, metric: str, stale: dict[str, MissingReason]) -> tuple[str, str | None]:
     """The value to show and, when there is none (or it is stale), why. Never a made-up 0."""
     reason = stale.get(metric) or (record.stale_reason if record is not None else None)
+    text = metric_text(record)
     if record is None or record.value is None:
-        return "—", (reason.value if reason else "never observed")
-    text = _money(record.value) if metric == Metric.REVENUE_TOTAL else f"{record.value:,}"
-    if record.pending is not None:
-        text += f" (held: {record.pending.value:,})"
-    if record.is_stale:
-        return text + "*", reason.value if reason else None
-    return text, None
+        return text, (reason.value if reason else "never observed")
+    return text, (reason.value if reason else None) if record.is_stale else None
 
 
 async def _print_summary(
@@ -246,7 +237,7 @@ async def _print_summary(
             cells.append(text)
             if why is not None:
                 notes.append(f"  {creator.handle} {metric.value}: {why}")
-        ledger = _money(totals.net.cents) if totals.transaction_count else "—"
+        ledger = money(totals.net.cents) if totals.transaction_count else UNKNOWN
         observed = [r.observed_at for r in records.values() if r.observed_at is not None]
         stats_age = _age(now, max(observed) if observed else None)
         ledger_age = _age(now, cursor.synced_through if cursor else None)
