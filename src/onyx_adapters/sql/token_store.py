@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onyx_adapters.sql import token_json
 from onyx_adapters.sql.engine import (
-    SQLITE_BEGIN_OPTION,
+    READ_ONLY,
     SQLITE_BUSY_TIMEOUT_MS,
     create_engine,
     create_sync_engine,
@@ -63,7 +63,6 @@ DEFAULT_LOCK_TIMEOUT = SQLITE_BUSY_TIMEOUT_MS / 1000
 """Seconds a lock (or a save behind someone else's lock) waits before failing: the same on both engines."""
 
 _ACTIVE = "active"
-_SQLITE_BEGIN = SQLITE_BEGIN_OPTION
 
 
 # ---------------------------------------------------------------------------------------------------- codec
@@ -213,7 +212,7 @@ class SqlTokenStore:
             return
         with self._engine.connect() as connection:
             if self._sqlite:
-                connection.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})  # WAL: never waits for a writer
+                connection.execution_options(**READ_ONLY)  # WAL: never waits for a writer
             with connection.begin():
                 yield connection
 
