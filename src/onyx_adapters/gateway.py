@@ -14,8 +14,11 @@ SDK error                                                   reason
 ``ServerError`` (5xx), ``MalformedResponseError``, other    ``ERROR``
 4xx, ``NotFoundError`` that is not "not assigned"
 ``AuthenticationError`` (401), ``PermissionDeniedError``    ``PERMISSION``
-(403), ``InvalidGrantError``/``InvalidClientError`` and
-other OAuth refusals while refreshing the token
+(403), ``InvalidClientError`` and other OAuth refusals
+while refreshing the token
+``InvalidGrantError`` (the grant is dead)                   ``GrantRefusedError``
+                                                            (``PERMISSION``), raised
+                                                            even by ``fetch_stats``
 ``CreatorNotAssignedError`` (404 "not assigned")            ``NOT_ASSIGNED``
 ``OAuthServerError`` (token endpoint down)                  ``ERROR`` (429: ``RATE_LIMITED``)
 ``MissingTokenError``, a connection that is not ACTIVE      ``NO_CONNECTION``
@@ -63,7 +66,7 @@ from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import CreatorId, FanId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry, ledger_key
 from onyx_core.money import Money
-from onyx_core.ports import LedgerPage, SourceUnavailableError
+from onyx_core.ports import GrantRefusedError, LedgerPage, SourceUnavailableError
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
 from onyx_fanvue import AsyncFanvueClient
@@ -72,6 +75,7 @@ from onyx_fanvue.errors import (
     AuthenticationError,
     CreatorNotAssignedError,
     FanvueError,
+    InvalidGrantError,
     MissingTokenError,
     OAuthError,
     OAuthServerError,
@@ -179,9 +183,12 @@ class FanvueGateway:
 
     @staticmethod
     async def _guard(call: Awaitable[_T]) -> _T:
-        """Await an SDK call; any failure becomes :class:`SourceUnavailableError` with its reason."""
+        """Await an SDK call; any failure becomes :class:`SourceUnavailableError` with its reason, a refused grant
+        :class:`GrantRefusedError` (the use cases then mark the connection needs-reauth)."""
         try:
             return await call
+        except InvalidGrantError as error:
+            raise GrantRefusedError(_detail(error)) from error
         except (FanvueError, httpx.HTTPError) as error:
             raise SourceUnavailableError(reason_for(error), _detail(error)) from error
 
@@ -230,6 +237,8 @@ class FanvueGateway:
     async def _read(self, path: str, call: Awaitable[_T]) -> _Read[_T]:
         try:
             return _Read(path, await self._guard(call))
+        except GrantRefusedError:
+            raise  # not a missing metric: the connection is dead, and the caller must know
         except SourceUnavailableError as failure:
             return _Read(path, None, (failure.reason, failure.detail))
 

@@ -19,12 +19,21 @@ def default_database_url() -> str:
 class OnyxSettings(BaseSettings):
     """``ONYX_DATABASE_URL``: ``sqlite+aiosqlite:///path`` (default: a file in the user data directory) or
     ``postgresql+psycopg://user@host/db``. ``ONYX_CIPHER_KEYS``: comma-separated Fernet keys, newest first
-    (the first encrypts, all decrypt; see docs/storage.md)."""
+    (the first encrypts, all decrypt; see docs/storage.md).
+
+    Fanvue: ``ONYX_FANVUE_CLIENT_ID``, ``ONYX_FANVUE_CLIENT_SECRET`` and ``ONYX_FANVUE_REDIRECT_URI`` are the
+    app registration; ``ONYX_FANVUE_API_URL`` and ``ONYX_FANVUE_AUTH_URL`` (the OAuth server's base, serving
+    ``/auth``, ``/token`` and ``/revoke``) default to Fanvue's and point at ``onyx sandbox`` in development."""
 
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     cipher_keys: SecretStr | None = None
+    fanvue_client_id: str | None = None
+    fanvue_client_secret: SecretStr | None = None
+    fanvue_redirect_uri: str = "http://127.0.0.1:8765/callback"
+    fanvue_api_url: str = "https://api.fanvue.com"
+    fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

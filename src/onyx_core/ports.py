@@ -108,6 +108,15 @@ class ConnectionRepository(Protocol):
         ``token_version`` still equals it (the fence that stops a stale refresher from overwriting)."""
         ...
 
+    async def touch(self, connection_id: ConnectionId, at: datetime) -> None:
+        """Record a successful API call: ``last_used_at`` becomes ``at`` unless it is already later. Tokens and
+        ``token_version`` are left alone, so a touch never races a refresh. An unknown id is ignored."""
+        ...
+
+    async def list(self) -> list[Connection]:
+        """Every connection, ordered by id (token maintenance walks them)."""
+        ...
+
 
 class StatsRepository(Protocol):
     """Creators' metric records (see :mod:`onyx_core.stats`) and the events that explain them."""
@@ -237,6 +246,14 @@ class SourceUnavailableError(OnyxError):
         self.detail = detail
 
 
+class GrantRefusedError(SourceUnavailableError):
+    """The token endpoint refused the connection's grant for good (``invalid_grant`` and kin): retrying cannot
+    help, only the user connecting again. The use cases mark the connection ``needs_reauth`` when they see it."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(MissingReason.PERMISSION, detail)
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerPage:
     """One page of ledger entries and the cursor of the next page."""
@@ -253,7 +270,8 @@ class FanvuePort(Protocol):
     async def list_creators(self, connection: Connection) -> list[CreatorProfile]: ...
 
     async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
-        """One observation per metric the connection can see (``Ok`` or ``Missing``), observed ``at``."""
+        """One observation per metric the connection can see (``Ok`` or ``Missing``), observed ``at``. Raises
+        only :class:`GrantRefusedError`, when the connection's grant is dead."""
         ...
 
     async def fetch_ledger_page(
@@ -281,6 +299,21 @@ class FanvuePort(Protocol):
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]: ...
 
 
+class GrantRefresher(Protocol):
+    """Refreshes a connection's OAuth tokens ahead of need (the maintenance job's half of the token policy).
+
+    Implementations refresh single-flight with every other user of the connection (API calls in any process)
+    and commit the new refresh token before anything uses the new access token."""
+
+    async def refresh(self, connection: Connection) -> bool:
+        """Refresh now, unless the stored ``token_version`` moved past ``connection``'s (someone else refreshed or
+        reconnected since it was read). Returns whether this call refreshed.
+
+        Raises :class:`GrantRefusedError` when the grant is dead and :class:`SourceUnavailableError` when the
+        token endpoint could not be reached or failed; the stored connection is unchanged then."""
+        ...
+
+
 __all__ = [
     "AgencyRepository",
     "Cache",
@@ -289,6 +322,8 @@ __all__ = [
     "ConnectionRepository",
     "CreatorRepository",
     "FanvuePort",
+    "GrantRefresher",
+    "GrantRefusedError",
     "LedgerPage",
     "LedgerRepository",
     "SingleFlightLock",

@@ -228,7 +228,8 @@ async def test_unassigned_creator_without_own_connection_is_stale_not_zero():
     world.clock.advance(60)
     report = await refresh_creator_stats(world.ctx, LUNA)
     assert report.connection is None
-    assert set(report.stale.values()) == {MissingReason.NO_CONNECTION}
+    # the agency's answer says why (not assigned), rather than a generic "no connection"
+    assert set(report.stale.values()) == {MissingReason.NOT_ASSIGNED}
     assert {m: r.value for m, r in (await world.stats(LUNA)).items()} == VALUES
 
 

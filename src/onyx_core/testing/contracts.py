@@ -599,12 +599,33 @@ async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) == fresh, "save must leave other streams alone")
 
 
+async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> None:
+    """``touch`` moves ``last_used_at`` forward only and leaves the tokens and version alone; ``list`` has every
+    connection, ordered by id."""
+    agency_conn, own_conn, _ = await _seed_connections(uow_factory)
+    later, earlier = T0 + timedelta(hours=2), T0 + timedelta(hours=1)
+    async with uow_factory() as uow:
+        await uow.connections.touch(agency_conn.id, later)
+        await uow.connections.touch(agency_conn.id, earlier)
+        await uow.connections.touch(ConnectionId(_uid("absent")), later)
+        await uow.commit()
+    async with uow_factory() as uow:
+        touched = await uow.connections.get(agency_conn.id)
+        listed = await uow.connections.list()
+    expected = agency_conn.marked_used(later)
+    _expect(touched == expected, "touch must set last_used_at and nothing else, never back")
+    ours = [c for c in listed if c.id in (agency_conn.id, own_conn.id)]
+    _expect(ours == sorted([expected, own_conn], key=lambda c: c.id), "list must hold every connection as stored")
+    _expect([c.id for c in listed] == sorted(c.id for c in listed), "list must be ordered by id")
+
+
 ALL_CONTRACTS: list[Contract] = [
     check_uncommitted_work_is_discarded,
     check_uncommitted_writes_are_invisible_to_other_units,
     check_agency_and_creator_round_trip,
     check_connection_round_trip,
     check_connection_version_fence,
+    check_connection_touch_and_list,
     check_stats_round_trip,
     check_stats_get_for_update_serialises_writers,
     check_ledger_upsert_is_idempotent,
@@ -621,6 +642,7 @@ __all__ = [
     "ContractViolation",
     "check_agency_and_creator_round_trip",
     "check_connection_round_trip",
+    "check_connection_touch_and_list",
     "check_connection_version_fence",
     "check_cursor_round_trip",
     "check_history_upsert_replaces_days",

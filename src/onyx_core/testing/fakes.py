@@ -336,6 +336,15 @@ class _Connections:
                 )
         self._t.put(connection.id, connection)
 
+    async def touch(self, connection_id: ConnectionId, at: datetime) -> None:
+        await self._uow._lock("connections", connection_id)
+        stored = self._t.get(connection_id)
+        if stored is not None:
+            self._t.put(connection_id, stored.marked_used(at))
+
+    async def list(self) -> list[Connection]:
+        return sorted(self._t.values(), key=lambda c: c.id)
+
 
 class _Stats:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:

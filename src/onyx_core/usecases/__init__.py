@@ -2,6 +2,12 @@
 
 from onyx_core.usecases.context import Context, choose_connection, with_connection
 from onyx_core.usecases.import_creators import ImportReport, import_creators
+from onyx_core.usecases.maintain_tokens import (
+    ConnectionMaintenance,
+    MaintenanceOutcome,
+    MaintenanceReport,
+    maintain_tokens,
+)
 from onyx_core.usecases.rankings import (
     LinksReport,
     SnapshotReport,
@@ -19,22 +25,42 @@ from onyx_core.usecases.refresh_stats import (
     refresh_creator_stats,
 )
 from onyx_core.usecases.subscriber_history import HistoryReport, record_subscriber_history
+from onyx_core.usecases.sync_creator import (
+    RETRYABLE,
+    AgencySyncReport,
+    CreatorSyncReport,
+    ProgressHook,
+    creator_freshness,
+    due_work,
+    sync_agency,
+    sync_creator,
+)
 from onyx_core.usecases.sync_ledger import LEDGER_STREAMS, LedgerSyncReport, SyncOutcome, sync_ledger
 
 __all__ = [
     "LEDGER_STREAMS",
+    "RETRYABLE",
     "AgencyStatsRefresh",
+    "AgencySyncReport",
+    "ConnectionMaintenance",
     "Context",
+    "CreatorSyncReport",
     "HistoryReport",
     "ImportReport",
     "LedgerSyncReport",
     "LinksReport",
+    "MaintenanceOutcome",
+    "MaintenanceReport",
+    "ProgressHook",
     "SnapshotReport",
     "StatsRefresh",
     "SyncOutcome",
     "agency_scope",
     "choose_connection",
+    "creator_freshness",
+    "due_work",
     "import_creators",
+    "maintain_tokens",
     "merge_observations",
     "record_agency_top_spenders",
     "record_observations",
@@ -42,6 +68,8 @@ __all__ = [
     "record_top_spenders",
     "refresh_agency_stats",
     "refresh_creator_stats",
+    "sync_agency",
+    "sync_creator",
     "sync_ledger",
     "sync_tracking_links",
     "with_connection",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from onyx_core.catalog import Creator
-from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, resolve_connection
+from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, ConnectionStatus, resolve_connection
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.ports import Clock, FanvuePort, SourceUnavailableError, UnitOfWorkFactory
+from onyx_core.ports import Clock, FanvuePort, GrantRefusedError, SourceUnavailableError, UnitOfWorkFactory
 from onyx_core.stats import MergePolicy, MissingReason
 from onyx_core.sync import SyncPolicy
+from onyx_core.tokens import RefreshPolicy
 
 T = TypeVar("T")
 
@@ -26,6 +28,7 @@ class Context:
     clock: Clock
     merge_policy: MergePolicy = field(default_factory=MergePolicy)
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
+    refresh_policy: RefreshPolicy = field(default_factory=RefreshPolicy)
 
 
 async def require_agency(ctx: Context, agency_id: AgencyId) -> None:
@@ -44,6 +47,19 @@ async def agency_connection(ctx: Context, agency_id: AgencyId) -> Connection:
     if choice.connection is None:
         raise SourceUnavailableError(MissingReason.NO_CONNECTION, describe(choice))
     return choice.connection
+
+
+async def with_agency_connection(ctx: Context, agency_id: AgencyId, call: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run ``call`` with the agency's own connection (agency-wide endpoints have no fallback). A refused grant
+    marks the connection needs-reauth, as in :func:`with_connection`."""
+    connection = await agency_connection(ctx, agency_id)
+    try:
+        result = await call(connection)
+    except GrantRefusedError as refused:
+        await mark_needs_reauth(ctx, connection, refused)
+        raise
+    await touch_connection(ctx, connection)
+    return result
 
 
 async def load_creator(ctx: Context, creator_id: CreatorId) -> Creator:
@@ -70,23 +86,75 @@ def describe(choice: ConnectionChoice) -> str:
     return "; ".join(f"{skip.kind.value} connection {skip.reason.value}" for skip in choice.reasons)
 
 
-async def with_connection(
-    ctx: Context, creator: Creator, call: Callable[[Connection], Awaitable[T]]
-) -> tuple[T, ConnectionKind]:
-    """Run ``call`` with the best connection for ``creator``.
+FALLBACK_REASONS = frozenset({MissingReason.NOT_ASSIGNED, MissingReason.PERMISSION})
+"""Failures of the agency's connection after which the creator's own connection gets a turn: the creator is not
+assigned to this team member, or the agency grant cannot read the data (reversals, posts and likes exist only
+on the creator's own account)."""
 
-    When the agency's connection answers "creator not assigned to team member", the creator's own connection
-    (if usable) gets a turn. With no usable connection this raises :class:`SourceUnavailableError`.
+
+async def mark_needs_reauth(ctx: Context, connection: Connection, refused: GrantRefusedError) -> bool:
+    """Mark ``connection`` needs-reauth after the token endpoint refused its grant; the tokens are dropped, nothing
+    else is deleted. Returns whether it was marked: a connection whose ``token_version`` moved since ``connection``
+    was read holds newer tokens (a reconnect, another process's refresh) and is left for its next use to judge."""
+    async with ctx.uow() as uow:
+        stored = await uow.connections.get_for_update(connection.id)
+        if stored is None or stored.status is not ConnectionStatus.ACTIVE:
+            return False
+        if stored.token_version != connection.token_version:
+            return False
+        await uow.connections.save(
+            stored.marked_needs_reauth(refused.detail or "the token endpoint refused the grant"),
+            expected_version=stored.token_version,
+        )
+        await uow.commit()
+    return True
+
+
+TOUCH_EVERY = timedelta(minutes=1)
+"""``last_used_at`` is coarse on purpose: one write a minute per connection, not one per API call."""
+
+
+async def touch_connection(ctx: Context, connection: Connection) -> None:
+    """Record that ``connection`` just answered (token maintenance tells active from idle connections by it)."""
+    now = ctx.clock.now()
+    if connection.last_used_at is not None and now - connection.last_used_at < TOUCH_EVERY:
+        return
+    async with ctx.uow() as uow:
+        await uow.connections.touch(connection.id, now)
+        await uow.commit()
+
+
+async def with_connection(
+    ctx: Context,
+    creator: Creator,
+    call: Callable[[Connection], Awaitable[T]],
+    exclude: frozenset[ConnectionKind] = frozenset(),
+) -> tuple[T, ConnectionKind]:
+    """Run ``call`` with the best connection for ``creator``: the agency's first, the creator's own as fallback.
+
+    The creator's own connection (if usable) gets a turn when the agency's answers "creator not assigned to
+    team member" or cannot read the data (:data:`FALLBACK_REASONS`), and when the agency's grant is refused by
+    the token endpoint, which also marks that connection needs-reauth (:func:`mark_needs_reauth`): its jobs
+    stop calling Fanvue with it until the user connects again. With no usable connection left this raises the
+    failure that ended the search (or ``SourceUnavailableError(NO_CONNECTION)`` when nothing was tried).
     """
-    exclude: frozenset[ConnectionKind] = frozenset()
+    failure: SourceUnavailableError | None = None
     while True:
         choice = await choose_connection(ctx, creator, exclude)
         if choice.connection is None or choice.kind is None:
+            if failure is not None:
+                raise failure
             raise SourceUnavailableError(MissingReason.NO_CONNECTION, describe(choice))
         try:
-            return await call(choice.connection), choice.kind
-        except SourceUnavailableError as failure:
-            if failure.reason is MissingReason.NOT_ASSIGNED and choice.kind is ConnectionKind.AGENCY:
-                exclude = exclude | {ConnectionKind.AGENCY}
+            result = await call(choice.connection)
+        except GrantRefusedError as refused:
+            await mark_needs_reauth(ctx, choice.connection, refused)
+            failure, exclude = refused, exclude | {choice.kind}
+            continue
+        except SourceUnavailableError as unavailable:
+            if unavailable.reason in FALLBACK_REASONS and choice.kind is ConnectionKind.AGENCY:
+                failure, exclude = unavailable, exclude | {ConnectionKind.AGENCY}
                 continue
             raise
+        await touch_connection(ctx, choice.connection)
+        return result, choice.kind

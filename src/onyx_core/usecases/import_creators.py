@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from onyx_core.catalog import Creator
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.usecases.context import Context, agency_connection
+from onyx_core.usecases.context import Context, with_agency_connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,7 @@ async def import_creators(ctx: Context, agency_id: AgencyId) -> ImportReport:
     from one listing is not evidence that the agency stopped managing them. A creator already stored under
     another agency is reported as a conflict and not moved.
     """
-    connection = await agency_connection(ctx, agency_id)
-    profiles = await ctx.fanvue.list_creators(connection)
+    profiles = await with_agency_connection(ctx, agency_id, ctx.fanvue.list_creators)
 
     now = ctx.clock.now()
     added: list[CreatorId] = []

@@ -9,7 +9,7 @@ from onyx_core.catalog import RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.sync import Stream, SyncCursor
-from onyx_core.usecases.context import Context, agency_connection, load_creator, with_connection
+from onyx_core.usecases.context import Context, load_creator, with_agency_connection, with_connection
 
 TOP_SPENDERS_LIMIT = DEFAULT_LIMIT
 """Fanvue ranks; Onyx keeps the top 50 per creator and agency-wide, the same cut as its own analytics."""
@@ -47,8 +47,11 @@ async def record_top_spenders(ctx: Context, creator_id: CreatorId) -> SnapshotRe
 
 async def record_agency_top_spenders(ctx: Context, agency_id: AgencyId) -> SnapshotReport:
     """Agency-wide top 50 (Fanvue's agency endpoints need the agency admin's connection)."""
-    connection = await agency_connection(ctx, agency_id)
-    spenders = await ctx.fanvue.fetch_top_spenders(connection, None)
+
+    async def fetch(connection: Connection) -> list[RankedSpender]:
+        return await ctx.fanvue.fetch_top_spenders(connection, None)
+
+    spenders = await with_agency_connection(ctx, agency_id, fetch)
     scope = agency_scope(agency_id)
     await _store_spenders(ctx, scope, spenders[:TOP_SPENDERS_LIMIT], None)
     return SnapshotReport(scope, min(len(spenders), TOP_SPENDERS_LIMIT), ConnectionKind.AGENCY)

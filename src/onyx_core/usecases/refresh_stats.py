@@ -39,7 +39,20 @@ def _missing_everything(at: datetime, failure: SourceUnavailableError, metrics: 
     return [Missing(m, failure.reason, at, "onyx", failure.detail) for m in metrics]
 
 
+def _prefer_ok(primary: list[Observation], secondary: list[Observation]) -> list[Observation]:
+    """Per metric, the primary connection's observation unless it is missing and the secondary's is not."""
+    chosen: dict[str, Observation] = {o.metric: o for o in primary}
+    for observation in secondary:
+        current = chosen.get(observation.metric)
+        if current is None or (isinstance(current, Missing) and not isinstance(observation, Missing)):
+            chosen[observation.metric] = observation
+    return list(chosen.values())
+
+
 async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[Observation], ConnectionKind | None]:
+    """The creator's observations: through the agency's connection first, then the creator's own connection for
+    the metrics the agency cannot read (posts and likes exist only on the creator's own ``/users/me``)."""
+
     async def fetch(connection: Connection) -> list[Observation]:
         observations = await ctx.fanvue.fetch_stats(connection, creator, at)
         if _all_missing(observations, MissingReason.NOT_ASSIGNED):
@@ -48,9 +61,17 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
         return observations
 
     try:
-        return await with_connection(ctx, creator, fetch)
+        observations, kind = await with_connection(ctx, creator, fetch)
     except SourceUnavailableError as failure:
         return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
+    lacking = any(isinstance(o, Missing) and o.reason is MissingReason.PERMISSION for o in observations)
+    if kind is ConnectionKind.AGENCY and lacking:
+        try:
+            own, _ = await with_connection(ctx, creator, fetch, exclude=frozenset({ConnectionKind.AGENCY}))
+        except SourceUnavailableError:  # no usable own connection: the agency's answer stands
+            return observations, kind
+        observations = _prefer_ok(observations, own)
+    return observations, kind
 
 
 async def merge_observations(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from onyx_adapters.sql import token_json
 from onyx_adapters.sql.repositories._base import Transaction, by_text, upsert
@@ -122,3 +123,17 @@ class SqlConnectionRepository:
             raise ConcurrentUpdateError(
                 f"connection {connection.id}: expected token version {expected_version}, found {found}"
             )
+
+    async def touch(self, connection_id: ConnectionId, at: datetime) -> None:
+        conn = await self._tx.writer()
+        column = connections.c.last_used_at
+        await conn.execute(
+            update(connections)
+            .where(connections.c.id == connection_id, or_(column.is_(None), column < at))
+            .values(last_used_at=at)
+        )
+
+    async def list(self) -> list[Connection]:
+        conn = await self._tx.reader()
+        rows = await conn.execute(select(connections).order_by(by_text(self._tx.dialect, connections.c.id)))
+        return [self._from_row(row) for row in rows]

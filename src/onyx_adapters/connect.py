@@ -1,0 +1,104 @@
+"""Storing a Fanvue grant after the OAuth flow: an agency's connection, or a creator's own.
+
+The flow itself (authorize URL, PKCE, state, the redirect) belongs to whoever talks to the person: the web
+service, ``onyx connect``, or the sandbox helpers that approve with ``login_hint``. What they hand over is the
+token response; this module asks Fanvue whose grant it is and stores it, encrypted, as a connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from onyx_core.catalog import Agency
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
+from onyx_core.errors import InvalidCiphertextError, NotFoundError
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.tokens import TokenSet
+from onyx_core.usecases import Context
+from onyx_fanvue import AsyncFanvueClient
+from onyx_fanvue.oauth import OAuthToken
+
+__all__ = ["StoredGrant", "store_agency_grant", "store_creator_grant", "token_set"]
+
+
+def token_set(token: OAuthToken) -> TokenSet:
+    """The SDK's token response as the core's :class:`~onyx_core.tokens.TokenSet`."""
+    return TokenSet(token.access_token, token.refresh_token, token.expires_at, token.scope, token.token_type)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGrant:
+    """What connecting stored. ``replaced_unreadable``: an older row under another cipher key was replaced."""
+
+    connection: Connection
+    handle: str
+    replaced_unreadable: bool = False
+
+
+async def _whoami(token: OAuthToken, client_options: dict[str, Any]) -> tuple[str, str]:
+    async with AsyncFanvueClient(access_token=token.access_token, **client_options) as client:
+        me = await client.users.me()  # the grant works, and says whose it is
+    return me.uuid, me.handle
+
+
+async def _save(ctx: Context, draft: Connection, token: OAuthToken, agency: Agency | None) -> tuple[Connection, bool]:
+    now = ctx.clock.now()
+    replaced = False
+    async with ctx.uow() as uow:
+        if agency is not None:
+            await uow.agencies.upsert(agency)
+        try:
+            existing = await uow.connections.get(draft.id)
+        except InvalidCiphertextError:
+            # stored under a key no longer in the ring: those tokens are unreadable, and this grant replaces them
+            existing, replaced = None, True
+        if existing is None:
+            connection = draft.with_tokens(token_set(token), now)
+            await uow.connections.save(connection)
+        else:
+            connection = existing.with_tokens(token_set(token), now)
+            await uow.connections.save(connection, expected_version=existing.token_version)
+        await uow.commit()
+    return connection, replaced
+
+
+async def store_agency_grant(
+    ctx: Context,
+    token: OAuthToken,
+    agency_id: AgencyId,
+    agency_name: str,
+    *,
+    client_options: dict[str, Any] | None = None,
+) -> StoredGrant:
+    """Store an agency team member's grant as the agency's connection (``agency-<user uuid>``), creating the
+    agency if it is new. Reconnecting replaces the tokens (``token_version`` + 1) and makes it active again."""
+    uuid, handle = await _whoami(token, client_options or {})
+    draft = Connection(
+        ConnectionId(f"agency-{uuid}"), ConnectionKind.AGENCY, agency_id, None, uuid, ConnectionStatus.ACTIVE, None
+    )
+    connection, replaced = await _save(ctx, draft, token, Agency(agency_id, agency_name, uuid))
+    return StoredGrant(connection, handle, replaced)
+
+
+async def store_creator_grant(
+    ctx: Context, token: OAuthToken, *, client_options: dict[str, Any] | None = None
+) -> StoredGrant:
+    """Store a creator's own grant (``creator-<uuid>``) for a creator already imported under an agency. Raises
+    :class:`~onyx_core.errors.NotFoundError` for a Fanvue user Onyx has not imported."""
+    uuid, handle = await _whoami(token, client_options or {})
+    async with ctx.uow() as uow:
+        creator = await uow.creators.get(CreatorId(uuid))
+    if creator is None:
+        raise NotFoundError(f"{handle} is not an imported creator: import the agency's creators first")
+    draft = Connection(
+        ConnectionId(f"creator-{uuid}"),
+        ConnectionKind.CREATOR,
+        creator.agency_id,
+        creator.id,
+        uuid,
+        ConnectionStatus.ACTIVE,
+        None,
+    )
+    connection, replaced = await _save(ctx, draft, token, None)
+    return StoredGrant(connection, handle, replaced)

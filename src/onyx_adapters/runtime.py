@@ -1,0 +1,155 @@
+"""The composition root of a sync process: database, cipher, Fanvue app, SDK clients, gateway and use-case context.
+
+Every runner (``onyx sync``, the in-process scheduler, ``onyx worker``) and the demo build one :class:`Runtime`
+and run the core's use cases with its :attr:`Runtime.ctx`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onyx_adapters.fanvue_clients import ConnectionClients
+from onyx_adapters.gateway import FanvueGateway
+from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.sql.engine import create_engine, require_onyx_engine
+from onyx_adapters.sql.uow import sql_unit_of_work_factory
+from onyx_core.errors import OnyxError
+from onyx_core.ports import Cipher, Clock
+from onyx_core.stats import MergePolicy
+from onyx_core.sync import SyncPolicy
+from onyx_core.tokens import RefreshPolicy
+from onyx_core.usecases import Context
+from onyx_fanvue.oauth import AsyncOAuthClient
+from onyx_fanvue.ratelimit import RateBudget
+
+__all__ = ["ConfigurationError", "FanvueApp", "Runtime", "SystemClock"]
+
+
+class ConfigurationError(OnyxError):
+    """A setting the command needs is missing or unusable; the message names the ``ONYX_*`` variable."""
+
+
+class SystemClock:
+    """The core's :class:`~onyx_core.ports.Clock` on the machine's clock (UTC)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class FanvueApp:
+    """Onyx's registration with Fanvue's OAuth server, and where Fanvue is. ``repr`` hides the secret."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    api_url: str = "https://api.fanvue.com"
+    auth_url: str = "https://auth.fanvue.com/oauth2"
+    """The OAuth server's base: ``/auth``, ``/token`` and ``/revoke`` below it."""
+
+    @classmethod
+    def from_settings(cls, settings: OnyxSettings) -> FanvueApp:
+        if not settings.fanvue_client_id or settings.fanvue_client_secret is None:
+            raise ConfigurationError(
+                "set ONYX_FANVUE_CLIENT_ID and ONYX_FANVUE_CLIENT_SECRET (the app registration; `onyx sandbox` "
+                "prints the sandbox's), and ONYX_FANVUE_API_URL / ONYX_FANVUE_AUTH_URL when not using Fanvue itself"
+            )
+        return cls(
+            settings.fanvue_client_id,
+            settings.fanvue_client_secret.get_secret_value(),
+            settings.fanvue_redirect_uri,
+            settings.fanvue_api_url.rstrip("/"),
+            settings.fanvue_auth_url.rstrip("/"),
+        )
+
+    def oauth_client(self, **options: Any) -> AsyncOAuthClient:
+        """An OAuth client for this app (``options`` as :class:`~onyx_fanvue.oauth.AsyncOAuthClient` takes them)."""
+        return AsyncOAuthClient(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            redirect_uri=self.redirect_uri,
+            authorize_url=f"{self.auth_url}/auth",
+            token_url=f"{self.auth_url}/token",
+            revoke_url=f"{self.auth_url}/revoke",
+            **options,
+        )
+
+    def client_options(self) -> dict[str, Any]:
+        """What every :class:`~onyx_fanvue.AsyncFanvueClient` of this app is built with."""
+        return {"base_url": self.api_url}
+
+
+class Runtime:
+    """What a sync process runs with. Build it with :meth:`open`; ``ctx`` is the use cases' context."""
+
+    def __init__(
+        self, engine: AsyncEngine, cipher: Cipher, oauth: AsyncOAuthClient, clients: ConnectionClients, ctx: Context
+    ) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.oauth = oauth
+        self.clients = clients
+        self.ctx = ctx
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        engine_or_url: AsyncEngine | str,
+        cipher: Cipher,
+        oauth: AsyncOAuthClient,
+        *,
+        clock: Clock | None = None,
+        client_options: dict[str, Any] | None = None,
+        rate_budget: RateBudget | None = None,
+        sync_policy: SyncPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
+        merge_policy: MergePolicy | None = None,
+    ) -> AsyncIterator[Runtime]:
+        """A runtime on ``engine_or_url`` (an engine stays the caller's; a URL's engine is disposed at the end).
+        ``oauth`` refreshes tokens and stays the caller's. The SDK clients are closed at the end."""
+        if isinstance(engine_or_url, AsyncEngine):
+            require_onyx_engine(engine_or_url)
+            engine, owns = engine_or_url, False
+        else:
+            engine, owns = create_engine(engine_or_url), True
+        clock = clock or SystemClock()
+        refresh = refresh_policy or RefreshPolicy()
+        clients = ConnectionClients(
+            engine,
+            cipher,
+            oauth,
+            leeway=refresh.leeway,
+            rate_budget=rate_budget,
+            clock=clock.now,
+            client_options=client_options,
+        )
+        ctx = Context(
+            uow=sql_unit_of_work_factory(engine, cipher),
+            fanvue=FanvueGateway(clients),
+            clock=clock,
+            merge_policy=merge_policy or MergePolicy(),
+            sync_policy=sync_policy or SyncPolicy(),
+            refresh_policy=refresh,
+        )
+        try:
+            yield cls(engine, cipher, oauth, clients, ctx)
+        finally:
+            try:
+                await clients.aclose()
+            finally:
+                if owns:
+                    await engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Runtime(dialect={self.engine.dialect.name!r})"

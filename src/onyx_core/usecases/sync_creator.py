@@ -1,0 +1,209 @@
+"""One creator's whole sync (the jobs a runner schedules), an agency's, and what is due when."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.ports import SourceUnavailableError
+from onyx_core.schedule import Freshness, Schedule, SyncJob, due_jobs
+from onyx_core.stats import MissingReason
+from onyx_core.sync import Stream
+from onyx_core.usecases.context import Context, require_agency
+from onyx_core.usecases.import_creators import ImportReport, import_creators
+from onyx_core.usecases.rankings import (
+    LinksReport,
+    SnapshotReport,
+    record_agency_top_spenders,
+    record_top_spenders,
+    sync_tracking_links,
+)
+from onyx_core.usecases.refresh_stats import StatsRefresh, refresh_creator_stats
+from onyx_core.usecases.subscriber_history import HistoryReport, record_subscriber_history
+from onyx_core.usecases.sync_ledger import LEDGER_STREAMS, LedgerSyncReport, SyncOutcome, sync_ledger
+
+RETRYABLE = frozenset(
+    {MissingReason.ERROR, MissingReason.TIMEOUT, MissingReason.EMPTY, MissingReason.RATE_LIMITED, MissingReason.PARTIAL}
+)
+"""Reasons a later run may fix by itself. The others (permission, not assigned, no connection) need a person:
+another grant, an assignment, a reconnect."""
+
+ProgressHook = Callable[[CreatorId, SyncJob, str], None]
+"""Called after each job of a creator's sync with a one-line summary (for progress bars)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreatorSyncReport:
+    """What one creator's sync did, job by job. ``failures`` maps a job (or ``ledger:<stream>``) to the reason
+    it could not complete; a job that ran is in its own field."""
+
+    creator_id: CreatorId
+    stats: StatsRefresh | None = None
+    ledger: tuple[LedgerSyncReport, ...] = ()
+    history: HistoryReport | None = None
+    top_spenders: SnapshotReport | None = None
+    links: LinksReport | None = None
+    failures: dict[str, MissingReason] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """Something failed that a later run can fix (Fanvue erred, timed out, answered empty or rate-limited):
+        the stored data is intact but not fully current. Missing permissions don't count: they need a person."""
+        stale = self.stats.stale.values() if self.stats is not None else ()
+        return any(reason in RETRYABLE for reason in (*self.failures.values(), *stale))
+
+
+async def _attempt(failures: dict[str, MissingReason], label: str, call: Awaitable[object]) -> object | None:
+    try:
+        return await call
+    except SourceUnavailableError as failure:
+        failures[label] = failure.reason
+        return None
+
+
+async def sync_creator(
+    ctx: Context,
+    creator_id: CreatorId,
+    jobs: Iterable[SyncJob] = tuple(SyncJob),
+    progress: ProgressHook | None = None,
+) -> CreatorSyncReport:
+    """Run ``jobs`` for one creator, in :class:`SyncJob` order. A job that fails is recorded and the next one
+    still runs; nothing is ever zeroed or deleted because Fanvue failed. Re-running is always safe."""
+    wanted = set(jobs)
+    failures: dict[str, MissingReason] = {}
+    stats: StatsRefresh | None = None
+    ledger: list[LedgerSyncReport] = []
+    history = spenders = links = None
+
+    def done(job: SyncJob, summary: str) -> None:
+        if progress is not None:
+            progress(creator_id, job, summary)
+
+    if SyncJob.STATS in wanted:
+        stats = await refresh_creator_stats(ctx, creator_id)
+        done(SyncJob.STATS, f"{stats.observations} observations, {len(stats.stale)} stale")
+    if SyncJob.LEDGER in wanted:
+        for stream in LEDGER_STREAMS:
+            report = await sync_ledger(ctx, creator_id, stream)
+            ledger.append(report)
+            if report.outcome is not SyncOutcome.COMPLETED:
+                failures[f"ledger:{stream.value}"] = report.failure or MissingReason.PARTIAL
+        done(SyncJob.LEDGER, ", ".join(f"{r.stream.value} +{r.inserted} {r.outcome.value}" for r in ledger))
+    if SyncJob.HISTORY in wanted:
+        history = await _attempt(failures, SyncJob.HISTORY, record_subscriber_history(ctx, creator_id))
+        done(SyncJob.HISTORY, "ok" if history is not None else failures[SyncJob.HISTORY].value)
+    if SyncJob.TOP_SPENDERS in wanted:
+        spenders = await _attempt(failures, SyncJob.TOP_SPENDERS, record_top_spenders(ctx, creator_id))
+        done(SyncJob.TOP_SPENDERS, "ok" if spenders is not None else failures[SyncJob.TOP_SPENDERS].value)
+    if SyncJob.LINKS in wanted:
+        links = await _attempt(failures, SyncJob.LINKS, sync_tracking_links(ctx, creator_id))
+        done(SyncJob.LINKS, "ok" if links is not None else failures[SyncJob.LINKS].value)
+    return CreatorSyncReport(
+        creator_id,
+        stats,
+        tuple(ledger),
+        history if isinstance(history, HistoryReport) else None,
+        spenders if isinstance(spenders, SnapshotReport) else None,
+        links if isinstance(links, LinksReport) else None,
+        failures,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgencySyncReport:
+    """What an agency-wide sync did: the import, each creator's sync, and the agency-wide top spenders."""
+
+    agency_id: AgencyId
+    imported: ImportReport | None
+    creators: tuple[CreatorSyncReport, ...]
+    top_spenders: SnapshotReport | None
+    failures: dict[str, str]
+    """Steps that failed outside a creator's own jobs (import, agency top spenders, a creator's sync raising)."""
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failures) or any(report.partial for report in self.creators)
+
+
+async def sync_agency(
+    ctx: Context,
+    agency_id: AgencyId,
+    jobs: Iterable[SyncJob] = tuple(SyncJob),
+    *,
+    import_first: bool = True,
+    progress: ProgressHook | None = None,
+) -> AgencySyncReport:
+    """Import the agency's creators (unless ``import_first`` is false), sync each of them (at most
+    ``sync_policy.concurrency`` at a time) and, with the top-spenders job, the agency-wide top 50.
+
+    An import that fails leaves the stored creators as they are and their sync still runs."""
+    await require_agency(ctx, agency_id)
+    wanted = tuple(jobs)
+    failures: dict[str, str] = {}
+    imported: ImportReport | None = None
+    if import_first:
+        try:
+            imported = await import_creators(ctx, agency_id)
+        except SourceUnavailableError as failure:
+            failures["import"] = failure.reason.value
+    async with ctx.uow() as uow:
+        creators = await uow.creators.for_agency(agency_id)
+    gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
+    reports: dict[CreatorId, CreatorSyncReport] = {}
+
+    async def one(creator_id: CreatorId) -> None:
+        async with gate:
+            try:
+                reports[creator_id] = await sync_creator(ctx, creator_id, wanted, progress)
+            except Exception as error:  # one creator's storage trouble or bug must not stop the others
+                failures[f"creator:{creator_id}"] = type(error).__name__
+
+    async with asyncio.TaskGroup() as group:
+        for creator in creators:
+            group.create_task(one(creator.id))
+    top: SnapshotReport | None = None
+    if SyncJob.TOP_SPENDERS in wanted:
+        try:
+            top = await record_agency_top_spenders(ctx, agency_id)
+        except SourceUnavailableError as failure:
+            failures["agency_top_spenders"] = failure.reason.value
+    ordered = tuple(reports[c.id] for c in creators if c.id in reports)
+    return AgencySyncReport(agency_id, imported, ordered, top, failures)
+
+
+async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
+    """When each job last completed for the creator, from the stored stats and cursors."""
+    async with ctx.uow() as uow:
+        records = await uow.stats.get(creator_id)
+        earnings = await uow.cursors.get(creator_id, Stream.EARNINGS)
+        history = await uow.cursors.get(creator_id, Stream.SUBSCRIBER_HISTORY)
+        spenders = await uow.cursors.get(creator_id, Stream.TOP_SPENDERS)
+        links = await uow.cursors.get(creator_id, Stream.TRACKING_LINKS)
+    attempts = [r.latest_at for r in records.values() if r.latest_at is not None]
+    stats_at: datetime | None = max(attempts) if attempts else None
+    return Freshness(
+        stats=stats_at,
+        ledger=None if earnings is None else earnings.synced_through,
+        history=None if history is None else history.synced_through,
+        top_spenders=None if spenders is None else spenders.synced_through,
+        links=None if links is None else links.synced_through,
+    )
+
+
+async def due_work(
+    ctx: Context, schedule: Schedule, agency_id: AgencyId | None = None
+) -> list[tuple[CreatorId, tuple[SyncJob, ...]]]:
+    """Every creator (of one agency, or of all) with the jobs due now; creators with nothing due are left out."""
+    async with ctx.uow() as uow:
+        agencies = [agency_id] if agency_id is not None else [a.id for a in await uow.agencies.list()]
+        creators = [c for a in agencies for c in await uow.creators.for_agency(a)]
+    now = ctx.clock.now()
+    work: list[tuple[CreatorId, tuple[SyncJob, ...]]] = []
+    for creator in creators:
+        jobs = due_jobs(schedule, await creator_freshness(ctx, creator.id), now)
+        if jobs:
+            work.append((creator.id, jobs))
+    return work

@@ -1,0 +1,32 @@
+"""The whole sync against the sandbox: every job for every creator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from harness import synced_world
+
+from onyx_core.stats import Metric
+from onyx_core.sync import Stream
+from onyx_core.usecases import SyncOutcome, sync_agency
+
+
+async def test_first_sync_fills_every_job_and_a_rerun_changes_nothing(sync_database_url: str) -> None:
+    async with synced_world(sync_database_url, creators=3, own=2) as world:
+        first = await sync_agency(world.ctx, world.agency)
+        assert not first.partial, first
+        by_creator = {report.creator_id: report for report in first.creators}
+        for creator in world.creators:
+            report = by_creator[creator]
+            earnings = next(r for r in report.ledger if r.stream is Stream.EARNINGS)
+            assert earnings.outcome is SyncOutcome.COMPLETED and earnings.inserted > 0
+            assert report.history is not None and report.top_spenders is not None and report.links is not None
+        # the creators with their own connection have reversals, posts and likes; the other has them "unavailable"
+        for creator in world.own:
+            assert by_creator[creator].failures == {}
+            assert by_creator[creator].stats is not None and by_creator[creator].stats.stale == {}
+        other = world.creators[2]
+        assert set(by_creator[other].stats.stale) == {Metric.POSTS, Metric.LIKES}  # type: ignore[union-attr]
+        assert first.top_spenders is not None and first.top_spenders.rows > 0
+
+        second = await sync_agency(world.ctx, world.agency)
+        assert not second.partial
+        assert all(r.inserted == 0 for c in second.creators for r in c.ledger)
