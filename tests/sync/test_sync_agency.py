@@ -17,15 +17,20 @@ async def test_first_sync_fills_every_job_and_a_rerun_changes_nothing(sync_datab
         for creator in world.creators:
             report = by_creator[creator]
             earnings = next(r for r in report.ledger if r.stream is Stream.EARNINGS)
-            assert earnings.outcome is SyncOutcome.COMPLETED and earnings.inserted > 0
-            assert report.history is not None and report.top_spenders is not None and report.links is not None
+            assert earnings.outcome is SyncOutcome.COMPLETED
+            assert earnings.inserted > 0
+            assert report.history is not None
+            assert report.top_spenders is not None
+            assert report.links is not None
         # the creators with their own connection have reversals, posts and likes; the other has them "unavailable"
         for creator in world.own:
             assert by_creator[creator].failures == {}
-            assert by_creator[creator].stats is not None and by_creator[creator].stats.stale == {}
+            assert by_creator[creator].stats is not None
+            assert by_creator[creator].stats.stale == {}
         other = world.creators[2]
         assert set(by_creator[other].stats.stale) == {Metric.POSTS, Metric.LIKES}  # type: ignore[union-attr]
-        assert first.top_spenders is not None and first.top_spenders.rows > 0
+        assert first.top_spenders is not None
+        assert first.top_spenders.rows > 0
 
         second = await sync_agency(world.ctx, world.agency)
         assert not second.partial
