@@ -16,7 +16,7 @@ def test_demo_syncs_the_sandbox_agency(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "connected jadeadmin0 (agency admin) with OAuth + PKCE" in out
     assert "imported 3 creators" in out
-    assert "== stored stats" in out
+    assert "stored stats at" in out
     assert (tmp_path / "onyx.db").exists()
     assert "Traceback" not in out
 

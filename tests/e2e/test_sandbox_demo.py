@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from onyx_adapters.sandbox_demo import demo_spec, run_sandbox_demo, sqlite_url
+from onyx_adapters.sandbox_demo import OWN_CONNECTIONS, demo_spec, run_sandbox_demo, sqlite_url
 from onyx_fanvue.sandbox.world import build_world
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -43,44 +43,52 @@ async def test_the_sandbox_agency_syncs_into_sqlite_idempotently_with_tokens_enc
     first = await _run(url)
     assert "Traceback" not in first
     assert "imported 3 creators (3 new" in first
-    table = first.split("== stored stats", 1)[1]
+    table = first.split("stored stats at", 1)[1]
     for creator in world.creators:
         assert creator.person.handle in table, f"{creator.person.handle} missing from the summary table"
-    assert "posts: permission" in table, "a metric the agency grant cannot read is explained, not zeroed"
+    agency_only = world.creators[OWN_CONNECTIONS:]
+    for creator in agency_only:
+        assert f"{creator.person.handle} posts: permission" in table, "a value the agency cannot read is explained"
 
-    # The stored ledger holds exactly the earnings Fanvue shows up to now. Reversals live on the creator's own
-    # /insights/spending, which an agency connection cannot read: none are fetched, so none are compared.
+    until = NOW.replace(microsecond=1)  # everything Fanvue shows at NOW
+
+    def truth(uuid: str) -> tuple[int, int]:
+        earned = sum(row.net for row in world.iter_earnings(uuid, end=until))
+        reversals = list(world.iter_reversals(uuid, end=until))
+        return earned - sum(row.net for row in reversals), len(reversals)
+
+    # Creators with their own connection: earnings and refunds, to the cent. The agency-only creator: earnings
+    # (its refunds are on its own /insights/spending, which the agency's grant cannot read).
     stored = _ledger(path)
     assert set(stored) == {c.uuid for c in world.creators}
-    for creator in world.creators:
-        truth = sum(row.net for row in world.iter_earnings(creator.uuid, end=NOW))
-        assert stored[creator.uuid] == (truth, 0)
-    assert "ledger reversals: 0 new, 0 updated in 0 pages (failed; permission)" in first
+    for creator in world.creators[:OWN_CONNECTIONS]:
+        assert stored[creator.uuid] == truth(creator.uuid)
+    for creator in agency_only:
+        assert stored[creator.uuid] == (sum(row.net for row in world.iter_earnings(creator.uuid, end=until)), 0)
+        assert f"{creator.person.handle}: complete; ledger earnings" in first
+        assert "unavailable: ledger:reversals (permission)" in first
 
-    # Stored revenue is Fanvue's lifetime total (refunds taken off), not the earnings-only ledger.
+    # Stored revenue is Fanvue's lifetime total (refunds taken off): the reconciled ledger net.
     with sqlite3.connect(path) as db:
         revenue = dict(db.execute("SELECT creator_id, value FROM creator_stats WHERE metric = 'revenue_total'"))
     for creator in world.creators:
-        until = NOW.replace(microsecond=1)
-        fanvue_total = sum(r.net for r in world.iter_earnings(creator.uuid, end=until)) - sum(
-            r.net for r in world.iter_reversals(creator.uuid, end=until)
-        )
-        assert revenue[creator.uuid] == fanvue_total
+        assert revenue[creator.uuid] == truth(creator.uuid)[0]
 
     counts = _row_counts(path)
-    assert counts["connections"] == 1
+    assert counts["connections"] == 1 + OWN_CONNECTIONS
     assert counts["creators"] == 3
 
     second = await _run(url)
     assert "imported 3 creators (0 new, 0 updated, 3 unchanged)" in second
-    assert "ledger earnings: 0 new" in second
+    assert "ledger earnings +0, reversals +0" in second
     assert _row_counts(path) == counts, "a re-run on the same database adds no rows"
     assert _ledger(path) == stored
 
     with sqlite3.connect(path) as db:
-        (tokens,) = db.execute("SELECT tokens FROM connections").fetchone()
-    assert tokens, "the connection's tokens are stored"
+        tokens = [t for (t,) in db.execute("SELECT tokens FROM connections")]
+    assert all(tokens), "every connection's tokens are stored"
     for file in tmp_path.iterdir():  # the database, and any WAL or journal left beside it
         data = file.read_bytes()
         assert b"ory_at_" not in data, f"an access token in clear in {file.name}"
         assert b"ory_rt_" not in data, f"a refresh token in clear in {file.name}"
+

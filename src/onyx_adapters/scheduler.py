@@ -1,0 +1,143 @@
+"""The in-process runner: one asyncio loop that wakes every ``schedule.tick`` and runs what is due.
+
+The embedded default (``onyx schedule``, SQLite): no queue, no second process. Each tick it runs token
+maintenance and the creator re-import when their interval has passed, then every creator's due jobs
+(:func:`onyx_core.usecases.due_work`, from the stored freshness, so a restart picks up where the data stands),
+at most ``sync_policy.concurrency`` creators at a time. A tick waits for its syncs; a long backfill delays the
+next tick instead of overlapping it, so one creator's sync never runs twice at once. The distributed runner
+(:mod:`onyx_adapters.workers`) runs the same use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from onyx_adapters.runtime import Runtime
+from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.ports import SourceUnavailableError
+from onyx_core.schedule import Schedule, SyncJob
+from onyx_core.usecases import (
+    CreatorSyncReport,
+    ImportReport,
+    MaintenanceReport,
+    due_work,
+    import_creators,
+    maintain_tokens,
+    record_agency_top_spenders,
+    sync_creator,
+)
+
+__all__ = ["Scheduler", "TickReport"]
+
+log = logging.getLogger("onyx.scheduler")
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    at: datetime
+    maintenance: MaintenanceReport | None = None
+    imports: dict[AgencyId, ImportReport] = field(default_factory=dict)
+    synced: list[CreatorSyncReport] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    """Steps that could not run (an import Fanvue refused, a creator's sync that raised), with why."""
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failures) or any(report.partial for report in self.synced)
+
+
+class Scheduler:
+    """Runs the heartbeat schedule on ``runtime`` (see the module's doc). ``on_tick`` sees every tick's report."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        schedule: Schedule | None = None,
+        *,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.schedule = schedule or Schedule()
+        self._on_tick = on_tick
+        self._last: dict[str, datetime] = {}
+
+    def _due(self, what: str, every: timedelta, now: datetime) -> bool:
+        last = self._last.get(what)
+        return last is None or now - last >= every
+
+    async def tick(self) -> TickReport:
+        """Run everything due now, once."""
+        ctx = self.runtime.ctx
+        now = ctx.clock.now()
+        report = TickReport(now)
+        if self._due("maintenance", self.schedule.maintenance_every, now):
+            report.maintenance = await maintain_tokens(ctx, self.runtime.clients)
+            self._last["maintenance"] = now
+        async with ctx.uow() as uow:
+            agencies = [agency.id for agency in await uow.agencies.list()]
+        for agency_id in agencies:
+            if self._due(f"import:{agency_id}", self.schedule.import_every, now):
+                try:
+                    report.imports[agency_id] = await import_creators(ctx, agency_id)
+                except SourceUnavailableError as failure:
+                    report.failures[f"import:{agency_id}"] = failure.reason.value
+                self._last[f"import:{agency_id}"] = now
+        await self._sync_due(report)
+        for agency_id in agencies:
+            key = f"agency_top_spenders:{agency_id}"
+            if self._due(key, self.schedule.top_spenders_every, now):
+                try:
+                    await record_agency_top_spenders(ctx, agency_id)
+                    self._last[key] = now
+                except SourceUnavailableError as failure:
+                    report.failures[key] = failure.reason.value
+        log.info("tick at %s: %d creator(s) synced, partial=%s", now.isoformat(), len(report.synced), report.partial)
+        if self._on_tick is not None:
+            self._on_tick(report)
+        return report
+
+    async def _sync_due(self, report: TickReport) -> None:
+        ctx = self.runtime.ctx
+        work = await due_work(ctx, self.schedule)
+        gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
+
+        async def one(creator_id: CreatorId, jobs: tuple[SyncJob, ...]) -> None:
+            async with gate:
+                try:
+                    report.synced.append(await sync_creator(ctx, creator_id, jobs))
+                except Exception as error:  # one creator's trouble must not stop the others or the loop
+                    log.exception("sync of creator %s failed", creator_id)
+                    report.failures[f"creator:{creator_id}"] = type(error).__name__
+
+        async with asyncio.TaskGroup() as group:
+            for creator_id, jobs in work:
+                group.create_task(one(creator_id, jobs))
+
+    async def run(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> int:
+        """Tick until ``stop`` is set (or ``ticks`` ticks ran), sleeping ``schedule.tick`` between ticks on the
+        runtime's clock (virtual time in the sandbox moves instead of waiting). Returns the ticks run."""
+        stop = stop or asyncio.Event()
+        done = 0
+        while not stop.is_set() and (ticks is None or done < ticks):
+            await self.tick()
+            done += 1
+            if ticks is not None and done >= ticks:
+                break
+            await self._pause(stop)
+        return done
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        sleeper = asyncio.ensure_future(self.runtime.ctx.clock.sleep(self.schedule.tick.total_seconds()))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper):
+                task.cancel()
+            await asyncio.gather(sleeper, stopper, return_exceptions=True)
