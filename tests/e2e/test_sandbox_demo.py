@@ -91,4 +91,3 @@ async def test_the_sandbox_agency_syncs_into_sqlite_idempotently_with_tokens_enc
         data = file.read_bytes()
         assert b"ory_at_" not in data, f"an access token in clear in {file.name}"
         assert b"ory_rt_" not in data, f"a refresh token in clear in {file.name}"
-
