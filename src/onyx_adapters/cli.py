@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", default=None, help="SQLAlchemy URL (sqlite+aiosqlite:///… or postgresql://…)"
     )
     _add_keys(commands)
+    from onyx_adapters.cli_sync import add_sync_commands  # noqa: PLC0415
+
+    add_sync_commands(commands)
     return parser
 
 
@@ -203,23 +206,37 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_demo(args: argparse.Namespace) -> int:
+    if args.rules:
+        from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
+
+        return asyncio.run(run_demo(sys.stdout, all_events=args.events))
+    from onyx_adapters.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
+
+    return asyncio.run(run_sandbox_demo(sys.stdout, database_url=args.database_url, seed=args.seed))
+
+
+def _run_sync_command(args: argparse.Namespace) -> int:
+    from onyx_adapters import cli_sync  # noqa: PLC0415
+
+    run = {"connect": cli_sync.run_connect, "sync": cli_sync.run_sync, "schedule": cli_sync.run_schedule}
+    return run[args.command](args)
+
+
+_COMMANDS = {
+    "demo": _run_demo,
+    "sandbox": _run_sandbox,
+    "migrate": _run_migrate,
+    "keys": _run_keys,
+    "connect": _run_sync_command,
+    "sync": _run_sync_command,
+    "schedule": _run_sync_command,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        if args.rules:
-            from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
-
-            return asyncio.run(run_demo(sys.stdout, all_events=args.events))
-        from onyx_adapters.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
-
-        return asyncio.run(run_sandbox_demo(sys.stdout, database_url=args.database_url, seed=args.seed))
-    if args.command == "sandbox":
-        return _run_sandbox(args)
-    if args.command == "migrate":
-        return _run_migrate(args)
-    if args.command == "keys":
-        return _run_keys(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands first
+    return _COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover
