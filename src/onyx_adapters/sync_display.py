@@ -77,7 +77,7 @@ async def print_summary(
     """The stored stats of ``creators`` as a table, then the reason for every unknown or stale value."""
     now = ctx.clock.now()
     table = Table(title=title or f"stored stats at {now:%Y-%m-%d %H:%M} UTC (* stale, {UNKNOWN} unknown, never 0)")
-    for column in ("creator", "revenue", "ledger net", "subscribers", "followers", "posts", "likes"):
+    for column in ("creator", "revenue", "ledger net", "subscribers", "followers", "posts", "likes", "chats"):
         table.add_column(column, justify="left" if column == "creator" else "right")
     table.add_column("fresh")
     notes: list[str] = []

@@ -23,6 +23,8 @@ class Metric(StrEnum):
     FOLLOWERS = "followers"
     POSTS = "posts"
     LIKES = "likes"
+    CHATS = "chats"
+    """Conversations the creator has (counted from Fanvue's chat list pages, not walked in full)."""
 
 
 DEFAULT_KINDS: dict[str, MetricKind] = {
@@ -31,4 +33,5 @@ DEFAULT_KINDS: dict[str, MetricKind] = {
     Metric.FOLLOWERS: MetricKind.GAUGE,
     Metric.POSTS: MetricKind.GAUGE,
     Metric.LIKES: MetricKind.GAUGE,
+    Metric.CHATS: MetricKind.GAUGE,
 }
