@@ -42,10 +42,10 @@ class SyncProgress:
             c.id: self._progress.add_task("waiting", total=len(jobs), handle=c.handle) for c in creators
         }
 
-    def __call__(self, creator_id: CreatorId, job: SyncJob, summary: str) -> None:
+    def __call__(self, creator_id: CreatorId, job: SyncJob, summary: str, *, done: bool) -> None:
         task = self._tasks.get(creator_id)
         if task is not None:
-            self._progress.update(task, advance=1, description=f"{job.value}: {summary}")
+            self._progress.update(task, advance=1 if done else 0, description=f"{job.value}: {summary}")
 
     def __enter__(self) -> Self:
         self._progress.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness import synced_world
 
+from onyx_core.schedule import SyncJob
 from onyx_core.stats import Metric
 from onyx_core.sync import Stream
 from onyx_core.usecases import SyncOutcome, sync_agency
@@ -35,3 +36,19 @@ async def test_first_sync_fills_every_job_and_a_rerun_changes_nothing(sync_datab
         second = await sync_agency(world.ctx, world.agency)
         assert not second.partial
         assert all(r.inserted == 0 for c in second.creators for r in c.ledger)
+
+
+async def test_progress_reports_every_job_and_each_ledger_page(sync_database_url: str) -> None:
+    seen: list[tuple[str, str, str, bool]] = []
+
+    def record(creator_id: str, job: SyncJob, summary: str, *, done: bool) -> None:
+        seen.append((creator_id, job.value, summary, done))
+
+    async with synced_world(sync_database_url, creators=2, own=1) as world:
+        await sync_agency(world.ctx, world.agency, progress=record)
+    for creator in world.creators:
+        finished = [job for c, job, _, done in seen if c == creator and done]
+        assert finished == [job.value for job in SyncJob]
+        pages = [summary for c, job, summary, done in seen if c == creator and not done]
+        assert pages, "a backfill reports its pages while it runs"
+        assert all(summary.startswith(("earnings: ", "reversals: ")) for summary in pages)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
@@ -31,8 +32,12 @@ RETRYABLE = frozenset(
 """Reasons a later run may fix by itself. The others (permission, not assigned, no connection) need a person:
 another grant, an assignment, a reconnect."""
 
-ProgressHook = Callable[[CreatorId, SyncJob, str], None]
-"""Called after each job of a creator's sync with a one-line summary (for progress bars)."""
+
+class ProgressHook(Protocol):
+    """Called with a one-line summary after each job of a creator's sync (``done``) and after each ledger page
+    (not ``done``: the job is still running), for progress bars."""
+
+    def __call__(self, creator_id: CreatorId, job: SyncJob, summary: str, *, done: bool) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +85,18 @@ async def sync_creator(
 
     def done(job: SyncJob, summary: str) -> None:
         if progress is not None:
-            progress(creator_id, job, summary)
+            progress(creator_id, job, summary, done=True)
+
+    def paging(stream: Stream, pages: int, rows: int) -> None:
+        if progress is not None:
+            progress(creator_id, SyncJob.LEDGER, f"{stream.value}: {rows} rows in {pages} pages", done=False)
 
     if SyncJob.STATS in wanted:
         stats = await refresh_creator_stats(ctx, creator_id)
         done(SyncJob.STATS, f"{stats.observations} observations, {len(stats.stale)} stale")
     if SyncJob.LEDGER in wanted:
         for stream in LEDGER_STREAMS:
-            report = await sync_ledger(ctx, creator_id, stream)
+            report = await sync_ledger(ctx, creator_id, stream, paging)
             ledger.append(report)
             if report.outcome is not SyncOutcome.COMPLETED:
                 failures[f"ledger:{stream.value}"] = report.failure or MissingReason.PARTIAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -56,7 +57,13 @@ def _adjustments(inserted: tuple[LedgerEntry, ...], now: datetime) -> list[Obser
     ]
 
 
-async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> LedgerSyncReport:
+PageHook = Callable[[Stream, int, int], None]
+"""Called after each committed page with the stream, the pages and the rows fetched so far in this run."""
+
+
+async def sync_ledger(
+    ctx: Context, creator_id: CreatorId, stream: Stream, on_page: PageHook | None = None
+) -> LedgerSyncReport:
     """Fetch the stream's pages since the cursor (minus the look-back) and commit each page with the cursor.
 
     Each page's rows and the advanced cursor are committed in one unit of work, so the cursor never runs ahead
@@ -83,7 +90,7 @@ async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> Le
     assert cursor.window_end is not None  # noqa: S101
     window_start, window_end = cursor.window_start, cursor.window_end
 
-    pages = inserted = updated = 0
+    pages = inserted = updated = rows = 0
     saw_data = cursor.page_cursor is not None  # a resumed run's earlier pages had rows
     kind: ConnectionKind | None = None
     failure: MissingReason | None = None
@@ -114,6 +121,9 @@ async def sync_ledger(ctx: Context, creator_id: CreatorId, stream: Stream) -> Le
         pages += 1
         inserted += len(result.inserted)
         updated += result.updated
+        rows += len(page.entries)
+        if on_page is not None:
+            on_page(stream, pages, rows)
         if page.next_cursor is None:
             return LedgerSyncReport(
                 creator_id, stream, SyncOutcome.COMPLETED, window_start, window_end, resumed, pages, inserted,
