@@ -69,13 +69,14 @@ from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import CreatorId, FanId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry, ledger_key
 from onyx_core.money import Money
-from onyx_core.ports import GrantRefusedError, LedgerPage, SourceUnavailableError
+from onyx_core.ports import CursorRejectedError, GrantRefusedError, LedgerPage, SourceUnavailableError
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
 from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue import Money as SdkMoney
 from onyx_fanvue.errors import (
     AuthenticationError,
+    BadRequestError,
     CreatorNotAssignedError,
     FanvueError,
     InvalidGrantError,
@@ -381,6 +382,23 @@ class FanvueGateway:
         ``/insights/spending``: an agency connection gets ``SourceUnavailableError(PERMISSION)``."""
         client = self._client(connection)
         scope = self._scope(connection, creator)
+        try:
+            return await self._ledger_page(client, scope, creator, stream, start, end, cursor)
+        except SourceUnavailableError as failure:
+            if cursor is not None and isinstance(failure.__cause__, BadRequestError):
+                raise CursorRejectedError(f"the page cursor was refused: {failure.detail}") from failure.__cause__
+            raise
+
+    async def _ledger_page(
+        self,
+        client: AsyncFanvueClient,
+        scope: str | None,
+        creator: Creator,
+        stream: Stream,
+        start: datetime,
+        end: datetime,
+        cursor: str | None,
+    ) -> LedgerPage:
         if stream is Stream.EARNINGS:
             earned = await self._guard(
                 client.insights.earnings(

@@ -254,6 +254,14 @@ class GrantRefusedError(SourceUnavailableError):
         super().__init__(MissingReason.PERMISSION, detail)
 
 
+class CursorRejectedError(SourceUnavailableError):
+    """Fanvue refused a page cursor it issued earlier (expired, or from another caller's walk): the walk must
+    start over, which re-reads rows that upserts make harmless."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(MissingReason.ERROR, detail)
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerPage:
     """One page of ledger entries and the cursor of the next page."""
@@ -283,7 +291,8 @@ class FanvuePort(Protocol):
         end: datetime,
         cursor: str | None,
     ) -> LedgerPage:
-        """One page of earnings (``Stream.EARNINGS``) or reversals (``Stream.REVERSALS``) in ``[start, end)``."""
+        """One page of earnings (``Stream.EARNINGS``) or reversals (``Stream.REVERSALS``) in ``[start, end)``.
+        Raises :class:`CursorRejectedError` when Fanvue refuses ``cursor``."""
         ...
 
     async def fetch_subscriber_days(
@@ -321,6 +330,7 @@ __all__ = [
     "Clock",
     "ConnectionRepository",
     "CreatorRepository",
+    "CursorRejectedError",
     "FanvuePort",
     "GrantRefresher",
     "GrantRefusedError",

@@ -11,7 +11,7 @@ from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import DomainValueError
 from onyx_core.ids import CreatorId
 from onyx_core.ledger import LedgerEntry
-from onyx_core.ports import LedgerPage, SourceUnavailableError
+from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UpsertResult
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import Context, load_creator, with_connection
@@ -61,6 +61,41 @@ PageHook = Callable[[Stream, int, int], None]
 """Called after each committed page with the stream, the pages and the rows fetched so far in this run."""
 
 
+async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tuple[SyncCursor, bool]:
+    """The run's cursor: the one in progress (a crashed run, resumed), or a new window from the last completed
+    point minus the look-back (the whole history on the first run). Returns it and whether it was resumed."""
+    policy = ctx.sync_policy
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        cursor = await uow.cursors.get(creator_id, stream) or SyncCursor(creator_id, stream)
+        if cursor.in_progress:
+            return cursor, True
+        start = policy.backfill_from
+        if cursor.backfilled and cursor.synced_through is not None:
+            start = max(policy.backfill_from, cursor.synced_through - policy.lookback)
+        cursor = cursor.started(start, now, now)
+        await uow.cursors.save(cursor)
+        await uow.commit()
+    return cursor, False
+
+
+async def _commit_page(
+    ctx: Context, creator_id: CreatorId, cursor: SyncCursor, page: LedgerPage, *, saw_data: bool
+) -> tuple[SyncCursor, UpsertResult]:
+    """The page's rows and the advanced cursor, in one transaction: the cursor never runs ahead of the data."""
+    async with ctx.uow() as uow:
+        result = await uow.ledger.upsert(page.entries)
+        cursor = cursor.advanced(page.next_cursor, ctx.clock.now())
+        if page.next_cursor is None:
+            cursor = cursor.completed(ctx.clock.now(), saw_data=saw_data)
+        await uow.cursors.save(cursor)
+        if result.inserted:
+            # Same transaction: a refund and the permission to lower revenue by it land together.
+            await merge_observations(ctx, uow, creator_id, _adjustments(result.inserted, ctx.clock.now()))
+        await uow.commit()
+    return cursor, result
+
+
 async def sync_ledger(
     ctx: Context, creator_id: CreatorId, stream: Stream, on_page: PageHook | None = None
 ) -> LedgerSyncReport:
@@ -69,23 +104,13 @@ async def sync_ledger(
     Each page's rows and the advanced cursor are committed in one unit of work, so the cursor never runs ahead
     of the data: a run killed at any point resumes from the last committed page. Rows are upserted by key, so
     re-reading the look-back (or a whole page after a crash) inserts nothing twice. Empty answers delete nothing.
+    A page cursor Fanvue refuses (expired), or one issued to the other connection, makes the run walk its window
+    again from the start, once.
     """
     if stream not in LEDGER_STREAMS:
         raise DomainValueError(f"{stream} is not a ledger stream")
     creator = await load_creator(ctx, creator_id)
-    policy = ctx.sync_policy
-    now = ctx.clock.now()
-
-    async with ctx.uow() as uow:
-        cursor = await uow.cursors.get(creator_id, stream) or SyncCursor(creator_id, stream)
-        resumed = cursor.in_progress
-        if not resumed:
-            start = policy.backfill_from
-            if cursor.backfilled and cursor.synced_through is not None:
-                start = max(policy.backfill_from, cursor.synced_through - policy.lookback)
-            cursor = cursor.started(start, now, now)
-            await uow.cursors.save(cursor)
-            await uow.commit()
+    cursor, resumed = await _open_run(ctx, creator_id, stream)
     assert cursor.window_start is not None  # noqa: S101 - started() or in_progress set both ends
     assert cursor.window_end is not None  # noqa: S101
     window_start, window_end = cursor.window_start, cursor.window_end
@@ -93,8 +118,10 @@ async def sync_ledger(
     pages = inserted = updated = rows = 0
     saw_data = cursor.page_cursor is not None  # a resumed run's earlier pages had rows
     kind: ConnectionKind | None = None
+    walked_with: ConnectionKind | None = None  # whose walk issued the page cursor (unknown when resumed)
+    restarted = False
     failure: MissingReason | None = None
-    while pages < policy.max_pages:
+    while pages < ctx.sync_policy.max_pages:
         page_cursor = cursor.page_cursor
 
         async def fetch(connection: Connection, page_cursor: str | None = page_cursor) -> LedgerPage:
@@ -104,20 +131,23 @@ async def sync_ledger(
 
         try:
             page, kind = await with_connection(ctx, creator, fetch)
+        except CursorRejectedError as rejected:
+            if page_cursor is None or restarted:
+                failure = rejected.reason
+                break
+            # An expired cursor (a crashed run resumed days later) would fail every run from now on.
+            restarted, cursor = True, cursor.advanced(None, ctx.clock.now())
+            continue
         except SourceUnavailableError as unavailable:
             failure = unavailable.reason
             break
-        async with ctx.uow() as uow:
-            result = await uow.ledger.upsert(page.entries)
-            saw_data = saw_data or bool(page.entries)
-            cursor = cursor.advanced(page.next_cursor, ctx.clock.now())
-            if page.next_cursor is None:
-                cursor = cursor.completed(ctx.clock.now(), saw_data=saw_data)
-            await uow.cursors.save(cursor)
-            if result.inserted:
-                # Same transaction: a refund and the permission to lower revenue by it land together.
-                await merge_observations(ctx, uow, creator_id, _adjustments(result.inserted, ctx.clock.now()))
-            await uow.commit()
+        if page_cursor is not None and walked_with not in (None, kind) and not restarted:
+            # The cursor came from the other connection's walk, whose pages need not line up with this one's.
+            restarted, cursor, walked_with = True, cursor.advanced(None, ctx.clock.now()), kind
+            continue
+        walked_with = kind
+        saw_data = saw_data or bool(page.entries)
+        cursor, result = await _commit_page(ctx, creator_id, cursor, page, saw_data=saw_data)
         pages += 1
         inserted += len(result.inserted)
         updated += result.updated
