@@ -249,37 +249,46 @@ class FanvueGateway:
         except SourceUnavailableError as failure:
             return _Read(path, None, (failure.reason, failure.detail))
 
-    async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
-        """One observation per metric of :data:`_STATS_METRICS`, ``Ok`` or ``Missing``, observed ``at``."""
+    async def fetch_stats(
+        self, connection: Connection, creator: Creator, at: datetime, metrics: frozenset[str] | None = None
+    ) -> list[Observation]:
+        """One observation per metric of :data:`_STATS_METRICS` (or of ``metrics``), ``Ok`` or ``Missing``,
+        observed ``at``. Endpoints whose metrics are not wanted are not called."""
+        wanted = [m for m in _STATS_METRICS if metrics is None or m in metrics]
         try:
             client = self._client(connection)
             scope = self._scope(connection, creator)
         except SourceUnavailableError as failure:
-            return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in _STATS_METRICS]
+            return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in wanted]
         found: dict[Metric, Observation] = {}
         if scope is not None:  # the agency reads a managed creator
             path = f"/creators/{scope}/account"
-            account = await self._read(path, client.users.account(creator_uuid=scope))
-            found.update(self._from_account(account, at, with_fans=True))
+            if {Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS} & set(wanted):
+                account = await self._read(path, client.users.account(creator_uuid=scope))
+                found.update(self._from_account(account, at, with_fans=True))
             why = "only /users/me with the creator's own token has likes and post counts"
             for metric in (Metric.POSTS, Metric.LIKES):
                 found[metric] = Missing(metric, MissingReason.PERMISSION, at, f"{SOURCE}:{path}", why)
         else:  # the creator's own grant
-            me = await self._read("/users/me", client.users.me())
-            account = await self._read("/users/account", client.users.account())
-            found.update(self._from_me(me, at))
-            found.update(self._from_account(account, at, with_fans=False))
-        chats_path = "/chats" if scope is None else f"/creators/{scope}/chats"
-        chats = await self._read(chats_path, self._chat_count(client, scope))
+            if {Metric.SUBSCRIBERS, Metric.FOLLOWERS, Metric.POSTS, Metric.LIKES} & set(wanted):
+                found.update(self._from_me(await self._read("/users/me", client.users.me()), at))
+            if Metric.REVENUE_TOTAL in wanted:
+                account = await self._read("/users/account", client.users.account())
+                found.update(self._from_account(account, at, with_fans=False))
+        if Metric.CHATS in wanted:
+            found[Metric.CHATS] = await self._chats(client, scope, at)
+        return [found[m] for m in wanted]
+
+    async def _chats(self, client: AsyncFanvueClient, scope: str | None, at: datetime) -> Observation:
+        path = "/chats" if scope is None else f"/creators/{scope}/chats"
+        chats = await self._read(path, self._chat_count(client, scope))
         if chats.value is None:
             reason, detail = chats.failure
-            found[Metric.CHATS] = Missing(Metric.CHATS, reason, at, f"{SOURCE}:{chats_path}", detail)
-        elif chats.value == 0:  # an empty chat list looks exactly like Fanvue's disguised permission problem
+            return Missing(Metric.CHATS, reason, at, f"{SOURCE}:{path}", detail)
+        if chats.value == 0:  # an empty chat list looks exactly like Fanvue's disguised permission problem
             why = "no chats listed: indistinguishable from an empty answer"
-            found[Metric.CHATS] = Missing(Metric.CHATS, MissingReason.EMPTY, at, f"{SOURCE}:{chats_path}", why)
-        else:
-            found[Metric.CHATS] = Ok(Metric.CHATS, chats.value, at, f"{SOURCE}:{chats_path}")
-        return [found[m] for m in _STATS_METRICS]
+            return Missing(Metric.CHATS, MissingReason.EMPTY, at, f"{SOURCE}:{path}", why)
+        return Ok(Metric.CHATS, chats.value, at, f"{SOURCE}:{path}")
 
     async def _chat_count(self, client: AsyncFanvueClient, scope: str | None) -> int:
         """The exact number of chats in O(log pages) requests: Fanvue's page envelope has no total, so instead of

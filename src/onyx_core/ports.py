@@ -277,9 +277,12 @@ class FanvuePort(Protocol):
 
     async def list_creators(self, connection: Connection) -> list[CreatorProfile]: ...
 
-    async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
-        """One observation per metric the connection can see (``Ok`` or ``Missing``), observed ``at``. Raises
-        only :class:`GrantRefusedError`, when the connection's grant is dead."""
+    async def fetch_stats(
+        self, connection: Connection, creator: Creator, at: datetime, metrics: frozenset[str] | None = None
+    ) -> list[Observation]:
+        """One observation per metric (``Ok`` or ``Missing``), observed ``at``: every metric the implementation
+        knows, or only ``metrics`` (to read just what another connection could not). Raises only
+        :class:`GrantRefusedError`, when the connection's grant is dead."""
         ...
 
     async def fetch_ledger_page(

@@ -88,14 +88,17 @@ class FakeFanvue:
         self._enter("list_creators", connection, None)
         return list(self.creators.get(connection.id, []))
 
-    async def fetch_stats(self, connection: Connection, creator: Creator, at: datetime) -> list[Observation]:
+    async def fetch_stats(
+        self, connection: Connection, creator: Creator, at: datetime, metrics: frozenset[str] | None = None
+    ) -> list[Observation]:
+        wanted = [m for m in Metric if metrics is None or m in metrics]
         try:
             self._enter("fetch_stats", connection, creator)
         except SourceUnavailableError as failure:
-            return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in Metric]
+            return [Missing(m, failure.reason, at, SOURCE, failure.detail) for m in wanted]
         values = self.stats.get(creator.id, {})
         observations: list[Observation] = []
-        for metric in Metric:
+        for metric in wanted:
             reason = self._fault(f"fetch_stats:{metric.value}", creator.id)
             if reason is not None:
                 observations.append(Missing(metric, reason, at, SOURCE, "injected"))

@@ -64,10 +64,16 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
         observations, kind = await with_connection(ctx, creator, fetch)
     except SourceUnavailableError as failure:
         return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
-    lacking = any(isinstance(o, Missing) and o.reason is MissingReason.PERMISSION for o in observations)
+    lacking = frozenset(
+        o.metric for o in observations if isinstance(o, Missing) and o.reason is MissingReason.PERMISSION
+    )
     if kind is ConnectionKind.AGENCY and lacking:
+
+        async def fetch_lacking(connection: Connection) -> list[Observation]:
+            return await ctx.fanvue.fetch_stats(connection, creator, at, lacking)
+
         try:
-            own, _ = await with_connection(ctx, creator, fetch, exclude=frozenset({ConnectionKind.AGENCY}))
+            own, _ = await with_connection(ctx, creator, fetch_lacking, exclude=frozenset({ConnectionKind.AGENCY}))
         except SourceUnavailableError:  # no usable own connection: the agency's answer stands
             return observations, kind
         observations = _prefer_ok(observations, own)
