@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
 from onyx_adapters.crypto import CipherKeyError, FernetCipher
@@ -132,6 +133,13 @@ def _guarded(name: str, body: Callable[[], int]) -> int:
         return 1
     except OnyxError as error:
         sys.stderr.write(f"onyx {name}: {error}\n")
+        return 1
+    except SQLAlchemyError as error:  # the statement's parameters (ciphertexts) stay out of the message
+        cause = getattr(error, "orig", None) or error
+        sys.stderr.write(
+            f"onyx {name}: the database refused ({type(cause).__name__}: {str(cause).splitlines()[0][:200]}); "
+            "is it reachable and migrated (`onyx migrate`)?\n"
+        )
         return 1
 
 

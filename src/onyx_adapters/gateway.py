@@ -322,8 +322,9 @@ class FanvueGateway:
                 return (middle - 1) * _CHAT_PAGE + rows
             else:
                 beyond = middle
-        # a full page with "more" right before an empty one: chats went away while counting
-        raise SourceUnavailableError(MissingReason.PARTIAL, "the chat list changed while it was counted")
+        # page ``full`` is full and the one after it empty: the list ends exactly there ("more" was said of a
+        # full last page, or chats went away while counting; either way this is the count now)
+        return full * _CHAT_PAGE
 
     @staticmethod
     def _from_account(read: _Read[Account], at: datetime, *, with_fans: bool) -> dict[Metric, Observation]:

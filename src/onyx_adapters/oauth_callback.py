@@ -51,9 +51,17 @@ async def _try_direct(url: str, redirect_uri: str, transport: httpx.AsyncBaseTra
     return None
 
 
+_WRONG = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
+    b"<!doctype html><title>Onyx</title><p>This answer does not belong to the sign-in Onyx is waiting for.</p>"
+)
+
+
 @asynccontextmanager
-async def _listening(redirect_uri: str) -> AsyncIterator[asyncio.Future[str]]:
-    """Listen on the loopback ``redirect_uri``; the future resolves to the first request target on its path."""
+async def _listening(redirect_uri: str, state: str) -> AsyncIterator[asyncio.Future[str]]:
+    """Listen on the loopback ``redirect_uri``; the future resolves to the first request target on its path that
+    carries ``state``. Anything else (a stray or forged request, a browser's idle pre-connect) is answered and
+    ignored, so it cannot end the flow."""
     parts = urlsplit(redirect_uri)
     if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.port is None:
         raise GrantError(f"{redirect_uri} is not a loopback URI with a port: set ONYX_FANVUE_REDIRECT_URI")
@@ -61,12 +69,16 @@ async def _listening(redirect_uri: str) -> AsyncIterator[asyncio.Future[str]]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request_line = (await reader.readline()).decode("latin-1").split()
+            async with asyncio.timeout(5):
+                request_line = (await reader.readline()).decode("latin-1").split()
             target = request_line[1] if len(request_line) > 1 else ""
-            if urlsplit(target).path == parts.path and not arrived.done():
+            ours = urlsplit(target).path == parts.path and parse_qs(urlsplit(target).query).get("state") == [state]
+            if ours and not arrived.done():
                 arrived.set_result(target)
-            writer.write(_PAGE)
+            writer.write(_PAGE if ours else _WRONG)
             await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass  # an idle or broken connection is not an answer
         finally:
             writer.close()
 
@@ -93,7 +105,7 @@ async def obtain_grant(
     url = oauth.authorization_url(state, pkce.challenge, **extra)
     location = await _try_direct(url, oauth.redirect_uri, transport) if login_hint else None
     if location is None:
-        async with _listening(oauth.redirect_uri) as arrived:  # listening before anyone can be sent there
+        async with _listening(oauth.redirect_uri, state) as arrived:  # listening before anyone can be sent there
             show(f"Open this URL in a browser and approve Onyx:\n  {url}\nwaiting on {oauth.redirect_uri} ...")
             try:
                 async with asyncio.timeout(timeout):

@@ -60,12 +60,13 @@ async def sandbox_runtime(
     engine_or_url: AsyncEngine | str,
     cipher: Cipher,
     *,
-    virtual_time: bool = False,
+    virtual_time: bool = True,
     sync_policy: SyncPolicy | None = None,
     refresh_policy: RefreshPolicy | None = None,
     client_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """A runtime whose Fanvue is ``sandbox`` (see the module's doc for ``virtual_time``)."""
+    """A runtime whose Fanvue is ``sandbox`` (see the module's doc for ``virtual_time``). Without virtual time
+    the sandbox clock must run (not frozen): the rate budget waits for it to move."""
     time = SandboxTime(sandbox, virtual=virtual_time)
     budget = RateBudget(
         capacity=sandbox.limiter.limit,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from onyx_adapters.runtime import Runtime
 from onyx_core.ids import AgencyId, CreatorId
@@ -34,6 +35,7 @@ from onyx_core.usecases import (
 __all__ = ["Scheduler", "TickReport"]
 
 log = logging.getLogger("onyx.scheduler")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -72,35 +74,47 @@ class Scheduler:
         return last is None or now - last >= every
 
     async def tick(self) -> TickReport:
-        """Run everything due now, once."""
+        """Run everything due now, once. A step that fails (an unreadable connection row, the database away) is
+        logged and recorded in the report; the other steps and the next tick still run."""
         ctx = self.runtime.ctx
         now = ctx.clock.now()
         report = TickReport(now)
         if self._due("maintenance", self.schedule.maintenance_every, now):
-            report.maintenance = await maintain_tokens(ctx, self.runtime.clients)
             self._last["maintenance"] = now
-        async with ctx.uow() as uow:
-            agencies = [agency.id for agency in await uow.agencies.list()]
+            report.maintenance = await self._step(report, "maintenance", maintain_tokens(ctx, self.runtime.clients))
+        agencies = await self._step(report, "agencies", self._agencies()) or []
         for agency_id in agencies:
-            if self._due(f"import:{agency_id}", self.schedule.import_every, now):
-                try:
-                    report.imports[agency_id] = await import_creators(ctx, agency_id)
-                except SourceUnavailableError as failure:
-                    report.failures[f"import:{agency_id}"] = failure.reason.value
-                self._last[f"import:{agency_id}"] = now
-        await self._sync_due(report)
+            key = f"import:{agency_id}"
+            if self._due(key, self.schedule.import_every, now):
+                self._last[key] = now
+                imported = await self._step(report, key, import_creators(ctx, agency_id))
+                if imported is not None:
+                    report.imports[agency_id] = imported
+        await self._step(report, "sync", self._sync_due(report))
         for agency_id in agencies:
             key = f"agency_top_spenders:{agency_id}"
-            if self._due(key, self.schedule.top_spenders_every, now):
-                try:
-                    await record_agency_top_spenders(ctx, agency_id)
-                    self._last[key] = now
-                except SourceUnavailableError as failure:
-                    report.failures[key] = failure.reason.value
+            due = self._due(key, self.schedule.top_spenders_every, now)
+            if due and await self._step(report, key, record_agency_top_spenders(ctx, agency_id)) is not None:
+                self._last[key] = now
         log.info("tick at %s: %d creator(s) synced, partial=%s", now.isoformat(), len(report.synced), report.partial)
         if self._on_tick is not None:
             self._on_tick(report)
         return report
+
+    async def _agencies(self) -> list[AgencyId]:
+        async with self.runtime.ctx.uow() as uow:
+            return [agency.id for agency in await uow.agencies.list()]
+
+    @staticmethod
+    async def _step(report: TickReport, name: str, call: Awaitable[_T]) -> _T | None:
+        try:
+            return await call
+        except SourceUnavailableError as failure:  # Fanvue could not answer: the next tick tries again
+            report.failures[name] = failure.reason.value
+        except Exception as error:  # a bug or the database away must not stop the heartbeat
+            log.exception("%s failed", name)
+            report.failures[name] = type(error).__name__
+        return None
 
     async def _sync_due(self, report: TickReport) -> None:
         ctx = self.runtime.ctx

@@ -92,11 +92,12 @@ class ConnectionRepository(Protocol):
     async def get(self, connection_id: ConnectionId) -> Connection | None: ...
 
     async def for_agency(self, agency_id: AgencyId) -> Connection | None:
-        """The agency-level connection (the agency admin's own grant)."""
+        """The agency-level connection (the agency admin's own grant). With several (another team member
+        connected too), an ACTIVE one first, then the most recently refreshed, then the lowest id."""
         ...
 
     async def for_creator(self, creator_id: CreatorId) -> Connection | None:
-        """The creator's own connection, if the creator connected personally."""
+        """The creator's own connection, if the creator connected personally (chosen as :meth:`for_agency`)."""
         ...
 
     async def get_for_update(self, connection_id: ConnectionId) -> Connection | None:

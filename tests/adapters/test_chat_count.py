@@ -45,6 +45,14 @@ class _ChatList:
         return _Page(rows, _Pagination(page * size < self.total))
 
 
+class _OverReportingChatList(_ChatList):
+    """Says "more" after an exactly full last page too (the API reference hedges on this)."""
+
+    async def list(self, *, creator_uuid: str | None, page: int, size: int) -> _Page:
+        answer = await super().list(creator_uuid=creator_uuid, page=page, size=size)
+        return _Page(answer.data, _Pagination(page * size <= self.total and bool(answer.data)))
+
+
 @dataclass
 class _Client:
     chats: _ChatList
@@ -59,6 +67,13 @@ async def test_the_count_is_exact_for_any_number_of_chats(total: int) -> None:
     pages = max(1, math.ceil(total / 50))
     assert len(chats.requests) <= 2 * math.ceil(math.log2(pages)) + 2, chats.requests
     assert len(set(chats.requests)) == len(chats.requests), "no page is asked twice"
+
+
+@pytest.mark.parametrize("total", [50, 100, 150, 1000, 51, 99])
+async def test_a_full_last_page_that_claims_more_still_counts_exactly(total: int) -> None:
+    gateway = FanvueGateway(lambda connection: pytest.fail("not used"))
+    client: Any = _Client(_OverReportingChatList(total))
+    assert await gateway._chat_count(client, None) == total
 
 
 async def test_sandbox_chats_are_counted_through_the_agency_and_the_own_connection() -> None:

@@ -15,6 +15,7 @@ from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId, TrackingLink
 from onyx_core.ledger import EntryKind, LedgerEntry, Source, ledger_key
 from onyx_core.money import Money
 from onyx_core.ports import SourceUnavailableError
+from onyx_core.schedule import SyncJob
 from onyx_core.stats import EventKind, MissingReason
 from onyx_core.sync import Stream, SyncPolicy
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock
@@ -29,6 +30,7 @@ from onyx_core.usecases import (
     record_top_spenders,
     refresh_agency_stats,
     refresh_creator_stats,
+    sync_creator,
     sync_ledger,
     sync_tracking_links,
 )
@@ -550,3 +552,19 @@ async def test_tracking_links_are_upserted():
     await sync_tracking_links(world.ctx, LUNA)
     async with world.ctx.uow() as uow:
         assert [lk.clicks for lk in await uow.tracking_links.for_creator(LUNA)] == [15]
+
+
+async def test_a_metric_that_never_had_a_value_and_answers_empty_does_not_make_a_sync_partial():
+    world = World()
+    await world.seed()
+    del world.fanvue.stats[LUNA]["chats"]  # a creator without chats: Fanvue's empty list, never a value
+    first = await sync_creator(world.ctx, LUNA, [SyncJob.STATS])
+    assert first.stats is not None
+    assert first.stats.stale == {"chats": MissingReason.EMPTY}
+    assert not first.partial, "nothing a rerun could complete"
+    world.fanvue.stats[LUNA]["chats"] = 3
+    world.clock.advance(60)
+    assert not (await sync_creator(world.ctx, LUNA, [SyncJob.STATS])).partial
+    del world.fanvue.stats[LUNA]["chats"]  # now a known value goes empty: that is a failure to report
+    world.clock.advance(60)
+    assert (await sync_creator(world.ctx, LUNA, [SyncJob.STATS])).partial

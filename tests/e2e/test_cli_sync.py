@@ -101,6 +101,12 @@ def test_commands_refuse_missing_settings_with_one_line(
     assert "no agency yet" in capsys.readouterr().err
     assert main(["sync", "--agency", "nobody"]) == 1
     assert "no agency nobody" in capsys.readouterr().err
+    unmigrated = env["ONYX_DATABASE_URL"].replace("onyx.db", "never-migrated.db")
+    assert main(["sync", "--database-url", unmigrated]) == 1
+    err = capsys.readouterr().err
+    assert "the database refused" in err
+    assert "onyx migrate" in err
+    assert "Traceback" not in err
     monkeypatch.delenv("ONYX_CIPHER_KEYS")
     assert main(["sync"]) == 1
     assert "ONYX_CIPHER_KEYS" in capsys.readouterr().err

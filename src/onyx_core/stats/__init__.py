@@ -18,6 +18,7 @@ from onyx_core.stats.merge import (
 )
 from onyx_core.stats.metrics import DEFAULT_KINDS, Metric, MetricKind
 from onyx_core.stats.observations import (
+    RETRYABLE_REASONS,
     Adjustment,
     Floor,
     Missing,
@@ -32,6 +33,7 @@ from onyx_core.stats.state import MetricState, PendingCliff, fold, sort_key
 
 __all__ = [
     "DEFAULT_KINDS",
+    "RETRYABLE_REASONS",
     "Adjustment",
     "EventKind",
     "Floor",

@@ -32,6 +32,13 @@ class MissingReason(StrEnum):
     """Neither the agency's nor the creator's own connection is usable."""
 
 
+RETRYABLE_REASONS = frozenset(
+    {MissingReason.ERROR, MissingReason.TIMEOUT, MissingReason.EMPTY, MissingReason.RATE_LIMITED, MissingReason.PARTIAL}
+)
+"""Reasons a later run may fix by itself. The others (permission, not assigned, no connection) need a person: another
+grant, an assignment, a reconnect."""
+
+
 def _check_metric(metric: str) -> None:
     if not metric:
         raise DomainValueError("metric must be a non-empty string")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
@@ -619,6 +620,30 @@ async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> Non
     _expect([c.id for c in listed] == sorted(c.id for c in listed), "list must be ordered by id")
 
 
+async def check_for_agency_prefers_a_usable_connection(uow_factory: UnitOfWorkFactory) -> None:
+    """With a dead and a live agency connection (another team member reconnected), ``for_agency`` is the live
+    one, whatever the ids; among live ones, the most recently refreshed."""
+    agency_id = AgencyId(_uid("agency"))
+    async with uow_factory() as uow:
+        await uow.agencies.upsert(Agency(agency_id, "Two members"))
+        await uow.commit()
+    dead = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    dead = replace(dead, id=ConnectionId("a-" + dead.id)).marked_needs_reauth("invalid_grant")
+    live = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    live = replace(live, id=ConnectionId("z-" + live.id))
+    newer = _refreshed(replace(live, id=ConnectionId("m-" + live.id)), T0 + timedelta(hours=1))
+    async with uow_factory() as uow:
+        await uow.connections.save(dead)
+        await uow.connections.save(live)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.connections.for_agency(agency_id) == live, "for_agency must prefer the ACTIVE connection")
+        await uow.connections.save(newer)
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect(await uow.connections.for_agency(agency_id) == newer, "then the most recently refreshed one")
+
+
 ALL_CONTRACTS: list[Contract] = [
     check_uncommitted_work_is_discarded,
     check_uncommitted_writes_are_invisible_to_other_units,
@@ -626,6 +651,7 @@ ALL_CONTRACTS: list[Contract] = [
     check_connection_round_trip,
     check_connection_version_fence,
     check_connection_touch_and_list,
+    check_for_agency_prefers_a_usable_connection,
     check_stats_round_trip,
     check_stats_get_for_update_serialises_writers,
     check_ledger_upsert_is_idempotent,
@@ -645,6 +671,7 @@ __all__ = [
     "check_connection_touch_and_list",
     "check_connection_version_fence",
     "check_cursor_round_trip",
+    "check_for_agency_prefers_a_usable_connection",
     "check_history_upsert_replaces_days",
     "check_ledger_upsert_is_idempotent",
     "check_stats_get_for_update_serialises_writers",

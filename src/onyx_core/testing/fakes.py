@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from onyx_core.analytics import Period, SubscriberDay
 from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
-from onyx_core.connections import Connection, ConnectionKind
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.errors import ConcurrentUpdateError, DomainValueError, InvalidCiphertextError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
 from onyx_core.ledger import LedgerEntry
@@ -309,7 +309,13 @@ class _Connections:
                 and (agency_id is None or c.agency_id == agency_id)
                 and (creator_id is None or c.creator_id == creator_id)
             ),
-            key=lambda c: c.id,
+            # the usable one first (an agency reconnected by another member has a dead row and a live one),
+            # then the most recently refreshed, then by id
+            key=lambda c: (
+                c.status is not ConnectionStatus.ACTIVE,
+                -(c.last_refreshed_at.timestamp() if c.last_refreshed_at else float("-inf")),
+                c.id,
+            ),
         )
         return found[0] if found else None
 

@@ -119,9 +119,12 @@ async def touch_connection(ctx: Context, connection: Connection) -> None:
     now = ctx.clock.now()
     if connection.last_used_at is not None and now - connection.last_used_at < TOUCH_EVERY:
         return
-    async with ctx.uow() as uow:
-        await uow.connections.touch(connection.id, now)
-        await uow.commit()
+    try:
+        async with ctx.uow() as uow:
+            await uow.connections.touch(connection.id, now)
+            await uow.commit()
+    except Exception:  # noqa: S110 - bookkeeping: a busy database must not throw away a fetched answer
+        pass
 
 
 async def with_connection(

@@ -69,7 +69,7 @@ async def maintain_tokens(ctx: Context, refresher: GrantRefresher) -> Maintenanc
             results.append(ConnectionMaintenance(connection.id, MaintenanceOutcome.LEFT, decision.reason))
             continue
         try:
-            await refresher.refresh(connection)
+            refreshed = await refresher.refresh(connection)
         except GrantRefusedError as refused:
             await mark_needs_reauth(ctx, connection, refused)
             outcome = ConnectionMaintenance(
@@ -80,6 +80,11 @@ async def maintain_tokens(ctx: Context, refresher: GrantRefresher) -> Maintenanc
                 connection.id, MaintenanceOutcome.FAILED, decision.reason, f"{failure.reason.value}: {failure.detail}"
             )
         else:
-            outcome = ConnectionMaintenance(connection.id, MaintenanceOutcome.REFRESHED, decision.reason)
+            outcome = ConnectionMaintenance(
+                connection.id,
+                MaintenanceOutcome.REFRESHED if refreshed else MaintenanceOutcome.LEFT,
+                decision.reason,
+                "" if refreshed else "refreshed or reconnected elsewhere meanwhile",
+            )
         results.append(outcome)
     return MaintenanceReport(tuple(results))

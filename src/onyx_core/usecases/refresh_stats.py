@@ -11,7 +11,17 @@ from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.money import USD
 from onyx_core.ports import SourceUnavailableError, UnitOfWork
-from onyx_core.stats import Floor, Metric, Missing, MissingReason, Observation, StatsEvent, merge_all, stale_metrics
+from onyx_core.stats import (
+    RETRYABLE_REASONS,
+    Floor,
+    Metric,
+    Missing,
+    MissingReason,
+    Observation,
+    StatsEvent,
+    merge_all,
+    stale_metrics,
+)
 from onyx_core.sync import Stream
 from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
 
@@ -29,6 +39,8 @@ class StatsRefresh:
     events: tuple[StatsEvent, ...]
     stale: dict[str, MissingReason]
     """Metrics left stale after this refresh, with why."""
+    unknown: frozenset[str] = frozenset()
+    """Metrics with no stored value at all after this refresh (never observed)."""
 
 
 def _all_missing(observations: list[Observation], reason: MissingReason) -> bool:
@@ -40,11 +52,17 @@ def _missing_everything(at: datetime, failure: SourceUnavailableError, metrics: 
 
 
 def _prefer_ok(primary: list[Observation], secondary: list[Observation]) -> list[Observation]:
-    """Per metric, the primary connection's observation unless it is missing and the secondary's is not."""
+    """Per metric, the primary connection's observation unless it is missing and the secondary's is a value, or
+    the primary could never read it (no permission) and the secondary failed trying: then the secondary's reason
+    (a timeout, an error) is the one that tells whether a rerun will help."""
     chosen: dict[str, Observation] = {o.metric: o for o in primary}
     for observation in secondary:
         current = chosen.get(observation.metric)
-        if current is None or (isinstance(current, Missing) and not isinstance(observation, Missing)):
+        if (
+            current is None
+            or (isinstance(current, Missing) and not isinstance(observation, Missing))
+            or (isinstance(current, Missing) and current.reason not in RETRYABLE_REASONS)
+        ):
             chosen[observation.metric] = observation
     return list(chosen.values())
 
@@ -118,8 +136,11 @@ async def refresh_creator_stats(ctx: Context, creator_id: CreatorId) -> StatsRef
     """Fetch and merge one creator's stats. A failed fetch marks metrics stale; it never writes a zero."""
     creator = await load_creator(ctx, creator_id)
     observations, kind = await _observe(ctx, creator, ctx.clock.now())
-    events, stale = await record_observations(ctx, creator_id, observations)
-    return StatsRefresh(creator_id, kind, len(observations), events, stale)
+    async with ctx.uow() as uow:
+        events, stale = await merge_observations(ctx, uow, creator_id, observations)
+        unknown = frozenset(m for m, r in (await uow.stats.get(creator_id)).items() if r.value is None)
+        await uow.commit()
+    return StatsRefresh(creator_id, kind, len(observations), events, stale, unknown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Protocol
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Freshness, Schedule, SyncJob, due_jobs
-from onyx_core.stats import MissingReason
+from onyx_core.stats import RETRYABLE_REASONS, MissingReason
 from onyx_core.sync import Stream
 from onyx_core.usecases.context import Context, require_agency
 from onyx_core.usecases.import_creators import ImportReport, import_creators
@@ -26,11 +26,7 @@ from onyx_core.usecases.refresh_stats import StatsRefresh, refresh_creator_stats
 from onyx_core.usecases.subscriber_history import HistoryReport, record_subscriber_history
 from onyx_core.usecases.sync_ledger import LEDGER_STREAMS, LedgerSyncReport, SyncOutcome, sync_ledger
 
-RETRYABLE = frozenset(
-    {MissingReason.ERROR, MissingReason.TIMEOUT, MissingReason.EMPTY, MissingReason.RATE_LIMITED, MissingReason.PARTIAL}
-)
-"""Reasons a later run may fix by itself. The others (permission, not assigned, no connection) need a person:
-another grant, an assignment, a reconnect."""
+RETRYABLE = RETRYABLE_REASONS
 
 
 class ProgressHook(Protocol):
@@ -57,7 +53,15 @@ class CreatorSyncReport:
     def partial(self) -> bool:
         """Something failed that a later run can fix (Fanvue erred, timed out, answered empty or rate-limited):
         the stored data is intact but not fully current. Missing permissions don't count: they need a person."""
-        stale = self.stats.stale.values() if self.stats is not None else ()
+        stale: list[MissingReason] = []
+        if self.stats is not None:
+            # An empty answer for a metric that never had a value is how a brand-new creator (no chats, no fans)
+            # looks: unknown, but no run will "complete" it, so it does not make the sync partial.
+            stale = [
+                reason
+                for metric, reason in self.stats.stale.items()
+                if not (reason is MissingReason.EMPTY and metric in self.stats.unknown)
+            ]
         return any(reason in RETRYABLE for reason in (*self.failures.values(), *stale))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from onyx_adapters.sql import token_json
 from onyx_adapters.sql.repositories._base import Transaction, by_text, upsert
@@ -85,10 +85,16 @@ class SqlConnectionRepository:
         return None if row is None else self._from_row(row)
 
     async def _first(self, kind: ConnectionKind, **match: str) -> Connection | None:
+        """The usable one first: an agency reconnected by another team member has a dead row and a live one."""
         query = select(connections).where(connections.c.kind == kind.value)
         for column, value in match.items():
             query = query.where(connections.c[column] == value)
-        query = query.order_by(by_text(self._tx.dialect, connections.c.id)).limit(1)
+        active_first = case((connections.c.status == ConnectionStatus.ACTIVE.value, 0), else_=1)
+        query = query.order_by(
+            active_first,
+            connections.c.last_refreshed_at.desc().nulls_last(),
+            by_text(self._tx.dialect, connections.c.id),
+        ).limit(1)
         conn = await self._tx.reader()
         row = (await conn.execute(query)).one_or_none()
         return None if row is None else self._from_row(row)
