@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     from onyx_adapters.cli_sync import add_sync_commands  # noqa: PLC0415
 
     add_sync_commands(commands)
+    from onyx_adapters.cli_worker import add_worker_commands  # noqa: PLC0415
+
+    add_worker_commands(commands)
     return parser
 
 
@@ -124,6 +127,16 @@ def _run_migrate(args: argparse.Namespace) -> int:
     after = current(url)
     shown = url.split("@")[-1] if "@" in url else url  # never print a password
     sys.stdout.write(f"database {shown}: schema {before or 'empty'} -> {after}\n")
+    from onyx_adapters.sql.engine import is_sqlite  # noqa: PLC0415
+
+    if not is_sqlite(url):
+        try:
+            from onyx_adapters.workers import apply_queue_schema  # noqa: PLC0415
+        except ImportError:  # the `workers` extra is not installed: there is no queue to migrate
+            pass
+        else:
+            installed = apply_queue_schema(url)
+            sys.stdout.write(f"job queue: {'installed' if installed else 'already installed'}\n")
     return 0
 
 
@@ -223,6 +236,14 @@ def _run_sync_command(args: argparse.Namespace) -> int:
     return run[args.command](args)
 
 
+def _run_worker_command(args: argparse.Namespace) -> int:
+    from onyx_adapters import cli_worker  # noqa: PLC0415
+
+    if args.command == "worker":
+        return cli_worker.run_worker_command(args)
+    return cli_worker.run_enqueue_command(args)
+
+
 _COMMANDS = {
     "demo": _run_demo,
     "sandbox": _run_sandbox,
@@ -231,6 +252,8 @@ _COMMANDS = {
     "connect": _run_sync_command,
     "sync": _run_sync_command,
     "schedule": _run_sync_command,
+    "worker": _run_worker_command,
+    "enqueue": _run_worker_command,
 }
 
 
