@@ -532,14 +532,34 @@ async def test_top_spenders_snapshot_keeps_fifty_and_an_empty_answer_replaces_no
     world = World()
     await world.seed()
     world.fanvue.top_spenders[LUNA] = [spender(r, LUNA) for r in range(1, 61)]
-    world.fanvue.top_spenders[None] = [spender(r, None) for r in range(1, 4)]
     assert (await record_top_spenders(world.ctx, LUNA)).rows == 50
-    assert (await record_agency_top_spenders(world.ctx, AGENCY)).rows == 3
     world.fanvue.top_spenders[LUNA] = []
     await record_top_spenders(world.ctx, LUNA)
     async with world.ctx.uow() as uow:
         assert len(await uow.top_spenders.get(LUNA)) == 50
-        assert len(await uow.top_spenders.get(f"agency:{AGENCY}")) == 3
+
+
+async def test_the_agency_ranking_combines_the_stored_creator_lists_without_calling_fanvue():
+    world = World()
+    await world.seed()
+    world.fanvue.top_spenders[LUNA] = [spender(r, LUNA) for r in range(1, 4)]
+    world.fanvue.top_spenders[MIKA] = [spender(r, MIKA) for r in range(2, 6)]
+    await record_top_spenders(world.ctx, LUNA)
+    await record_top_spenders(world.ctx, MIKA)
+    calls = len(world.fanvue.calls)
+    report = await record_agency_top_spenders(world.ctx, AGENCY)
+    assert len(world.fanvue.calls) == calls
+    assert report.rows == 5
+    async with world.ctx.uow() as uow:
+        ranked = await uow.top_spenders.get(f"agency:{AGENCY}")
+    # fans 2 and 3 spent with both creators: their sums rank first
+    assert [(s.rank, s.fan_id) for s in ranked][:2] == [(1, "fan-2"), (2, "fan-3")]
+    assert ranked[0].gross == Money(2 * (10_000 - 2))
+    assert all(s.creator_id is None for s in ranked)
+    # an empty answer for one creator leaves its stored list, so the agency ranking does not shrink
+    world.fanvue.top_spenders[MIKA] = []
+    await record_top_spenders(world.ctx, MIKA)
+    assert (await record_agency_top_spenders(world.ctx, AGENCY)).rows == 5
 
 
 async def test_tracking_links_are_upserted():

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from onyx_core.analytics.spenders import DEFAULT_LIMIT
 from onyx_core.catalog import RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind
-from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.ids import AgencyId, CreatorId, FanId
 from onyx_core.sync import Stream, SyncCursor
-from onyx_core.usecases.context import Context, load_creator, with_agency_connection, with_connection
+from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
 
 TOP_SPENDERS_LIMIT = DEFAULT_LIMIT
 """Fanvue ranks; Onyx keeps the top 50 per creator and agency-wide, the same cut as its own analytics."""
@@ -26,7 +27,8 @@ class SnapshotReport:
 
     scope: str
     rows: int
-    connection: ConnectionKind
+    connection: ConnectionKind | None
+    """The connection that answered; ``None`` for a list combined from stored snapshots."""
 
 
 async def record_top_spenders(ctx: Context, creator_id: CreatorId) -> SnapshotReport:
@@ -45,16 +47,38 @@ async def record_top_spenders(ctx: Context, creator_id: CreatorId) -> SnapshotRe
     return SnapshotReport(str(creator_id), min(len(spenders), TOP_SPENDERS_LIMIT), kind)
 
 
+def combine_rankings(lists: Iterable[Sequence[RankedSpender]], limit: int = TOP_SPENDERS_LIMIT) -> list[RankedSpender]:
+    """One ranking from several creators' lists: each fan's gross, net and messages summed, ranked by gross (then
+    fan id), the top ``limit`` kept. Fanvue ranks per creator only, so this is how an agency-wide list is made."""
+    totals: dict[FanId, RankedSpender] = {}
+    for spenders in lists:
+        for s in spenders:
+            seen = totals.get(s.fan_id)
+            totals[s.fan_id] = (
+                replace(s, creator_id=None)
+                if seen is None
+                else replace(
+                    seen, gross=seen.gross + s.gross, net=seen.net + s.net, messages=seen.messages + s.messages
+                )
+            )
+    ranked = sorted(totals.values(), key=lambda s: (-s.gross.cents, s.fan_id))[:limit]
+    return [replace(s, rank=rank) for rank, s in enumerate(ranked, start=1)]
+
+
 async def record_agency_top_spenders(ctx: Context, agency_id: AgencyId) -> SnapshotReport:
-    """Agency-wide top 50 (Fanvue's agency endpoints need the agency admin's connection)."""
+    """The agency-wide top 50, combined from the stored per-creator snapshots (:func:`combine_rankings`).
 
-    async def fetch(connection: Connection) -> list[RankedSpender]:
-        return await ctx.fanvue.fetch_top_spenders(connection, None)
-
-    spenders = await with_agency_connection(ctx, agency_id, fetch)
+    No Fanvue call: the per-creator lists are already stored, and each is replaced only by a non-empty answer, so
+    one creator's empty or failed answer cannot shrink the agency's ranking. Nothing stored yet replaces nothing.
+    """
+    await require_agency(ctx, agency_id)
+    async with ctx.uow() as uow:
+        creators = await uow.creators.for_agency(agency_id)
+        lists = [await uow.top_spenders.get(str(creator.id)) for creator in creators]
+    ranked = combine_rankings(lists)
     scope = agency_scope(agency_id)
-    await _store_spenders(ctx, scope, spenders[:TOP_SPENDERS_LIMIT], None)
-    return SnapshotReport(scope, min(len(spenders), TOP_SPENDERS_LIMIT), ConnectionKind.AGENCY)
+    await _store_spenders(ctx, scope, ranked, None)
+    return SnapshotReport(scope, len(ranked), None)
 
 
 async def _store_spenders(

@@ -22,8 +22,8 @@ from onyx_core.stats import (
     merge_all,
     stale_metrics,
 )
-from onyx_core.sync import Stream
-from onyx_core.usecases.context import Context, load_creator, require_agency, with_connection
+from onyx_core.sync import Stream, SyncCursor
+from onyx_core.usecases.context import FALLBACK_REASONS, Context, load_creator, require_agency, with_connection
 
 LEDGER_SOURCE = "onyx:ledger"
 
@@ -82,9 +82,7 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
         observations, kind = await with_connection(ctx, creator, fetch)
     except SourceUnavailableError as failure:
         return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
-    lacking = frozenset(
-        o.metric for o in observations if isinstance(o, Missing) and o.reason is MissingReason.PERMISSION
-    )
+    lacking = frozenset(o.metric for o in observations if isinstance(o, Missing) and o.reason in FALLBACK_REASONS)
     if kind is ConnectionKind.AGENCY and lacking:
 
         async def fetch_lacking(connection: Connection) -> list[Observation]:
@@ -96,6 +94,15 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
             return observations, kind
         observations = _prefer_ok(observations, own)
     return observations, kind
+
+
+def _reversals_caught_up(reversals: SyncCursor | None, earnings: SyncCursor | None) -> bool:
+    """Whether every refund of the stored earnings has been fetched: reversals backfilled and synced at least as
+    far as the earnings (a spending run that failed while earnings moved on would leave refunds out)."""
+    if reversals is None or not reversals.backfilled or reversals.synced_through is None:
+        return False
+    through = None if earnings is None else earnings.synced_through
+    return through is None or reversals.synced_through >= through
 
 
 async def merge_observations(
@@ -111,7 +118,8 @@ async def merge_observations(
     # their refunds overstate it (an agency connection cannot read /insights/spending), and such a "floor" would
     # reject Fanvue's correct, lower total. Read under the lock, so a concurrent ledger sync's refund is in it.
     reversals = await uow.cursors.get(creator_id, Stream.REVERSALS)
-    if reversals is not None and reversals.backfilled:
+    earnings = await uow.cursors.get(creator_id, Stream.EARNINGS)
+    if _reversals_caught_up(reversals, earnings):
         ledger_net = await uow.ledger.net_total(creator_id, USD)
         if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
             observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]

@@ -62,14 +62,17 @@ PageHook = Callable[[Stream, int, int], None]
 
 
 async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tuple[SyncCursor, bool]:
-    """The run's cursor: the one in progress (a crashed run, resumed), or a new window from the last completed
-    point minus the look-back (the whole history on the first run). Returns it and whether it was resumed."""
+    """The run's cursor: the one in progress (a crashed run with committed pages, resumed), or a new window from
+    the last completed point minus the look-back (the whole history on the first run). Returns it and whether it
+    was resumed."""
     policy = ctx.sync_policy
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         cursor = await uow.cursors.get(creator_id, stream) or SyncCursor(creator_id, stream)
-        if cursor.in_progress:
+        if cursor.in_progress and cursor.page_cursor is not None:
             return cursor, True
+        # A run that committed no page has nothing to resume: a new window reaching now serves it better than
+        # the old one, which would stop short of everything since.
         start = policy.backfill_from
         if cursor.backfilled and cursor.synced_through is not None:
             start = max(policy.backfill_from, cursor.synced_through - policy.lookback)
