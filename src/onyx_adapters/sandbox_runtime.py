@@ -13,18 +13,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.connect import StoredGrant, store_agency_grant, store_creator_grant
+from onyx_adapters.oauth_callback import GrantError, obtain_grant
 from onyx_adapters.runtime import Runtime
 from onyx_core.ids import AgencyId
 from onyx_core.ports import Cipher
 from onyx_core.sync import SyncPolicy
 from onyx_core.tokens import RefreshPolicy
-from onyx_fanvue.oauth import OAuthToken, generate_pkce, generate_state
+from onyx_fanvue.oauth import OAuthToken
 from onyx_fanvue.ratelimit import RateBudget
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 
@@ -94,16 +93,12 @@ async def sandbox_runtime(
 
 async def authorize(sandbox: FanvueSandbox, login_hint: str) -> OAuthToken:
     """The authorization-code flow with PKCE, as a browser would run it; ``login_hint`` approves at once."""
-    async with sandbox.async_oauth_client() as oauth, httpx.AsyncClient(transport=sandbox.transport()) as browser:
-        pkce, state = generate_pkce(), generate_state()
-        url = oauth.authorization_url(state, pkce.challenge, login_hint=login_hint)
-        approved = await browser.get(url)
-        if approved.status_code != 302:
-            raise RuntimeError(f"the authorize endpoint answered {approved.status_code}, not a redirect")
-        query = parse_qs(urlsplit(approved.headers["location"]).query)
-        if query.get("state") != [state]:
-            raise RuntimeError("the redirect's state does not match the request's")
-        return await oauth.exchange_code(query["code"][0], pkce.verifier)
+
+    def no_browser(text: str) -> None:
+        raise GrantError(f"the sandbox did not approve {login_hint!r} at once: {text.splitlines()[0]}")
+
+    async with sandbox.async_oauth_client() as oauth:
+        return await obtain_grant(oauth, login_hint=login_hint, show=no_browser, transport=sandbox.transport())
 
 
 async def connect_agency(

@@ -18,16 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
 from onyx_adapters.crypto import FernetCipher
+from onyx_adapters.oauth_callback import obtain_grant
 from onyx_adapters.runtime import FanvueApp, Runtime
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.usecases import import_creators
-from onyx_fanvue.oauth import OAuthToken, generate_pkce, generate_state
+from onyx_fanvue.oauth import OAuthToken
 
 ONYX = str(Path(sys.executable).with_name("onyx"))
 CLIENT_ID = "onyx-sandbox-client"
@@ -149,15 +150,8 @@ def _wait_until_serving(url: str) -> None:
 
 async def authorize_http(sandbox: ServedSandbox, login_hint: str) -> OAuthToken:
     """The authorization-code flow with PKCE over HTTP, as a browser would run it (``login_hint`` approves)."""
-    async with sandbox.app.oauth_client() as oauth, httpx.AsyncClient() as browser:
-        pkce, state = generate_pkce(), generate_state()
-        approved = await browser.get(oauth.authorization_url(state, pkce.challenge, login_hint=login_hint))
-        if approved.status_code != 302:
-            raise RuntimeError(f"the authorize endpoint answered {approved.status_code}, not a redirect")
-        query = parse_qs(urlsplit(approved.headers["location"]).query)
-        if query.get("state") != [state]:
-            raise RuntimeError("the redirect's state does not match the request's")
-        return await oauth.exchange_code(query["code"][0], pkce.verifier)
+    async with sandbox.app.oauth_client() as oauth:
+        return await obtain_grant(oauth, login_hint=login_hint, show=pytest.fail)
 
 
 async def connect_served(
