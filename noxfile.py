@@ -46,3 +46,10 @@ def demo(session: nox.Session) -> None:
     """The main job (see README)."""
     session.install("-e", ".[all]")
     session.run("onyx", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks (not part of the test run): `nox -s bench -- --size full`. Writes docs/benchmarks.md."""
+    session.install("-e", DEV, "pyinstrument")
+    session.run("python", "-m", "bench.run", *session.posargs)

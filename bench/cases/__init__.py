@@ -1,0 +1,1 @@
+"""One module per benchmark case; each has ``CASE`` (a :class:`bench.harness.Case`)."""
