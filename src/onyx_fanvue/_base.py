@@ -7,6 +7,7 @@ budget; has its failures mapped to typed errors; and is retried (tenacity) when 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
 
+@functools.cache
 def _user_agent() -> str:
+    # cached: reading the installed version from package metadata costs more than the rest of a request's plumbing
     try:
         return f"onyx-fanvue/{version('onyx-fanvue')} httpx/{httpx.__version__}"
     except PackageNotFoundError:  # a source tree that was never installed
@@ -155,21 +158,24 @@ class BaseClient:
             )
             if isinstance(error, RateLimitError) and self.rate_budget is not None and error.retry_after:
                 self.rate_budget.penalize(self._budget_key(path), error.retry_after)
-        self._emit(
-            RequestEvent(
-                request.method,
-                str(request.url.copy_with(query=None)),
-                attempt,
-                response.status_code,
-                elapsed,
-                None if error is None else type(error).__name__,
-                _safe_headers(request.headers),
+        if self.hooks:  # building the event costs a URL copy and a header scrub: only when someone listens
+            self._emit(
+                RequestEvent(
+                    request.method,
+                    str(request.url.copy_with(query=None)),
+                    attempt,
+                    response.status_code,
+                    elapsed,
+                    None if error is None else type(error).__name__,
+                    _safe_headers(request.headers),
+                )
             )
-        )
         if error is not None:
             raise error
 
     def _failed(self, request: httpx.Request, error: TransportError, attempt: int, started: float) -> None:
+        if not self.hooks:
+            return
         self._emit(
             RequestEvent(
                 request.method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,8 +25,10 @@ class Call(Generic[T]):
     json: Any = None
 
 
+@functools.cache
 def parse_as(model: Any) -> Callable[[Any], Any]:
-    """A parser for any pydantic-understood type (a model, ``list[Model]``, ``Page[Model]``...)."""
+    """A parser for any pydantic-understood type (a model, ``list[Model]``, ``Page[Model]``...). Cached per type:
+    building a ``TypeAdapter`` costs more than most of the requests it parses."""
     adapter: TypeAdapter[Any] = TypeAdapter(model)
     return adapter.validate_python
 
