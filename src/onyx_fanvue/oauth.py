@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
@@ -836,7 +837,8 @@ class RefreshingAuth(httpx.Auth):
 
     - Refreshes only when ``leeway`` (default 300 s) or less of life is left, or once after a 401.
     - Single-flight: refreshes run under ``store.lock()`` and re-load first, so concurrent requests that all
-      found the token expiring make exactly one token request and then use the token it produced.
+      found the token expiring make exactly one token request and then use the token it produced. Async
+      requests of one process queue on an in-process lock first, so only one of them takes ``store.lock()``.
     - Saves the new token (compare-and-set) BEFORE the new access token is sent anywhere.
     - A response without a refresh token keeps the old one.
     - 401: one forced refresh and one retry; a second 401 is returned as is (the caller raises
@@ -870,6 +872,15 @@ class RefreshingAuth(httpx.Auth):
         self._clock = clock
         self._on_refresh = on_refresh
         self._refused: set[str] = set()
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def _gate(self) -> asyncio.Lock:
+        """This process's queue in front of ``store.lock()`` (one per event loop: an asyncio lock belongs to one)."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Lock()
+        return gate
 
     @property
     def needs_reauth(self) -> bool:
@@ -1003,6 +1014,17 @@ class RefreshingAuth(httpx.Auth):
         token = self._present(await store.load())
         if not self._wants_refresh(token, stale):
             return token, False
+        # Callers of this process queue here first: the one that refreshes goes on to the store's lock (which may
+        # span processes, and costs a database round trip); the rest re-read and find its new token.
+        async with self._gate():
+            token = self._present(await store.load())
+            if not self._wants_refresh(token, stale):
+                return token, False
+            return await self._refresh_async(store, token, stale)
+
+    async def _refresh_async(
+        self, store: AsyncTokenStore, token: OAuthToken, stale: OAuthToken | None
+    ) -> tuple[OAuthToken, bool]:
         async with store.lock():
             token = self._present(await store.load())  # whoever held the lock before us may have refreshed
             if not self._wants_refresh(token, stale):

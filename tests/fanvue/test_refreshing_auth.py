@@ -133,7 +133,12 @@ class AsyncCountingStore(AsyncMemoryTokenStore):
     def __init__(self, token: OAuthToken) -> None:
         super().__init__(token)
         self.loads = 0
+        self.locks = 0
         self._waiters: dict[int, asyncio.Event] = {}
+
+    def lock(self):  # type: ignore[no-untyped-def]
+        self.locks += 1
+        return super().lock()
 
     async def load(self) -> OAuthToken | None:
         self.loads += 1
@@ -169,7 +174,9 @@ async def test_t1_100_concurrent_async_calls_on_a_token_with_30_s_left_make_exac
     assert server.calls == 1
     assert [r.status_code for r in responses] == [200] * 100
     assert seen == ["Bearer at-1"] * 100
-    assert store.loads == 100 + 100  # each task re-loads once, inside the lock
+    # each task re-loads once in the process's queue; only the refresher takes the store's lock, and re-loads there
+    assert store.loads == 100 + 100 + 1
+    assert store.locks == 1, "the other 99 found the new token without queueing on the store's (database) lock"
     stored = await store.load()
     assert stored is not None
     assert stored.refresh_token == "rt-1"
