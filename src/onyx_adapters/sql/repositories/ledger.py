@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,6 +79,23 @@ def _rounds(entries: Sequence[LedgerEntry]) -> list[list[tuple[int, LedgerEntry]
     return [sorted(r, key=lambda item: (item[1].creator_id, item[1].key)) for r in rounds if r]
 
 
+@functools.cache
+def _statements(dialect: str) -> tuple[Any, Any]:
+    """The two upsert statements of a dialect: insert the new rows (returning their keys), then correct the
+    existing rows whose content differs (returning theirs)."""
+    fresh = insert(dialect, ledger_entries).on_conflict_do_nothing(index_elements=KEY)
+    stmt = insert(dialect, ledger_entries)
+    correct = stmt.on_conflict_do_update(
+        index_elements=KEY,
+        set_={name: stmt.excluded[name] for name in CONTENT},
+        where=changed(ledger_entries, stmt.excluded, CONTENT),
+    )
+    return (
+        fresh.returning(ledger_entries.c.creator_id, ledger_entries.c.key),
+        correct.returning(ledger_entries.c.key),
+    )
+
+
 class SqlLedgerRepository:
     """Implements :class:`~onyx_core.ports.LedgerRepository`.
 
@@ -96,25 +114,17 @@ class SqlLedgerRepository:
         if not entries:
             return UpsertResult((), 0)
         conn = await self._tx.writer()
-        dialect = self._tx.dialect
+        fresh, correct = _statements(self._tx.dialect)
         for batch in _rounds(entries):
             for chunk in chunks(batch):
                 rows = [_row(e) for _, e in chunk]
-                fresh = insert(dialect, ledger_entries).values(rows).on_conflict_do_nothing(index_elements=KEY)
-                result = await conn.execute(fresh.returning(ledger_entries.c.creator_id, ledger_entries.c.key))
+                # Parameters apart from the statement: it is compiled once and cached, not once per page.
+                result = await conn.execute(fresh, rows)
                 new = {(row.creator_id, row.key) for row in result}
                 inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
                 existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
-                if not existing:
-                    continue
-                stmt = insert(dialect, ledger_entries).values(existing)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=KEY,
-                    set_={name: stmt.excluded[name] for name in CONTENT},
-                    where=changed(ledger_entries, stmt.excluded, CONTENT),
-                )
-                result = await conn.execute(stmt.returning(ledger_entries.c.key))
-                updated += len(result.all())
+                if existing:
+                    updated += len((await conn.execute(correct, existing)).all())
         return UpsertResult(tuple(entry for _, entry in sorted(inserted, key=lambda item: item[0])), updated)
 
     async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:
