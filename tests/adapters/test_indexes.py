@@ -19,6 +19,9 @@ QUERIES = {
         "SELECT kind, at FROM stats_events WHERE creator_id = %s AND metric = %s ORDER BY id"
     ),
     "ix_tracking_links_creator_id": "SELECT id, name FROM tracking_links WHERE creator_id = %s",
+    "ix_ledger_entries_creator_id_currency": (
+        "SELECT key, currency FROM ledger_entries WHERE creator_id = %s AND currency <> %s LIMIT 1"
+    ),
     "ix_ledger_entries_creator_id_occurred_at": (
         "SELECT key FROM ledger_entries WHERE creator_id = %s AND occurred_at >= now() - interval '30 days' "
         "ORDER BY occurred_at"

@@ -159,6 +159,8 @@ ledger_entries = Table(
     Index(None, "creator_id", "source", "occurred_at"),
     # one fan's spending (SqlAnalytics.fan_spend)
     Index(None, "creator_id", "fan_id"),
+    # the one-currency check before every analytics read: a probe instead of a scan of the creator's history
+    Index(None, "creator_id", "currency"),
 )
 
 subscriber_days = Table(
