@@ -78,7 +78,8 @@ class SyncPolicy:
     history_backfill_days: int = 365
     """Subscriber history: days fetched by the first run (Fanvue's agency history is limited to 365)."""
     max_pages: int = 10_000
-    """A guard against a server that never stops paging."""
+    """A guard against a server that never stops paging, per run: a stream longer than this (500,000 rows at 50
+    a page) completes its first backfill over several runs, each resuming where the last one stopped."""
     concurrency: int = 4
     """Creators refreshed at once by the agency-wide jobs."""
 

@@ -92,9 +92,11 @@ async def _commit_page(
         if page.next_cursor is None:
             cursor = cursor.completed(ctx.clock.now(), saw_data=saw_data)
         await uow.cursors.save(cursor)
-        if result.inserted:
-            # Same transaction: a refund and the permission to lower revenue by it land together.
-            await merge_observations(ctx, uow, creator_id, _adjustments(result.inserted, ctx.clock.now()))
+        adjustments = _adjustments(result.inserted, ctx.clock.now())
+        if adjustments:
+            # Same transaction: a refund and the permission to lower revenue by it land together. (A page of plain
+            # earnings merges nothing: the stats refresh raises the ledger floor, without a full SUM per page.)
+            await merge_observations(ctx, uow, creator_id, adjustments)
         await uow.commit()
     return cursor, result
 
