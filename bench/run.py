@@ -60,7 +60,8 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "",
         "Each row measures Onyx against the best possible way to do the same work on the same machine, in the",
         "same run (these machines are shared and noisy: the ratio is the figure that holds, not the times). Run",
-        "them with `nox -s bench` (`-- --size full` for the sizes below the quick ones); nothing fails the build.",
+        "them with `nox -s bench` (`-- --size full` for the issue's sizes: 1M rows, 100 creators); nothing fails",
+        "the build.",
         "",
         f"Latest run: {meta['date']}, size `{meta['size']}`, {meta['seconds']:.0f} s; machine: {box['cpus']} CPUs, "
         f"{box['platform']}, Python {box['python']}, commit {box['commit']}.",
