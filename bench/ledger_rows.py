@@ -27,6 +27,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from onyx_adapters.sql.migrate import upgrade
+from onyx_adapters.sql.schema import ledger_entries
 from onyx_core.ids import CreatorId, FanId
 from onyx_core.ledger import EntryKind, LedgerEntry, Source
 from onyx_core.money import USD, Money
@@ -42,19 +43,7 @@ DATA_START = datetime(2023, 6, 1, tzinfo=UTC)
 """The first instant a row may have (a month start, so the ``all`` period's buckets start clean)."""
 AGENCY_ID = "agency-bench"
 
-COLUMNS = (
-    "creator_id",
-    "key",
-    "occurred_at",
-    "kind",
-    "source",
-    "gross_cents",
-    "net_cents",
-    "currency",
-    "fan_id",
-    "reference",
-    "original_currency",
-)
+COLUMNS = tuple(column.name for column in ledger_entries.columns)
 """``ledger_entries``' columns, in the order :func:`as_tuple` gives them."""
 
 # (source, weight, has a fan, gross range in cents); reversals are added on top

@@ -16,7 +16,7 @@ from harness import SyncWorld, synced_world
 from onyx_adapters.sandbox_runtime import connect_creator
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.ids import CreatorId
+from onyx_core.ids import ConnectionId, CreatorId
 from onyx_core.stats import MissingReason
 from onyx_core.sync import Stream
 from onyx_core.usecases import Context, MaintenanceOutcome, maintain_tokens, sync_agency, sync_creator
@@ -28,6 +28,16 @@ async def _stats(ctx: Context, creator: CreatorId) -> dict[str, tuple[int | None
     async with ctx.uow() as uow:
         records = await uow.stats.get(creator)
     return {str(metric): (record.value, record.observed_at) for metric, record in records.items()}
+
+
+async def _marked(ctx: Context, connection_id: ConnectionId) -> Connection:
+    """The stored connection, which must be marked needs-reauth with its tokens dropped."""
+    async with ctx.uow() as uow:
+        marked = await uow.connections.get(connection_id)
+    assert marked is not None
+    assert marked.status is ConnectionStatus.NEEDS_REAUTH
+    assert marked.tokens is None
+    return marked
 
 
 async def _revoke_and_call(world: SyncWorld) -> Connection:
@@ -50,11 +60,7 @@ async def _revoke_and_call(world: SyncWorld) -> Connection:
 
     # the same call: one refused refresh, and the connection is marked, its tokens dropped
     assert sandbox.token_endpoint_hits == hits + 1
-    async with ctx.uow() as uow:
-        marked = await uow.connections.get(connection.id)
-    assert marked is not None
-    assert marked.status is ConnectionStatus.NEEDS_REAUTH
-    assert marked.tokens is None
+    marked = await _marked(ctx, connection.id)
     assert marked.last_error
     assert old_token.access_token not in marked.last_error
     assert old_token.refresh_token not in marked.last_error
@@ -140,10 +146,9 @@ async def test_a_revoked_token_refused_on_first_use_is_marked_in_the_same_call(s
         await sync_creator(ctx, world.creators[0])
         assert sandbox.token_endpoint_hits == hits + 1
         async with ctx.uow() as uow:
-            marked = await uow.connections.for_agency(world.agency)
-        assert marked is not None
-        assert marked.status is ConnectionStatus.NEEDS_REAUTH
-        assert marked.tokens is None
+            connection = await uow.connections.for_agency(world.agency)
+        assert connection is not None
+        await _marked(ctx, connection.id)
         await Scheduler(runtime).run(ticks=6)
         assert sandbox.token_endpoint_hits == hits + 1
         assert await _stats(ctx, world.creators[0]) == before
@@ -165,11 +170,7 @@ async def test_maintenance_that_meets_a_refused_grant_marks_it_and_never_sends_i
             MaintenanceOutcome.NEEDS_REAUTH
         ]
         assert sandbox.token_endpoint_hits == hits + 1
-        async with ctx.uow() as uow:
-            marked = await uow.connections.get(connection.id)
-        assert marked is not None
-        assert marked.status is ConnectionStatus.NEEDS_REAUTH
-        assert marked.tokens is None
+        await _marked(ctx, connection.id)
         for _ in range(3):  # later runs, the token long expired: the dead connection is left alone
             sandbox.advance(5 * 60)
             again = await maintain_tokens(ctx, runtime.clients)
