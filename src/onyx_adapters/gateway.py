@@ -498,50 +498,23 @@ class FanvueGateway:
             if cursor is None:
                 return [days[d] for d in sorted(days)]
 
-    async def fetch_top_spenders(self, connection: Connection, creator: Creator | None) -> list[RankedSpender]:
-        """The top spenders (at most ``top_spenders``) of ``creator``, or agency-wide when ``creator`` is None.
-
-        Fanvue has no agency-wide top-spender endpoint, so the agency list is built from every managed creator's
-        list (``/creators``, then ``/creators/{uuid}/insights/top-spenders`` each), summed per fan and ranked by
-        gross. Any creator failing fails the whole list (a partial ranking would be wrong, not just short).
-        """
+    async def fetch_top_spenders(self, connection: Connection, creator: Creator) -> list[RankedSpender]:
+        """The creator's top spenders (at most ``top_spenders``), ranked by gross. Fanvue ranks per creator only:
+        the agency-wide list is combined from these by the core (``combine_rankings``)."""
         client = self._client(connection)
-        if creator is not None:
-            rows = await self._spenders(client, self._scope(connection, creator))
-            return [
-                RankedSpender(
-                    rank,
-                    FanId(row.user.uuid),
-                    row.user.handle,
-                    row.user.display_name,
-                    _as_money(row.gross),
-                    _as_money(row.net),
-                    row.messages,
-                    creator_id=creator.id,
-                )
-                for rank, row in enumerate(rows, start=1)
-            ]
-        if connection.kind is ConnectionKind.CREATOR:
-            uuids: list[str | None] = [None]
-        else:
-            uuids = [p.fanvue_uuid for p in await self.list_creators(connection)]
-        totals: dict[str, tuple[str, str, Money, Money, int]] = {}
-        for uuid in uuids:
-            for row in await self._spenders(client, uuid):
-                handle, name, gross, net, messages = totals.get(
-                    row.user.uuid, (row.user.handle, row.user.display_name, Money.zero(), Money.zero(), 0)
-                )
-                totals[row.user.uuid] = (
-                    handle,
-                    name,
-                    gross + _as_money(row.gross),
-                    net + _as_money(row.net),
-                    messages + row.messages,
-                )
-        ranked = sorted(totals.items(), key=lambda kv: (-kv[1][2].cents, kv[0]))[: self._top]
+        rows = await self._spenders(client, self._scope(connection, creator))
         return [
-            RankedSpender(rank, FanId(fan), handle, name, gross, net, messages)
-            for rank, (fan, (handle, name, gross, net, messages)) in enumerate(ranked, start=1)
+            RankedSpender(
+                rank,
+                FanId(row.user.uuid),
+                row.user.handle,
+                row.user.display_name,
+                _as_money(row.gross),
+                _as_money(row.net),
+                row.messages,
+                creator_id=creator.id,
+            )
+            for rank, row in enumerate(rows, start=1)
         ]
 
     async def _spenders(self, client: AsyncFanvueClient, scope: str | None) -> list[TopSpenderRow]:

@@ -305,8 +305,9 @@ class FanvuePort(Protocol):
         """Per-day new and cancelled subscriber counts for days in ``[start, end)``."""
         ...
 
-    async def fetch_top_spenders(self, connection: Connection, creator: Creator | None) -> list[RankedSpender]:
-        """The top spenders of a creator, or of the whole agency when ``creator`` is None."""
+    async def fetch_top_spenders(self, connection: Connection, creator: Creator) -> list[RankedSpender]:
+        """The creator's top spenders, ranked (Fanvue ranks per creator; the agency-wide list is combined from
+        these by :func:`onyx_core.usecases.rankings.combine_rankings`)."""
         ...
 
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]: ...

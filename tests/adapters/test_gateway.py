@@ -19,6 +19,7 @@ from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.ports import FanvuePort, SourceUnavailableError
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
+from onyx_core.usecases.rankings import combine_rankings
 from onyx_fanvue import AsyncFanvueClient, RetryPolicy
 from onyx_fanvue.errors import (
     CreatorNotAssignedError,
@@ -263,7 +264,9 @@ async def test_top_spenders_per_creator_and_agency_wide(
     ]
     assert all(s.creator_id == creator.id for s in ranked)
 
-    wide = await paging_gateway.fetch_top_spenders(agency, None)
+    # the agency-wide list: the core combines the creators' lists (Fanvue ranks per creator only)
+    lists = [await paging_gateway.fetch_top_spenders(agency, _creator(sandbox, i)) for i in range(len(world.creators))]
+    wide = combine_rankings(lists, limit=5)
     sums: dict[str, int] = {}
     for c in world.creators:
         for row in world.top_spenders(c.uuid, end=NOW, limit=5):

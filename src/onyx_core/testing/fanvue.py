@@ -40,7 +40,7 @@ class FakeFanvue:
     """True current values per creator; a metric absent here is answered as ``Missing(EMPTY)``."""
     ledger: dict[tuple[CreatorId, Stream], list[LedgerEntry]] = field(default_factory=dict)
     subscriber_days: dict[CreatorId, list[SubscriberDay]] = field(default_factory=dict)
-    top_spenders: dict[CreatorId | None, list[RankedSpender]] = field(default_factory=dict)
+    top_spenders: dict[CreatorId, list[RankedSpender]] = field(default_factory=dict)
     """Per creator; the key ``None`` is the agency-wide list."""
     links: dict[CreatorId, list[TrackingLink]] = field(default_factory=dict)
     unassigned: set[tuple[ConnectionId, CreatorId]] = field(default_factory=set)
@@ -133,9 +133,9 @@ class FakeFanvue:
         self._enter("fetch_subscriber_days", connection, creator)
         return [d for d in self.subscriber_days.get(creator.id, []) if start <= d.day < end]
 
-    async def fetch_top_spenders(self, connection: Connection, creator: Creator | None) -> list[RankedSpender]:
+    async def fetch_top_spenders(self, connection: Connection, creator: Creator) -> list[RankedSpender]:
         self._enter("fetch_top_spenders", connection, creator)
-        return list(self.top_spenders.get(None if creator is None else creator.id, []))
+        return list(self.top_spenders.get(creator.id, []))
 
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]:
         self._enter("fetch_tracking_links", connection, creator)
