@@ -18,6 +18,7 @@ from onyx_core.usecases.rankings import (
 )
 from onyx_core.usecases.refresh_stats import (
     AgencyStatsRefresh,
+    MergedStats,
     StatsRefresh,
     merge_observations,
     record_observations,
@@ -51,6 +52,7 @@ __all__ = [
     "LinksReport",
     "MaintenanceOutcome",
     "MaintenanceReport",
+    "MergedStats",
     "ProgressHook",
     "SnapshotReport",
     "StatsRefresh",

@@ -15,6 +15,7 @@ from onyx_core.stats import (
     RETRYABLE_REASONS,
     Floor,
     Metric,
+    MetricRecord,
     Missing,
     MissingReason,
     Observation,
@@ -105,9 +106,27 @@ def _reversals_caught_up(reversals: SyncCursor | None, earnings: SyncCursor | No
     return through is None or reversals.synced_through >= through
 
 
+@dataclass(frozen=True, slots=True)
+class MergedStats:
+    """What a merge did: its events, and every record of the creator as stored afterwards."""
+
+    events: tuple[StatsEvent, ...]
+    records: dict[str, MetricRecord]
+
+    @property
+    def stale(self) -> dict[str, MissingReason]:
+        """The metrics flagged stale, with why."""
+        return stale_metrics(self.records)
+
+    @property
+    def unknown(self) -> frozenset[str]:
+        """The metrics with no value at all (never observed)."""
+        return frozenset(metric for metric, record in self.records.items() if record.value is None)
+
+
 async def merge_observations(
     ctx: Context, uow: UnitOfWork, creator_id: CreatorId, observations: list[Observation]
-) -> tuple[tuple[StatsEvent, ...], dict[str, MissingReason]]:
+) -> MergedStats:
     """Merge observations into the stored stats inside ``uow`` (under the creator's row lock); no commit.
 
     The ledger's net total joins them as a floor of lifetime revenue, so revenue is never shown below it.
@@ -127,12 +146,10 @@ async def merge_observations(
     changed = {metric: record for metric, record in merged.items() if records.get(metric) != record}
     if changed or events:
         await uow.stats.save(creator_id, changed, events, now)
-    return events, stale_metrics(merged)
+    return MergedStats(events, merged)
 
 
-async def record_observations(
-    ctx: Context, creator_id: CreatorId, observations: list[Observation]
-) -> tuple[tuple[StatsEvent, ...], dict[str, MissingReason]]:
+async def record_observations(ctx: Context, creator_id: CreatorId, observations: list[Observation]) -> MergedStats:
     """:func:`merge_observations` in a unit of work of its own, committed."""
     async with ctx.uow() as uow:
         result = await merge_observations(ctx, uow, creator_id, observations)
@@ -144,11 +161,8 @@ async def refresh_creator_stats(ctx: Context, creator_id: CreatorId) -> StatsRef
     """Fetch and merge one creator's stats. A failed fetch marks metrics stale; it never writes a zero."""
     creator = await load_creator(ctx, creator_id)
     observations, kind = await _observe(ctx, creator, ctx.clock.now())
-    async with ctx.uow() as uow:
-        events, stale = await merge_observations(ctx, uow, creator_id, observations)
-        unknown = frozenset(m for m, r in (await uow.stats.get(creator_id)).items() if r.value is None)
-        await uow.commit()
-    return StatsRefresh(creator_id, kind, len(observations), events, stale, unknown)
+    merged = await record_observations(ctx, creator_id, observations)
+    return StatsRefresh(creator_id, kind, len(observations), merged.events, merged.stale, merged.unknown)
 
 
 @dataclass(frozen=True, slots=True)
