@@ -20,12 +20,13 @@ from typing import TypeVar
 from onyx_adapters.runtime import Runtime
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
-from onyx_core.schedule import Schedule, SyncJob
+from onyx_core.schedule import Schedule
 from onyx_core.usecases import (
     CreatorSyncReport,
     ImportReport,
     MaintenanceReport,
     due_work,
+    for_each_creator,
     import_creators,
     maintain_tokens,
     record_agency_top_spenders,
@@ -118,20 +119,16 @@ class Scheduler:
 
     async def _sync_due(self, report: TickReport) -> None:
         ctx = self.runtime.ctx
-        work = await due_work(ctx, self.schedule)
-        gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
+        due = dict(await due_work(ctx, self.schedule))
 
-        async def one(creator_id: CreatorId, jobs: tuple[SyncJob, ...]) -> None:
-            async with gate:
-                try:
-                    report.synced.append(await sync_creator(ctx, creator_id, jobs))
-                except Exception as error:  # one creator's trouble must not stop the others or the loop
-                    log.exception("sync of creator %s failed", creator_id)
-                    report.failures[f"creator:{creator_id}"] = type(error).__name__
+        async def sync(creator_id: CreatorId) -> CreatorSyncReport:
+            return await sync_creator(ctx, creator_id, due[creator_id])
 
-        async with asyncio.TaskGroup() as group:
-            for creator_id, jobs in work:
-                group.create_task(one(creator_id, jobs))
+        synced, failed = await for_each_creator(ctx, list(due), sync)
+        report.synced.extend(synced.values())
+        for creator_id, error in failed.items():  # one creator's trouble must not stop the others or the loop
+            log.error("sync of creator %s failed", creator_id, exc_info=error)
+            report.failures[f"creator:{creator_id}"] = type(error).__name__
 
     async def run(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> int:
         """Tick until ``stop`` is set (or ``ticks`` ticks ran), sleeping ``schedule.tick`` between ticks on the

@@ -1,6 +1,6 @@
 """Use cases: async functions over ports that each do one job. They decide; adapters only carry out."""
 
-from onyx_core.usecases.context import Context, choose_connection, with_connection
+from onyx_core.usecases.context import Context, choose_connection, for_each_creator, with_connection
 from onyx_core.usecases.import_creators import ImportReport, import_creators
 from onyx_core.usecases.maintain_tokens import (
     ConnectionMaintenance,
@@ -61,6 +61,7 @@ __all__ = [
     "choose_connection",
     "creator_freshness",
     "due_work",
+    "for_each_creator",
     "import_creators",
     "maintain_tokens",
     "merge_observations",

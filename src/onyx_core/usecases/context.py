@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -60,6 +61,28 @@ async def with_agency_connection(ctx: Context, agency_id: AgencyId, call: Callab
         raise
     await touch_connection(ctx, connection)
     return result
+
+
+async def for_each_creator(
+    ctx: Context, creator_ids: Sequence[CreatorId], call: Callable[[CreatorId], Awaitable[T]]
+) -> tuple[dict[CreatorId, T], dict[CreatorId, Exception]]:
+    """``call`` for every creator, at most ``sync_policy.concurrency`` at a time. A creator whose call raises
+    (storage trouble, a bug) is returned with its exception; the others still run. Results keep the given order."""
+    gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
+    results: dict[CreatorId, T] = {}
+    failures: dict[CreatorId, Exception] = {}
+
+    async def one(creator_id: CreatorId) -> None:
+        async with gate:
+            try:
+                results[creator_id] = await call(creator_id)
+            except Exception as error:  # one creator failing must not stop the others
+                failures[creator_id] = error
+
+    async with asyncio.TaskGroup() as group:
+        for creator_id in creator_ids:
+            group.create_task(one(creator_id))
+    return {c: results[c] for c in creator_ids if c in results}, failures
 
 
 async def load_creator(ctx: Context, creator_id: CreatorId) -> Creator:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +23,14 @@ from onyx_core.stats import (
     stale_metrics,
 )
 from onyx_core.sync import Stream, SyncCursor
-from onyx_core.usecases.context import FALLBACK_REASONS, Context, load_creator, require_agency, with_connection
+from onyx_core.usecases.context import (
+    FALLBACK_REASONS,
+    Context,
+    for_each_creator,
+    load_creator,
+    require_agency,
+    with_connection,
+)
 
 LEDGER_SOURCE = "onyx:ledger"
 
@@ -180,19 +186,10 @@ async def refresh_agency_stats(ctx: Context, agency_id: AgencyId) -> AgencyStats
     await require_agency(ctx, agency_id)
     async with ctx.uow() as uow:
         creators = await uow.creators.for_agency(agency_id)
-    gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
-    refreshed: dict[CreatorId, StatsRefresh] = {}
-    failures: dict[CreatorId, str] = {}
 
-    async def one(creator: Creator) -> None:
-        async with gate:
-            try:
-                refreshed[creator.id] = await refresh_creator_stats(ctx, creator.id)
-            except Exception as error:  # one creator failing must not stop the others
-                failures[creator.id] = f"{type(error).__name__}: {error}"
+    async def refresh(creator_id: CreatorId) -> StatsRefresh:
+        return await refresh_creator_stats(ctx, creator_id)
 
-    async with asyncio.TaskGroup() as group:
-        for creator in creators:
-            group.create_task(one(creator))
-    ordered = tuple(refreshed[c.id] for c in creators if c.id in refreshed)
-    return AgencyStatsRefresh(agency_id, ordered, failures)
+    refreshed, failed = await for_each_creator(ctx, [c.id for c in creators], refresh)
+    failures = {creator_id: f"{type(error).__name__}: {error}" for creator_id, error in failed.items()}
+    return AgencyStatsRefresh(agency_id, tuple(refreshed.values()), failures)

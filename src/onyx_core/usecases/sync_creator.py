@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +12,7 @@ from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Freshness, Schedule, SyncJob, due_jobs
 from onyx_core.stats import RETRYABLE_REASONS, MissingReason
 from onyx_core.sync import Stream
-from onyx_core.usecases.context import Context, require_agency
+from onyx_core.usecases.context import Context, for_each_creator, require_agency
 from onyx_core.usecases.import_creators import ImportReport, import_creators
 from onyx_core.usecases.rankings import (
     LinksReport,
@@ -164,27 +163,19 @@ async def sync_agency(
             failures["import"] = failure.reason.value
     async with ctx.uow() as uow:
         creators = await uow.creators.for_agency(agency_id)
-    gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
-    reports: dict[CreatorId, CreatorSyncReport] = {}
 
-    async def one(creator_id: CreatorId) -> None:
-        async with gate:
-            try:
-                reports[creator_id] = await sync_creator(ctx, creator_id, wanted, progress)
-            except Exception as error:  # one creator's storage trouble or bug must not stop the others
-                failures[f"creator:{creator_id}"] = type(error).__name__
+    async def sync(creator_id: CreatorId) -> CreatorSyncReport:
+        return await sync_creator(ctx, creator_id, wanted, progress)
 
-    async with asyncio.TaskGroup() as group:
-        for creator in creators:
-            group.create_task(one(creator.id))
+    reports, failed = await for_each_creator(ctx, [c.id for c in creators], sync)
+    failures.update({f"creator:{creator_id}": type(error).__name__ for creator_id, error in failed.items()})
     top: SnapshotReport | None = None
     if SyncJob.TOP_SPENDERS in wanted:
         try:
             top = await record_agency_top_spenders(ctx, agency_id)
         except SourceUnavailableError as failure:
             failures["agency_top_spenders"] = failure.reason.value
-    ordered = tuple(reports[c.id] for c in creators if c.id in reports)
-    return AgencySyncReport(agency_id, imported, ordered, top, failures)
+    return AgencySyncReport(agency_id, imported, tuple(reports.values()), top, failures)
 
 
 async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
