@@ -26,7 +26,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -45,7 +44,7 @@ from onyx_adapters.settings import OnyxSettings
 from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
-from onyx_core.schedule import Schedule, SyncJob, due_jobs
+from onyx_core.schedule import Schedule, SyncJob, due_jobs, starts_interval
 from onyx_core.usecases import (
     Context,
     MaintenanceOutcome,
@@ -77,7 +76,6 @@ __all__ = [
     "queue_schema_installed",
     "run_worker",
     "runtime_from_settings",
-    "starts_interval",
 ]
 
 log = logging.getLogger("onyx.workers")
@@ -358,14 +356,6 @@ class HeartbeatReport:
             "maintenance": int(self.maintenance),
             "imports": len(self.imports),
         }
-
-
-def starts_interval(timestamp: int, every: timedelta, tick: timedelta) -> bool:
-    """Whether the tick at ``timestamp`` (Unix seconds) is the first of an ``every``-long period. The periodic
-    heartbeat is deferred once per tick across all workers, so this runs a job every ``every`` with no state
-    shared between processes (a missed tick skips one period; the jobs it would have queued are idempotent)."""
-    period, step = int(every.total_seconds()), int(tick.total_seconds())
-    return timestamp // period != (timestamp - step) // period
 
 
 async def defer_due_work(

@@ -92,4 +92,13 @@ def due_jobs(schedule: Schedule, freshness: Freshness, now: datetime) -> tuple[S
     return tuple(due)
 
 
-__all__ = ["Freshness", "Schedule", "SyncJob", "due_jobs"]
+def starts_interval(timestamp: int, every: timedelta, tick: timedelta) -> bool:
+    """Whether the tick at ``timestamp`` (Unix seconds) is the first of an ``every``-long period. A runner whose
+    ticks fire once across all its processes (the distributed heartbeat) runs a job every ``every`` this way, with
+    no state shared between processes (a missed tick skips one period; the jobs it would have queued are
+    idempotent)."""
+    period, step = int(every.total_seconds()), int(tick.total_seconds())
+    return timestamp // period != (timestamp - step) // period
+
+
+__all__ = ["Freshness", "Schedule", "SyncJob", "due_jobs", "starts_interval"]

@@ -41,11 +41,10 @@ from onyx_adapters.workers import (
     make_app,
     queue_schema_installed,
     run_worker,
-    starts_interval,
 )
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import CreatorId
-from onyx_core.schedule import Schedule, SyncJob, due_jobs
+from onyx_core.schedule import Schedule, SyncJob, due_jobs, starts_interval
 from onyx_core.usecases import creator_freshness, sync_creator
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 from onyx_fanvue.sandbox.world import WorldSpec
