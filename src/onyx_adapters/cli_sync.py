@@ -12,19 +12,18 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
-from onyx_adapters.crypto import CipherKeyError, FernetCipher
+from onyx_adapters.crypto import CipherKeyError
 from onyx_adapters.oauth_callback import GrantError, obtain_grant
-from onyx_adapters.runtime import ConfigurationError, FanvueApp, Runtime
+from onyx_adapters.runtime import ConfigurationError, Runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
-from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.analytics import SqlAnalytics
 from onyx_adapters.sync_display import SyncProgress, print_reports, print_summary
 from onyx_core.errors import NotFoundError, OnyxError
@@ -102,23 +101,10 @@ def _jobs(text: str) -> tuple[SyncJob, ...]:
         raise argparse.ArgumentTypeError(f"jobs are {', '.join(j.value for j in SyncJob)}") from None
 
 
-@asynccontextmanager
-async def _runtime(args: argparse.Namespace, concurrency: int = 4) -> AsyncIterator[tuple[Runtime, FanvueApp]]:
-    settings = OnyxSettings()
-    cipher = FernetCipher.from_settings(settings)
-    app = FanvueApp.from_settings(settings)
-    url = args.database_url or settings.database_url
-    async with (
-        app.oauth_client() as oauth,
-        Runtime.open(
-            url,
-            cipher,
-            oauth,
-            client_options=app.client_options(),
-            sync_policy=SyncPolicy(concurrency=max(1, concurrency)),
-        ) as runtime,
-    ):
-        yield runtime, app
+def _runtime(args: argparse.Namespace, concurrency: int = 4) -> AbstractAsyncContextManager[Runtime]:
+    return Runtime.from_settings(
+        database_url=args.database_url, sync_policy=SyncPolicy(concurrency=max(1, concurrency))
+    )
 
 
 def _guarded(name: str, body: Callable[[], int]) -> int:
@@ -145,14 +131,14 @@ def _guarded(name: str, body: Callable[[], int]) -> int:
 
 def run_connect(args: argparse.Namespace) -> int:
     async def connect() -> int:
-        async with _runtime(args) as (runtime, app):
+        async with _runtime(args) as runtime:
             token = await obtain_grant(runtime.oauth, login_hint=args.login_hint, timeout=args.timeout, show=_say)
             if args.connect_kind == "agency":
                 grant = await store_agency_grant(
-                    runtime.ctx, token, AgencyId(args.agency_id), args.name, client_options=app.client_options()
+                    runtime.ctx, token, AgencyId(args.agency_id), args.name, client_options=runtime.client_options
                 )
             else:
-                grant = await store_creator_grant(runtime.ctx, token, client_options=app.client_options())
+                grant = await store_creator_grant(runtime.ctx, token, client_options=runtime.client_options)
         kind = grant.connection.kind.value
         _say(f"connected {grant.handle} as {kind} connection {grant.connection.id} (tokens encrypted)")
         return 0
@@ -165,7 +151,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
     async def sync() -> int:
         partial = False
-        async with _runtime(args, args.concurrency) as (runtime, _):
+        async with _runtime(args, args.concurrency) as runtime:
             ctx = runtime.ctx
             async with ctx.uow() as uow:
                 known = [a.id for a in await uow.agencies.list()]
@@ -212,7 +198,7 @@ def run_schedule(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still raises KeyboardInterrupt
                 loop.add_signal_handler(signum, stop.set)
-        async with _runtime(args, args.concurrency) as (runtime, _):
+        async with _runtime(args, args.concurrency) as runtime:
             scheduler = Scheduler(runtime, Schedule(tick=timedelta(seconds=args.tick)), on_tick=show)
             ran = await scheduler.run(stop=stop, ticks=args.ticks)
         _say(f"stopped after {ran} tick(s)")

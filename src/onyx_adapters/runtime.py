@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.fanvue_clients import ConnectionClients
 from onyx_adapters.gateway import FanvueGateway
 from onyx_adapters.settings import OnyxSettings
@@ -93,13 +94,21 @@ class Runtime:
     """What a sync process runs with. Build it with :meth:`open`; ``ctx`` is the use cases' context."""
 
     def __init__(
-        self, engine: AsyncEngine, cipher: Cipher, oauth: AsyncOAuthClient, clients: ConnectionClients, ctx: Context
+        self,
+        engine: AsyncEngine,
+        cipher: Cipher,
+        oauth: AsyncOAuthClient,
+        clients: ConnectionClients,
+        ctx: Context,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.cipher = cipher
         self.oauth = oauth
         self.clients = clients
         self.ctx = ctx
+        self.client_options = dict(client_options or {})
+        """What the runtime's SDK clients are built with (where Fanvue is), for a one-off client of its own."""
 
     @classmethod
     @asynccontextmanager
@@ -143,13 +152,39 @@ class Runtime:
             refresh_policy=refresh,
         )
         try:
-            yield cls(engine, cipher, oauth, clients, ctx)
+            yield cls(engine, cipher, oauth, clients, ctx, client_options)
         finally:
             try:
                 await clients.aclose()
             finally:
                 if owns:
                     await engine.dispose()
+
+    @classmethod
+    @asynccontextmanager
+    async def from_settings(
+        cls,
+        settings: OnyxSettings | None = None,
+        *,
+        database_url: str | None = None,
+        sync_policy: SyncPolicy | None = None,
+    ) -> AsyncIterator[Runtime]:
+        """A runtime from ``ONYX_*`` settings: the database (``database_url`` overrides it), the cipher keys and
+        the Fanvue app. Raises :class:`ConfigurationError` or ``CipherKeyError`` for a missing setting."""
+        settings = settings or OnyxSettings()
+        cipher = FernetCipher.from_settings(settings)
+        app = FanvueApp.from_settings(settings)
+        async with (
+            app.oauth_client() as oauth,
+            cls.open(
+                database_url or settings.database_url,
+                cipher,
+                oauth,
+                client_options=app.client_options(),
+                sync_policy=sync_policy,
+            ) as runtime,
+        ):
+            yield runtime
 
     def __repr__(self) -> str:
         return f"Runtime(dialect={self.engine.dialect.name!r})"

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,8 @@ from procrastinate.schema import SchemaManager
 from procrastinate.types import JSONValue
 from sqlalchemy.engine import make_url
 
-from onyx_adapters.crypto import CipherKeyError, FernetCipher
-from onyx_adapters.runtime import ConfigurationError, FanvueApp, Runtime
-from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.crypto import CipherKeyError
+from onyx_adapters.runtime import ConfigurationError, Runtime
 from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
@@ -121,17 +120,9 @@ def conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@asynccontextmanager
-async def runtime_from_settings(database_url: str) -> AsyncIterator[Runtime]:
+def runtime_from_settings(database_url: str) -> AbstractAsyncContextManager[Runtime]:
     """A runtime on ``database_url`` with the cipher keys and Fanvue app of :class:`OnyxSettings`."""
-    settings = OnyxSettings()
-    cipher = FernetCipher.from_settings(settings)
-    app = FanvueApp.from_settings(settings)
-    async with (
-        app.oauth_client() as oauth,
-        Runtime.open(database_url, cipher, oauth, client_options=app.client_options()) as runtime,
-    ):
-        yield runtime
+    return Runtime.from_settings(database_url=database_url)
 
 
 class RuntimeProvider:
