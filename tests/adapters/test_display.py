@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from onyx_adapters.display import UNKNOWN, metric_text, money
+from onyx_adapters.cli.display import UNKNOWN, metric_text, money
 from onyx_core.stats import MergePolicy, Metric, MetricRecord, Ok, merge_all
 
 

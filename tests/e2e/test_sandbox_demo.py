@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from onyx_adapters.sandbox_demo import OWN_CONNECTIONS, demo_spec, run_sandbox_demo, sqlite_url
+from onyx_adapters.cli.sandbox_demo import OWN_CONNECTIONS, demo_spec, run_sandbox_demo, sqlite_url
 from onyx_fanvue.sandbox.world import build_world
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

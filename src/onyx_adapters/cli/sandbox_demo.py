@@ -20,13 +20,13 @@ from typing import TextIO
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onyx_adapters.cli.sync_display import SyncProgress, print_reports, print_summary
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sandbox_runtime import connect_agency, connect_creator, sandbox_runtime
 from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.analytics import SqlAnalytics
 from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.migrate import upgrade
-from onyx_adapters.sync_display import SyncProgress, print_reports, print_summary
 from onyx_core.ids import AgencyId
 from onyx_core.schedule import SyncJob
 from onyx_core.usecases import import_creators, sync_agency

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from onyx_adapters.display import UNKNOWN, metric_text, money
+from onyx_adapters.cli.display import UNKNOWN, metric_text, money
 from onyx_adapters.sql.analytics import SqlAnalytics
 from onyx_core.analytics import Period
 from onyx_core.catalog import Creator

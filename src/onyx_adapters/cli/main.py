@@ -44,10 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", default=None, help="SQLAlchemy URL (sqlite+aiosqlite:///… or postgresql://…)"
     )
     _add_keys(commands)
-    from onyx_adapters.cli_sync import add_sync_commands  # noqa: PLC0415
+    from onyx_adapters.cli.sync import add_sync_commands  # noqa: PLC0415
 
     add_sync_commands(commands)
-    from onyx_adapters.cli_worker import add_worker_commands  # noqa: PLC0415
+    from onyx_adapters.cli.worker import add_worker_commands  # noqa: PLC0415
 
     add_worker_commands(commands)
     return parser
@@ -221,23 +221,23 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.rules:
-        from onyx_adapters.demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
+        from onyx_adapters.cli.rules_demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
 
         return asyncio.run(run_demo(sys.stdout, all_events=args.events))
-    from onyx_adapters.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
+    from onyx_adapters.cli.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
 
     return asyncio.run(run_sandbox_demo(sys.stdout, database_url=args.database_url, seed=args.seed))
 
 
 def _run_sync_command(args: argparse.Namespace) -> int:
-    from onyx_adapters import cli_sync  # noqa: PLC0415
+    from onyx_adapters.cli import sync as cli_sync  # noqa: PLC0415
 
     run = {"connect": cli_sync.run_connect, "sync": cli_sync.run_sync, "schedule": cli_sync.run_schedule}
     return run[args.command](args)
 
 
 def _run_worker_command(args: argparse.Namespace) -> int:
-    from onyx_adapters import cli_worker  # noqa: PLC0415
+    from onyx_adapters.cli import worker as cli_worker  # noqa: PLC0415
 
     if args.command == "worker":
         return cli_worker.run_worker_command(args)
@@ -260,7 +260,3 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return _COMMANDS[args.command](args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

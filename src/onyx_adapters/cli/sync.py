@@ -19,13 +19,13 @@ from datetime import timedelta
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from onyx_adapters.cli.sync_display import SyncProgress, print_reports, print_summary
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
 from onyx_adapters.crypto import CipherKeyError
 from onyx_adapters.oauth_callback import GrantError, obtain_grant
 from onyx_adapters.runtime import ConfigurationError, Runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_adapters.sql.analytics import SqlAnalytics
-from onyx_adapters.sync_display import SyncProgress, print_reports, print_summary
 from onyx_core.errors import NotFoundError, OnyxError
 from onyx_core.ids import AgencyId
 from onyx_core.ports import SourceUnavailableError

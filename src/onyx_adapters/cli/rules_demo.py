@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from onyx_adapters.display import metric_text
+from onyx_adapters.cli.display import metric_text
 from onyx_core.catalog import Agency, CreatorProfile
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId
