@@ -173,6 +173,16 @@ def test_revenue_goes_down_by_at_most_the_recorded_adjustments():
     assert record.value == 9_000
     assert record.state.allowance == 500
     assert kinds(events)[-1] is EventKind.ADJUSTED
+    # A total read more than reflection_lag (10 min) after the refund reflects all of it: the rest is spent too.
+    record, events = run(
+        Ok(REV, 10_000, at(0), "api"),
+        Adjustment(REV, 1_500, at(1), "refund:FV-1", "refund"),
+        Ok(REV, 9_000, at(2), "api"),
+        Ok(REV, 9_100, at(12), "api"),
+        Ok(REV, 8_700, at(14), "api"),
+    )
+    assert record.state.allowance == 0
+    assert (record.value, kinds(events)[-1]) == (9_100, EventKind.REGRESSION_REJECTED)
     record, events = run(
         Ok(REV, 10_000, at(0), "api"),
         Adjustment(REV, 500, at(1), "refund:FV-1", "refund"),
@@ -180,6 +190,102 @@ def test_revenue_goes_down_by_at_most_the_recorded_adjustments():
     )
     assert record.value == 10_000
     assert kinds(events)[-1] is EventKind.REGRESSION_REJECTED
+
+
+def test_historical_refunds_found_by_a_backfill_are_already_in_the_total():
+    # Fanvue's total read at 12:00 had already subtracted every refund of the creator's history. The first ledger
+    # backfill records them at 12:05: they explain no decrease, so a once-low total changes nothing.
+    history = [Adjustment(REV, 4_000, at(5), f"refund:{n}", "refund", T0 - timedelta(days=30 + n)) for n in range(3)]
+    record, events = run(
+        Ok(REV, 879_006, at(0), "api"),
+        *history,
+        Floor(REV, 879_006, at(5), "ledger"),
+        Ok(REV, 868_044, at(7), "api"),
+        Ok(REV, 879_006, at(9), "api"),
+    )
+    assert kinds(events).count(EventKind.ADJUSTMENT_REFLECTED) == 3
+    assert record.state.allowance == 0
+    assert EventKind.REGRESSION_REJECTED in kinds(events)
+    assert EventKind.ADJUSTED not in kinds(events)
+    assert record.value == 879_006
+
+
+def test_a_refund_newer_than_the_total_explains_a_decrease_once():
+    record, events = run(
+        Ok(REV, 10_000, at(0), "api"),
+        Adjustment(REV, 1_000, at(6), "refund:FV-1", "refund", at(3)),
+        Ok(REV, 10_200, at(20), "api"),  # new earnings since: this total, 17 minutes on, reflects the refund
+        Ok(REV, 9_200, at(22), "api"),
+    )
+    assert kinds(events)[-1] is EventKind.REGRESSION_REJECTED
+    assert record.value == 10_200
+    record, events = run(
+        Ok(REV, 10_000, at(0), "api"),
+        Adjustment(REV, 1_000, at(6), "refund:FV-1", "refund", at(3)),
+        Ok(REV, 9_000, at(7), "api"),
+    )
+    assert (record.value, kinds(events)[-1]) == (9_000, EventKind.ADJUSTED)
+
+
+def test_a_refund_recorded_before_the_total_that_lowers_the_value_explains_it():
+    # The ledger sync recorded the refund at 12:06; the stats refresh at 12:04 had already seen the lower total
+    # and arrives late: in time order the refund (it happened at 12:03) still explains it.
+    record, events = run(
+        Ok(REV, 10_000, at(0), "api"),
+        Ok(REV, 9_000, at(4), "api"),
+        Adjustment(REV, 1_000, at(6), "refund:FV-1", "refund", at(3)),
+        Ok(REV, 9_000, at(8), "api"),
+    )
+    assert (record.value, kinds(events)[-1]) == (9_000, EventKind.ADJUSTED)
+
+
+def test_a_decrease_never_goes_below_the_ledger_floor():
+    record, events = run(
+        Ok(REV, 10_000, at(0), "api"),
+        Adjustment(REV, 2_000, at(2), "refund:FV-1", "refund", at(1)),
+        Floor(REV, 9_500, at(2), "ledger"),
+        Ok(REV, 8_000, at(3), "api"),
+    )
+    assert record.value == 9_500
+    assert events[-1].kind is EventKind.ADJUSTED
+    assert (events[-1].old_value, events[-1].new_value) == (10_000, 9_500)
+    assert "below the ledger floor" in events[-1].detail
+
+
+def test_where_refunds_are_not_tracked_a_decrease_is_held_until_confirmed_ten_minutes_later():
+    def blind(value: int, minutes: float) -> Ok:
+        return Ok(REV, value, at(minutes), "fanvue:agency", refunds_tracked=False)
+
+    record, events = run(blind(10_000, 0), blind(9_000, 1))
+    assert (record.value, record.pending.value, kinds(events)[-1]) == (10_000, 9_000, EventKind.DECREASE_HELD)
+    record, events = run(blind(10_000, 0), blind(9_000, 1), blind(9_000, 10.99))
+    assert record.value == 10_000
+    record, events = run(blind(10_000, 0), blind(9_000, 1), blind(8_990, 11))
+    assert (record.value, record.pending, kinds(events)[-1]) == (8_990, None, EventKind.DECREASE_CONFIRMED)
+    record, events = run(blind(10_000, 0), blind(9_000, 1), blind(10_000, 5), blind(9_000, 11))
+    assert EventKind.DECREASE_DISMISSED in kinds(events)
+    assert (record.value, kinds(events)[-1]) == (10_000, EventKind.DECREASE_HELD)
+
+
+def test_where_refunds_are_tracked_a_repeated_decrease_is_still_refused():
+    record, events = run(Ok(REV, 10_000, at(0), "api"), Ok(REV, 9_000, at(1), "api"), Ok(REV, 9_000, at(30), "api"))
+    assert record.value == 10_000
+    assert kinds(events).count(EventKind.REGRESSION_REJECTED) == 2
+
+
+def test_a_format_1_record_keeps_its_allowance_until_a_total_reflects_it():
+    state = (
+        '{"allowance":700,"observed_at":"2026-05-01T12:00:00+00:00","pending":null,"source":"api",'
+        '"stale_reason":null,"stale_since":null,"value":10000}'
+    )
+    stored = (
+        f'{{"base":{state},"format":1,"latest_at":"2026-05-01T12:00:00+00:00","metric":"revenue_total",'
+        f'"state":{state},"window":[]}}'
+    )
+    record = decode_record(stored)
+    assert (record.value, record.state.allowance) == (10_000, 700)
+    lowered = merge(record, Ok(REV, 9_300, at(45), "api"), POLICY, now=at(45)).record
+    assert (lowered.value, lowered.state.allowance) == (9_300, 0)
 
 
 def test_revenue_is_never_below_the_ledger_floor():

@@ -420,6 +420,22 @@ async def test_a_crash_before_commit_leaves_the_cursor_with_the_data():
     assert (again.outcome, again.inserted) == (SyncOutcome.COMPLETED, 4)
 
 
+async def test_a_refund_older_than_the_stored_total_lets_nothing_go_down():
+    # A first backfill finds the creator's historical refunds after her total was read: that total had already
+    # subtracted them, so a once-low total from Fanvue is refused instead of spending them as credit.
+    world = World()
+    await world.seed()
+    await refresh_creator_stats(world.ctx, LUNA)
+    world.fanvue.ledger[(LUNA, Stream.REVERSALS)] = [refund(LUNA, 1, T0 - timedelta(days=2), 1_000)]
+    world.clock.advance(60)
+    assert (await sync_ledger(world.ctx, LUNA, Stream.REVERSALS)).inserted == 1
+    world.fanvue.stats[LUNA]["revenue_total"] = 99_000
+    refresh = await refresh_creator_stats(world.ctx, LUNA)
+    assert (await world.stats(LUNA))["revenue_total"].value == 100_000
+    kinds = [e.kind for e in refresh.events if e.metric == "revenue_total"]
+    assert EventKind.REGRESSION_REJECTED in kinds
+
+
 async def test_a_new_refund_lets_revenue_go_down_by_its_amount():
     world = World()
     await world.seed()
@@ -429,7 +445,8 @@ async def test_a_new_refund_lets_revenue_go_down_by_its_amount():
     await refresh_creator_stats(world.ctx, LUNA)
     assert (await world.stats(LUNA))["revenue_total"].value == 100_000  # no recorded reason yet
 
-    world.fanvue.ledger[(LUNA, Stream.REVERSALS)] = [refund(LUNA, 1, T0 - timedelta(days=2), 1_000)]
+    # The refund happened after the total of 100,000 was read (at T0), so that total did not reflect it.
+    world.fanvue.ledger[(LUNA, Stream.REVERSALS)] = [refund(LUNA, 1, T0 + timedelta(seconds=30), 1_000)]
     world.clock.advance(60)
     report = await sync_ledger(world.ctx, LUNA, Stream.REVERSALS)
     assert report.inserted == 1

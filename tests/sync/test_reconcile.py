@@ -22,6 +22,7 @@ from onyx_adapters.sql import schema
 from onyx_adapters.sql.analytics import SqlAnalytics
 from onyx_core.analytics.periods import Period
 from onyx_core.ids import CreatorId
+from onyx_core.schedule import SyncJob
 from onyx_core.stats import EventKind, Metric
 from onyx_core.usecases import sync_agency
 from onyx_fanvue.sandbox.endpoints.users import account_json
@@ -117,28 +118,35 @@ async def test_through_the_agency_only_the_ledger_lacks_exactly_the_reversals(sy
         assert await ledger_net(world, other) - invisible == await stat(world, other)
 
 
-async def test_an_agency_only_creators_revenue_does_not_drop_without_a_refund_onyx_can_see(
+async def test_an_agency_only_creators_lower_total_is_believed_once_confirmed_ten_minutes_later(
     sync_database_url: str,
 ) -> None:
-    """The core's rule: lifetime revenue goes down only by a refund recorded in the ledger. Without the creator's
-    own connection no refund can be read, so Fanvue's lower total is recorded as a rejected regression (the event
-    says by how much) and the highest total stays; connecting the creator reconciles it (previous tests)."""
+    """Without the creator's own connection no refund can be read, so no recorded refund can explain Fanvue's
+    lower total. It is held (``decrease_held``) and applied only when a second total, at least 10 minutes later,
+    says the same (``decrease_confirmed``): one low answer changes nothing, a real refund is not kept higher forever."""
     async with synced_world(sync_database_url, creators=2, own=1, days=40) as world:
         other = world.creators[1]
         assert not (await sync_agency(world.ctx, world.agency)).partial
         before = await stat(world, other)
-        refund_some(world, other, world.sandbox.clock.now(), nth=6)
-        for _ in range(3):
-            world.sandbox.advance(timedelta(minutes=20))
-            await sync_agency(world.ctx, world.agency)
         assert before is not None
+        refund_some(world, other, world.sandbox.clock.now(), nth=6)
+        world.sandbox.advance(timedelta(minutes=5))
+        await sync_agency(world.ctx, world.agency, [SyncJob.STATS], import_first=False)
         assert fanvue_total(world, other) < before
-        assert await stat(world, other) == before
+        assert await stat(world, other) == before  # one observation: held
+        world.sandbox.advance(timedelta(minutes=9))
+        await sync_agency(world.ctx, world.agency, [SyncJob.STATS], import_first=False)
+        assert await stat(world, other) == before  # 9 minutes later: still held
+        world.sandbox.advance(timedelta(minutes=1, seconds=1))
+        await sync_agency(world.ctx, world.agency, [SyncJob.STATS], import_first=False)
+        assert await stat(world, other) == fanvue_total(world, other)
         async with world.ctx.uow() as uow:
             events = await uow.stats.events(other, Metric.REVENUE_TOTAL)
-        rejected = [e for e in events if e.kind is EventKind.REGRESSION_REJECTED]
-        assert rejected
-        assert rejected[-1].new_value == fanvue_total(world, other)
+        kinds = [e.kind for e in events]
+        assert EventKind.REGRESSION_REJECTED not in kinds
+        assert kinds.index(EventKind.DECREASE_HELD) < kinds.index(EventKind.DECREASE_CONFIRMED)
+        confirmed = events[kinds.index(EventKind.DECREASE_CONFIRMED)]
+        assert (confirmed.old_value, confirmed.new_value) == (before, fanvue_total(world, other))
 
 
 async def row_counts(world: SyncWorld) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 - a failed, empty or partial fetch never changes a stored value (it only marks it stale);
 - observations win by when they were observed, not by when they arrived;
-- lifetime revenue never decreases except through a recorded adjustment;
+- lifetime revenue never decreases except through a recorded refund newer than the value (or, where refunds
+  cannot be read, a decrease confirmed twice), and is never shown below the ledger's floor;
 - a sudden drop of a gauge is held until a second observation confirms it.
 """
 
@@ -29,12 +30,13 @@ from onyx_core.stats.observations import (
     ok,
 )
 from onyx_core.stats.policy import MergePolicy
-from onyx_core.stats.state import MetricState, PendingCliff, fold, sort_key
+from onyx_core.stats.state import Credit, MetricState, PendingCliff, fold, sort_key
 
 __all__ = [
     "DEFAULT_KINDS",
     "RETRYABLE_REASONS",
     "Adjustment",
+    "Credit",
     "EventKind",
     "Floor",
     "MergePolicy",

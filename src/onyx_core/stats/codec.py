@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from onyx_core.errors import DomainValueError
 from onyx_core.stats.merge import MetricRecord
 from onyx_core.stats.observations import Adjustment, Floor, Missing, MissingReason, Observation, Ok
-from onyx_core.stats.state import MetricState, PendingCliff
+from onyx_core.stats.state import Credit, MetricState, PendingCliff
 from onyx_core.timeutil import require_utc
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: refund credits with when they happened, the time the value reflects, the floor (1 had one allowance)."""
+READABLE_FORMATS = frozenset({1, 2})
 
 
 def _time(value: datetime | None) -> str | None:
@@ -43,18 +45,22 @@ def _state(state: MetricState) -> dict[str, Any]:
         },
         "stale_since": _time(state.stale_since),
         "stale_reason": None if state.stale_reason is None else state.stale_reason.value,
-        "allowance": state.allowance,
+        "credits": [{"v": c.amount, "at": _time(c.occurred_at), "ref": c.reference} for c in state.credits],
+        "reflects_until": _time(state.reflects_until),
+        "floor": state.floor,
     }
 
 
 def _observation(obs: Observation) -> dict[str, Any]:
     match obs:
         case Ok():
-            return {"t": "ok", "v": obs.value, "at": _time(obs.at), "src": obs.source}
+            ok = {"t": "ok", "v": obs.value, "at": _time(obs.at), "src": obs.source}
+            return ok if obs.refunds_tracked else {**ok, "untracked": True}
         case Missing():
             return {"t": "missing", "r": obs.reason.value, "at": _time(obs.at), "src": obs.source, "d": obs.detail}
         case Adjustment():
-            return {"t": "adj", "v": obs.amount, "at": _time(obs.at), "ref": obs.reference, "r": obs.reason}
+            adj = {"t": "adj", "v": obs.amount, "at": _time(obs.at), "ref": obs.reference, "r": obs.reason}
+            return adj if obs.occurred == obs.at else {**adj, "occurred": _time(obs.occurred)}
         case Floor():
             return {"t": "floor", "v": obs.value, "at": _time(obs.at), "src": obs.source}
 
@@ -101,15 +107,32 @@ def _state_from(data: dict[str, Any]) -> MetricState:
             raise DomainValueError("a pending cliff needs its first and last times")
         pending = PendingCliff(_int(p["value"]), first, last, _str(p["source"]))
     reason = data.get("stale_reason")
+    observed_at = _parse_time(data.get("observed_at"))
     return MetricState(
         value=_opt_int(data.get("value")),
-        observed_at=_parse_time(data.get("observed_at")),
+        observed_at=observed_at,
         source=None if data.get("source") is None else _str(data["source"]),
         pending=pending,
         stale_since=_parse_time(data.get("stale_since")),
         stale_reason=None if reason is None else MissingReason(reason),
-        allowance=_int(data.get("allowance", 0)),
+        credits=_credits_from(data, observed_at),
+        reflects_until=_parse_time(data.get("reflects_until")),
+        floor=_opt_int(data.get("floor")),
     )
+
+
+def _credits_from(data: dict[str, Any], observed_at: datetime | None) -> tuple[Credit, ...]:
+    credits = []
+    for c in data.get("credits", ()):
+        occurred = _parse_time(c["at"])
+        if occurred is None:
+            raise DomainValueError("a refund credit needs the time it happened")
+        credits.append(Credit(_int(c["v"]), occurred, _str(c["ref"])))
+    legacy = _int(data.get("allowance", 0))  # format 1: one sum, of refunds not yet reflected in the value
+    if legacy:
+        after_value = (observed_at or datetime.min.replace(tzinfo=UTC)) + timedelta(microseconds=1)
+        credits.append(Credit(legacy, after_value, "format-1 allowance"))
+    return tuple(credits)
 
 
 def _observation_from(metric: str, data: dict[str, Any]) -> Observation:
@@ -118,11 +141,12 @@ def _observation_from(metric: str, data: dict[str, Any]) -> Observation:
         raise DomainValueError("a stored observation needs its time")
     match data["t"]:
         case "ok":
-            return Ok(metric, _int(data["v"]), at, _str(data["src"]))
+            return Ok(metric, _int(data["v"]), at, _str(data["src"]), refunds_tracked=data.get("untracked") is not True)
         case "missing":
             return Missing(metric, MissingReason(data["r"]), at, _str(data["src"]), _str(data.get("d", "")))
         case "adj":
-            return Adjustment(metric, _int(data["v"]), at, _str(data["ref"]), _str(data["r"]))
+            occurred = _parse_time(data.get("occurred")) or at
+            return Adjustment(metric, _int(data["v"]), at, _str(data["ref"]), _str(data["r"]), occurred)
         case "floor":
             return Floor(metric, _int(data["v"]), at, _str(data["src"]))
         case other:
@@ -131,7 +155,7 @@ def _observation_from(metric: str, data: dict[str, Any]) -> Observation:
 
 def record_from_dict(data: dict[str, Any]) -> MetricRecord:
     """Inverse of :func:`record_to_dict`; raises :class:`DomainValueError` on a malformed document."""
-    if data.get("format") != FORMAT_VERSION:
+    if data.get("format") not in READABLE_FORMATS:
         raise DomainValueError(f"unsupported stats record format {data.get('format')!r}")
     try:
         metric = _str(data["metric"])

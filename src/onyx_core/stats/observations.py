@@ -5,7 +5,7 @@ A failed, empty or partial fetch is a :class:`Missing`, never an ``Ok(0)``: that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -66,7 +66,19 @@ class _Valued:
 
 @dataclass(frozen=True, slots=True)
 class Ok(_Valued):
-    """``metric`` had ``value`` at ``observed_at``, according to ``source`` (e.g. ``"fanvue:/users/me"``)."""
+    """``metric`` had ``value`` at ``observed_at``, according to ``source`` (e.g. ``"fanvue:/users/me"``).
+
+    ``refunds_tracked`` matters only for a monotone metric (lifetime revenue): whether the refunds that may lower it
+    are being recorded as :class:`Adjustment` s. When they are not (an agency's grant cannot read a creator's
+    refunds), a decrease no adjustment explains is held, and applied once confirmed ``confirm_after`` later.
+    """
+
+    refunds_tracked: bool = field(default=True, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _Valued.__post_init__(self)
+        if type(self.refunds_tracked) is not bool:
+            raise DomainValueError(f"refunds_tracked is a bool, got {self.refunds_tracked!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +109,9 @@ class Adjustment:
     """An explicit, recorded reason for a monotone metric to go down (a refund or chargeback).
 
     ``amount`` is the size of the allowed decrease (> 0); ``reference`` names the ledger entry behind it.
-    ``recorded_at`` is when Onyx recorded the reversal, not when the refund happened, so a refund for an old
-    day still counts as news.
+    ``recorded_at`` is when Onyx recorded the reversal (it orders the adjustment among the other observations);
+    ``occurred_at`` is when the refund happened at Fanvue (default: ``recorded_at``). Only a refund that happened
+    after the value it would lower was observed can explain a decrease: a total observed later already reflects it.
     """
 
     metric: str
@@ -106,6 +119,7 @@ class Adjustment:
     recorded_at: datetime
     reference: str
     reason: str
+    occurred_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_metric(self.metric)
@@ -114,6 +128,14 @@ class Adjustment:
         if not self.reference:
             raise DomainValueError("an adjustment needs the reference of its ledger entry")
         object.__setattr__(self, "recorded_at", require_utc(self.recorded_at, "Adjustment.recorded_at"))
+        occurred = self.recorded_at if self.occurred_at is None else self.occurred_at
+        object.__setattr__(self, "occurred_at", require_utc(occurred, "Adjustment.occurred_at"))
+
+    @property
+    def occurred(self) -> datetime:
+        """When the refund happened (``occurred_at``, which construction always fills in)."""
+        assert self.occurred_at is not None  # noqa: S101 - __post_init__ sets it
+        return self.occurred_at
 
     @property
     def at(self) -> datetime:

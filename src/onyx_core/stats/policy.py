@@ -26,6 +26,10 @@ class MergePolicy:
 
     Observations are kept for this long behind the newest one; one older than that is ignored (and reported).
     """
+    reflection_lag: timedelta = timedelta(minutes=10)
+    """How long Fanvue may take to show a refund in its lifetime total. A total observed at ``t`` is taken to
+    reflect every refund that happened before ``t - reflection_lag``: their credit is spent, and a refund that old
+    found later (a backfill's history) explains no decrease. A younger refund keeps its credit."""
     max_future_skew: timedelta = timedelta(minutes=5)
     """Observations dated further than this after ``now`` are refused: they would win every later merge."""
     kinds: Mapping[str, MetricKind] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_KINDS)))
@@ -38,6 +42,8 @@ class MergePolicy:
             raise DomainValueError("confirm_after must not be negative")
         if self.horizon < self.confirm_after:
             raise DomainValueError("horizon must be at least confirm_after, or late confirmations are lost")
+        if self.reflection_lag < timedelta(0):
+            raise DomainValueError("reflection_lag must not be negative")
         if self.max_future_skew < timedelta(0):
             raise DomainValueError("max_future_skew must not be negative")
         object.__setattr__(self, "kinds", MappingProxyType(dict(self.kinds)))

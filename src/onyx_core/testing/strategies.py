@@ -40,9 +40,13 @@ def ok_observations(
 ) -> st.SearchStrategy[Ok]:
     """``Ok`` observations of the given metrics."""
     when = times if times is not None else instants()
-    return st.sampled_from(metrics).flatmap(
-        lambda m: st.builds(Ok, st.just(m), values(m), when, st.sampled_from(SOURCES))
-    )
+
+    def of(metric: str) -> st.SearchStrategy[Ok]:
+        # Lifetime revenue is observed both where refunds are recorded and where nobody can read them.
+        tracked = st.booleans() if metric == Metric.REVENUE_TOTAL else st.just(value=True)
+        return st.builds(Ok, st.just(metric), values(metric), when, st.sampled_from(SOURCES), refunds_tracked=tracked)
+
+    return st.sampled_from(metrics).flatmap(of)
 
 
 def missing_observations(
@@ -59,16 +63,19 @@ def missing_observations(
     )
 
 
-def adjustments(times: st.SearchStrategy[datetime] | None = None) -> st.SearchStrategy[Adjustment]:
-    """Refund or chargeback adjustments of lifetime revenue."""
-    when = times if times is not None else instants()
-    return st.builds(
-        Adjustment,
-        st.just(Metric.REVENUE_TOTAL.value),
-        st.integers(1, 50_000),
-        when,
-        st.text("abcdef0123456789", min_size=4, max_size=8).map(lambda h: f"refund:{h}"),
-        st.sampled_from(["refund", "chargeback"]),
+@st.composite
+def adjustments(draw: st.DrawFn, times: st.SearchStrategy[datetime] | None = None) -> Adjustment:
+    """Refund or chargeback adjustments of lifetime revenue, recorded at a drawn time; the refund happened then,
+    minutes before, or long before (a historical refund found by a backfill)."""
+    recorded = draw(times if times is not None else instants())
+    ago = draw(st.one_of(st.just(0), st.integers(0, 3600), st.integers(0, 400 * 86400)))
+    return Adjustment(
+        Metric.REVENUE_TOTAL.value,
+        draw(st.integers(1, 50_000)),
+        recorded,
+        draw(st.text("abcdef0123456789", min_size=4, max_size=8).map(lambda h: f"refund:{h}")),
+        draw(st.sampled_from(["refund", "chargeback"])),
+        recorded - timedelta(seconds=ago),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from onyx_core.catalog import Creator
@@ -18,6 +18,7 @@ from onyx_core.stats import (
     Missing,
     MissingReason,
     Observation,
+    Ok,
     StatsEvent,
     merge_all,
     stale_metrics,
@@ -112,6 +113,12 @@ def _reversals_caught_up(reversals: SyncCursor | None, earnings: SyncCursor | No
     return through is None or reversals.synced_through >= through
 
 
+def _refunds_untracked(observation: Observation) -> Observation:
+    if isinstance(observation, Ok) and observation.metric == Metric.REVENUE_TOTAL:
+        return replace(observation, refunds_tracked=False)
+    return observation
+
+
 @dataclass(frozen=True, slots=True)
 class MergedStats:
     """What a merge did: its events, and every record of the creator as stored afterwards."""
@@ -148,6 +155,10 @@ async def merge_observations(
         ledger_net = await uow.ledger.net_total(creator_id, USD)
         if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
             observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]
+    else:
+        # No refund of this creator can be recorded (yet): a lower Fanvue total cannot be explained by one, so the
+        # merge believes it only once a second total, ten minutes later, confirms it.
+        observations = [_refunds_untracked(o) for o in observations]
     merged, events = merge_all(records, observations, ctx.merge_policy, now)
     changed = {metric: record for metric, record in merged.items() if records.get(metric) != record}
     if changed or events:

@@ -49,9 +49,10 @@ class LedgerSyncReport:
 
 
 def _adjustments(inserted: tuple[LedgerEntry, ...], now: datetime) -> list[Observation]:
-    """Each new refund or chargeback is the recorded reason lifetime revenue may go down by its amount."""
+    """Each new refund or chargeback is the recorded reason lifetime revenue may go down by its amount, if it
+    happened after the stored total was read (the merge decides: an older one is already in that total)."""
     return [
-        Adjustment(Metric.REVENUE_TOTAL, -entry.net.cents, now, entry.key, entry.kind.value)
+        Adjustment(Metric.REVENUE_TOTAL, -entry.net.cents, now, entry.key, entry.kind.value, entry.occurred_at)
         for entry in inserted
         if entry.is_reversal and entry.net.cents < 0
     ]
