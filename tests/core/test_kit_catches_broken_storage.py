@@ -1,0 +1,39 @@
+"""The public test kit catches broken storage, and says which rule broke.
+
+Every breakage of ``broken_storage`` must fail the contracts it names with the message it names, and, when a
+sequential run can see it, the stats machine too. Together the breakages make every contract fail. The correct
+fakes pass everything (``test_fakes.py``, ``test_stats_machine.py``), and so does the SQL unit of work on both
+engines (``tests/adapters/test_sql_contracts.py``, ``tests/adapters/test_sql_stats_machine.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from broken_storage import BREAKAGES, Breakage
+
+from onyx_core.testing.contracts import ALL_CONTRACTS, Contract, ContractViolation
+
+
+async def _violations(breakage: Breakage) -> dict[Contract, str]:
+    found: dict[Contract, str] = {}
+    for contract in ALL_CONTRACTS:
+        try:
+            await contract(breakage.factory())
+        except ContractViolation as violation:
+            found[contract] = str(violation)
+    return found
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.name)
+async def test_the_contracts_catch_the_breakage_by_its_rule(breakage: Breakage) -> None:
+    violations = await _violations(breakage)
+    for contract, rule in breakage.contracts.items():
+        assert contract in violations, f"{contract.__name__} passed storage with {breakage.name}"
+        assert re.search(rule, violations[contract]), f"{contract.__name__} said: {violations[contract]}"
+
+
+def test_every_contract_fails_for_some_breakage() -> None:
+    caught = {contract for breakage in BREAKAGES for contract in breakage.contracts}
+    assert [c.__name__ for c in ALL_CONTRACTS if c not in caught] == []
