@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from broken_storage import BREAKAGES, Breakage
+from broken_storage import BREAKAGES, HUNT, Breakage
+from hypothesis.stateful import run_state_machine_as_test
 
 from onyx_core.testing.contracts import ALL_CONTRACTS, Contract, ContractViolation
+from onyx_core.testing.machines import stats_machine
+
+THE_ISSUES_THREE = {"stats written outside the transaction", "events dropped when no record changed",
+                    "identical events deduplicated"}  # fmt: skip
 
 
 async def _violations(breakage: Breakage) -> dict[Contract, str]:
@@ -34,6 +39,18 @@ async def test_the_contracts_catch_the_breakage_by_its_rule(breakage: Breakage) 
         assert re.search(rule, violations[contract]), f"{contract.__name__} said: {violations[contract]}"
 
 
+@pytest.mark.parametrize("breakage", [b for b in BREAKAGES if b.machine], ids=lambda b: b.name)
+def test_the_stats_machine_catches_the_breakage_by_its_rule(breakage: Breakage) -> None:
+    assert breakage.machine is not None
+    with pytest.raises(ContractViolation, match=breakage.machine):
+        run_state_machine_as_test(stats_machine(breakage.factory), settings=HUNT)
+
+
 def test_every_contract_fails_for_some_breakage() -> None:
     caught = {contract for breakage in BREAKAGES for contract in breakage.contracts}
     assert [c.__name__ for c in ALL_CONTRACTS if c not in caught] == []
+
+
+def test_the_machine_and_the_contracts_both_catch_the_breakages_the_adversarial_run_found() -> None:
+    both = {b.name for b in BREAKAGES if b.contracts and b.machine}
+    assert both >= THE_ISSUES_THREE
