@@ -14,7 +14,10 @@ import pytest
 from broken_storage import BREAKAGES, HUNT, Breakage
 from hypothesis.stateful import run_state_machine_as_test
 
+from onyx_core.ports import UnitOfWork
+from onyx_core.testing._footprint import Footprint
 from onyx_core.testing.contracts import ALL_CONTRACTS, Contract, ContractViolation
+from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork
 from onyx_core.testing.machines import stats_machine
 
 THE_ISSUES_THREE = {"stats written outside the transaction", "events dropped when no record changed",
@@ -54,3 +57,11 @@ def test_every_contract_fails_for_some_breakage() -> None:
 def test_the_machine_and_the_contracts_both_catch_the_breakages_the_adversarial_run_found() -> None:
     both = {b.name for b in BREAKAGES if b.contracts and b.machine}
     assert both >= THE_ISSUES_THREE
+
+
+async def test_the_transaction_contracts_cover_every_repository_a_unit_of_work_hands_out() -> None:
+    """A repository added to the port must join the footprint the rollback and isolation contracts write."""
+    async with InMemoryUnitOfWork(InMemoryStore()) as uow:
+        read = await Footprint.fresh().read(uow)
+    covered = {repository.split()[0] for repository in read}
+    assert covered == set(UnitOfWork.__annotations__)
