@@ -89,6 +89,30 @@ class DeduplicatesEvents(_Wrapped):
         await self._inner.save(creator_id, records, fresh, at)
 
 
+class LastSaveOfAUnitWins(_Wrapped):
+    """Each save replaces the events staged by the unit's earlier saves (a buffer overwritten, not appended)."""
+
+    async def save(
+        self, creator_id: CreatorId, records: Mapping[str, MetricRecord], events: Sequence[StatsEvent], at: datetime
+    ) -> None:
+        self._uow._events[:] = [r for r in self._uow._events if r.creator_id != creator_id]
+        await self._inner.save(creator_id, records, events, at)
+
+
+class ReplacesEveryMetric(_Wrapped):
+    """A save replaces the creator's whole set of records: metrics it was not given are deleted."""
+
+    async def save(
+        self, creator_id: CreatorId, records: Mapping[str, MetricRecord], events: Sequence[StatsEvent], at: datetime
+    ) -> None:
+        await self._inner.get_for_update(creator_id)
+        table = self._inner._t
+        for key in [k for k, _ in table.items() if k[0] == creator_id and k[1] not in records]:
+            table.committed.pop(key, None)  # a DELETE ... WHERE creator_id = ?, outside the transaction at that
+            table.staged.pop(key, None)
+        await self._inner.save(creator_id, records, events, at)
+
+
 class FirstWriteWinsStats(_Wrapped):
     """Inserts new metrics but never replaces a stored one (an INSERT ... ON CONFLICT DO NOTHING)."""
 
@@ -299,6 +323,20 @@ BREAKAGES: tuple[Breakage, ...] = (
         DeduplicatesEvents,
         {c.check_stats_events_are_stored_as_given: r"^identical events are distinct events"},
         machine=r"events (read in the unit that saved them )?differ from the model's: \d+ lost",
+    ),
+    Breakage(
+        "only the last save of a unit kept",
+        "stats",
+        LastSaveOfAUnitWins,
+        {c.check_stats_events_are_stored_as_given: r"^every save of a unit must be kept"},
+        machine=r"events (read in the unit that saved them )?differ from the model's: \d+ lost",
+    ),
+    Breakage(
+        "metrics not given deleted",
+        "stats",
+        ReplacesEveryMetric,
+        {c.check_stats_round_trip: r"save must leave the metrics it was not given unchanged"},
+        machine=r"records (read in the unit that saved them )?differ from the model's|stored records are not what was",
     ),
     Breakage(
         "a stored metric never replaced",

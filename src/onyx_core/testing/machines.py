@@ -122,9 +122,12 @@ def stats_machine(
             await uow.stats.save(self.creator, changed, events, self.now)
             return merged, events
 
-        async def _store(self, observations: list[Observation]) -> tuple[StatsEvent, ...]:
+        async def _store(self, batches: list[list[Observation]]) -> tuple[StatsEvent, ...]:
+            """Each batch merged and saved in turn, all in one unit of work, committed."""
+            events: tuple[StatsEvent, ...] = ()
             async with self.uow() as uow:
-                _, events = await self._merge(uow, observations)
+                for observations in batches:
+                    events += (await self._merge(uow, observations))[1]
                 await uow.commit()
             return events
 
@@ -170,15 +173,19 @@ def stats_machine(
             _expect_records(self.model, records, f"stats records: {rule}")
             _expect_events(self.events, events, f"stats events: {rule}")
 
-        def _apply(self, observations: list[Observation]) -> None:
-            model, model_events = merge_all(self.model, observations, merge_policy, self.now)
-            events = self._run(self._store(observations))
+        def _apply(self, *batches: list[Observation]) -> None:
+            model = self.model
+            model_events: tuple[StatsEvent, ...] = ()
+            for observations in batches:
+                model, events = merge_all(model, observations, merge_policy, self.now)
+                model_events += events
+            events = self._run(self._store(list(batches)))
             _expect(
                 events == model_events,
                 "merging the stored records gave other events than merging the model's: the stored records are "
                 f"not what was saved ({event_difference(model_events, events)})",
             )
-            self._check_the_rules(observations)
+            self._check_the_rules([o for observations in batches for o in observations])
             self.model = model
             self.events.extend(events)
 
@@ -291,6 +298,11 @@ def stats_machine(
             """Earlier observations merged and saved together, the first one twice: a re-fetched page that repeats
             a row (an observation ignored as late gives one event per copy: equal events in one save)."""
             self._apply([*observations, observations[0]])
+
+        @rule(first=observed, second=observed)
+        def two_merges_in_one_unit(self, first: Observation, second: Observation) -> None:
+            """Two read-merge-writes in one unit, as a ledger page merges its refunds and a refresh follows."""
+            self._apply([first], [second])
 
         @rule(
             target=observed,
