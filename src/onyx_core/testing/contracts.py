@@ -15,21 +15,22 @@ share one database (even run concurrently) and need no cleanup between them.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from datetime import date, datetime, timedelta
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
-from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
+from onyx_core.catalog import Agency, Creator, TrackingLink
+from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import ConcurrentUpdateError
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId, FanId, TrackingLinkId
-from onyx_core.ledger import EntryKind, LedgerEntry, Source
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.money import Money
-from onyx_core.ports import UnitOfWorkFactory
+from onyx_core.ports import UnitOfWork, UnitOfWorkFactory
 from onyx_core.stats import (
     Adjustment,
+    EventKind,
     Floor,
     MergePolicy,
     Metric,
@@ -44,14 +45,21 @@ from onyx_core.stats import (
     merge_all,
 )
 from onyx_core.sync import Stream, SyncCursor
-from onyx_core.tokens import TokenSet
+from onyx_core.testing._diff import event_difference
+from onyx_core.testing._footprint import Footprint, Reading
+from onyx_core.testing._rows import (
+    T0,
+    ledger_entry,
+    new_connection,
+    ranked_spender,
+    refreshed_connection,
+    tracking_link,
+    uid,
+)
 from onyx_core.usecases.rankings import agency_scope
 
 Contract = Callable[[UnitOfWorkFactory], Awaitable[None]]
 """The type of every check in this module."""
-
-T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-"""A base instant with microseconds: storage must keep them (ledger keys hash the time to the microsecond)."""
 
 CONCURRENT_WRITERS = 50
 
@@ -65,14 +73,10 @@ def _expect(condition: bool, message: str) -> None:  # noqa: FBT001 - an asserti
         raise ContractViolation(message)
 
 
-def _uid(prefix: str) -> str:
-    return f"{prefix}-{uuid4().hex}"
-
-
 async def _seed_creator(uow_factory: UnitOfWorkFactory) -> tuple[AgencyId, CreatorId]:
     """A fresh agency with one creator, committed."""
-    agency_id = AgencyId(_uid("agency"))
-    creator_id = CreatorId(_uid("creator"))
+    agency_id = AgencyId(uid("agency"))
+    creator_id = CreatorId(uid("creator"))
     async with uow_factory() as uow:
         await uow.agencies.upsert(Agency(agency_id, "Contract Agency"))
         await uow.creators.upsert(Creator(creator_id, agency_id, "handle", "Display Name", T0))
@@ -82,52 +86,96 @@ async def _seed_creator(uow_factory: UnitOfWorkFactory) -> tuple[AgencyId, Creat
 
 # ----------------------------------------------------------------------------- units of work
 
+READ_TIMEOUT = 30.0
+"""Seconds a plain read in one unit may wait while another unit holds uncommitted writes (it should not wait)."""
+
+
+class _LeftByAnExceptionError(Exception):
+    """Raised inside a unit of work to leave it the way a crash between the work and its commit does."""
+
+
+def _expect_same(expected: Reading, got: Reading, rule: str) -> None:
+    """Compare two readings of a footprint repository by repository: the first that differs breaks ``rule``."""
+    for repository, value in expected.items():
+        if got[repository] != value:
+            raise ContractViolation(f"{repository}: {rule} (expected {_short(value)}, got {_short(got[repository])})")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 300 else f"{text[:300]}..."
+
+
+async def _reading(uow_factory: UnitOfWorkFactory, footprint: Footprint) -> Reading:
+    async with uow_factory() as uow:
+        return await footprint.read(uow)
+
+
+async def _seeded(uow_factory: UnitOfWorkFactory) -> tuple[Footprint, Reading]:
+    """A footprint committed in every repository, and how it reads back."""
+    footprint = Footprint.fresh()
+    async with uow_factory() as uow:
+        await footprint.seed(uow)
+        await uow.commit()
+    return footprint, await _reading(uow_factory, footprint)
+
+
+async def _written(uow: UnitOfWork, footprint: Footprint, before: Reading) -> Reading:
+    """Write the footprint's changes in ``uow``; the unit must read its own writes in every repository."""
+    await footprint.write(uow)
+    inside = await footprint.read(uow)
+    for repository, value in before.items():
+        _expect(
+            inside[repository] != value,
+            f"{repository}: a unit must read its own uncommitted writes (it still reads {_short(value)})",
+        )
+    return inside
+
 
 async def check_uncommitted_work_is_discarded(uow_factory: UnitOfWorkFactory) -> None:
-    """A unit sees its own writes; leaving it without commit, by exception or by rollback keeps none of them."""
-    left = Agency(AgencyId(_uid("agency")), "left without commit")
-    async with uow_factory() as uow:
-        await uow.agencies.upsert(left)
-        _expect(await uow.agencies.get(left.id) == left, "a unit of work must read its own uncommitted writes")
-    async with uow_factory() as uow:
-        _expect(await uow.agencies.get(left.id) is None, "leaving a unit without commit must discard its writes")
+    """In every repository (agencies, creators, connections, stats records and events, ledger, history, top
+    spenders, tracking links, cursors): a unit reads its own writes, and leaving it without commit, by an
+    exception or by ``rollback()`` leaves everything exactly as it was committed before."""
+    footprint, before = await _seeded(uow_factory)
 
-    raised = Agency(AgencyId(_uid("agency")), "left by an exception")
-
-    class _BoomError(Exception):
-        pass
+    async with uow_factory() as uow:
+        await _written(uow, footprint, before)
+    _expect_same(
+        before, await _reading(uow_factory, footprint), "leaving a unit without commit must discard its writes"
+    )
 
     try:
         async with uow_factory() as uow:
-            await uow.agencies.upsert(raised)
-            raise _BoomError
-    except _BoomError:
+            await _written(uow, footprint, before)
+            raise _LeftByAnExceptionError
+    except _LeftByAnExceptionError:
         pass
-    async with uow_factory() as uow:
-        _expect(await uow.agencies.get(raised.id) is None, "an exception inside a unit must discard its writes")
+    _expect_same(before, await _reading(uow_factory, footprint), "an exception inside a unit must discard its writes")
 
-    rolled = Agency(AgencyId(_uid("agency")), "rolled back")
-    kept = Agency(AgencyId(_uid("agency")), "committed")
     async with uow_factory() as uow:
-        await uow.agencies.upsert(rolled)
+        await _written(uow, footprint, before)
         await uow.rollback()
-        await uow.agencies.upsert(kept)
+        _expect_same(before, await footprint.read(uow), "rollback() must discard the writes before it")
+        kept = await _written(uow, footprint, before)
         await uow.commit()
-    async with uow_factory() as uow:
-        _expect(await uow.agencies.get(rolled.id) is None, "rollback() must discard the writes before it")
-        _expect(await uow.agencies.get(kept.id) == kept, "writes committed after a rollback must persist")
+    _expect_same(kept, await _reading(uow_factory, footprint), "writes committed after a rollback must persist")
 
 
 async def check_uncommitted_writes_are_invisible_to_other_units(uow_factory: UnitOfWorkFactory) -> None:
-    """Another unit open at the same time sees a write only once it is committed."""
-    agency = Agency(AgencyId(_uid("agency")), "isolated")
+    """In every repository: another unit open at the same time sees a write only once it is committed, and a
+    plain read there does not wait for the writer."""
+    footprint, before = await _seeded(uow_factory)
     async with uow_factory() as writer:
-        await writer.agencies.upsert(agency)
-        async with uow_factory() as reader:
-            _expect(await reader.agencies.get(agency.id) is None, "another unit must not see uncommitted writes")
+        written = await _written(writer, footprint, before)
+        try:
+            seen = await asyncio.wait_for(_reading(uow_factory, footprint), READ_TIMEOUT)
+        except TimeoutError:
+            raise ContractViolation(
+                f"a plain read in another unit waited {READ_TIMEOUT:.0f} s for a unit holding uncommitted writes"
+            ) from None
+        _expect_same(before, seen, "another unit must not see uncommitted writes")
         await writer.commit()
-    async with uow_factory() as reader:
-        _expect(await reader.agencies.get(agency.id) == agency, "a committed write must be visible to new units")
+    _expect_same(written, await _reading(uow_factory, footprint), "a committed write must be visible to new units")
 
 
 # ----------------------------------------------------------------------------- catalog
@@ -135,13 +183,13 @@ async def check_uncommitted_writes_are_invisible_to_other_units(uow_factory: Uni
 
 async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     """Agencies and creators come back equal; upsert replaces; ``for_agency`` lists by id."""
-    agency = Agency(AgencyId(_uid("agency")), "Round Trip Talent", fanvue_user_uuid=_uid("fv"))
-    bare = Agency(AgencyId(_uid("agency")), "No Fanvue User Yet")
+    agency = Agency(AgencyId(uid("agency")), "Round Trip Talent", fanvue_user_uuid=uid("fv"))
+    bare = Agency(AgencyId(uid("agency")), "No Fanvue User Yet")
     creators = [
-        Creator(CreatorId(_uid("creator-b")), agency.id, "bee", "Bee", T0),
-        Creator(CreatorId(_uid("creator-a")), agency.id, "ay", "Ay Ünïcode ✨", T0 + timedelta(microseconds=7)),
+        Creator(CreatorId(uid("creator-b")), agency.id, "bee", "Bee", T0),
+        Creator(CreatorId(uid("creator-a")), agency.id, "ay", "Ay Ünïcode ✨", T0 + timedelta(microseconds=7)),
     ]
-    other = Creator(CreatorId(_uid("creator")), bare.id, "other", "Other", T0)
+    other = Creator(CreatorId(uid("creator")), bare.id, "other", "Other", T0)
     async with uow_factory() as uow:
         for a in (agency, bare):
             await uow.agencies.upsert(a)
@@ -152,12 +200,12 @@ async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) ->
     async with uow_factory() as uow:
         _expect(await uow.agencies.get(agency.id) == agency, "an agency must round-trip unchanged")
         _expect(await uow.agencies.get(bare.id) == bare, "an agency without a Fanvue user must round-trip")
-        _expect(await uow.agencies.get(AgencyId(_uid("absent"))) is None, "an unknown agency must be None")
+        _expect(await uow.agencies.get(AgencyId(uid("absent"))) is None, "an unknown agency must be None")
         listed = {a.id: a for a in await uow.agencies.list()}
         _expect(listed.get(agency.id) == agency and listed.get(bare.id) == bare, "list() must include every agency")
         for c in (*creators, other):
             _expect(await uow.creators.get(c.id) == c, f"creator {c.handle} must round-trip unchanged")
-        _expect(await uow.creators.get(CreatorId(_uid("absent"))) is None, "an unknown creator must be None")
+        _expect(await uow.creators.get(CreatorId(uid("absent"))) is None, "an unknown creator must be None")
         _expect(
             await uow.creators.for_agency(agency.id) == sorted(creators, key=lambda c: c.id),
             "for_agency must list exactly the agency's creators, ordered by id",
@@ -182,34 +230,11 @@ async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) ->
 # ----------------------------------------------------------------------------- connections
 
 
-def _connection(
-    kind: ConnectionKind, agency_id: AgencyId, creator_id: CreatorId | None, version: int, at: datetime
-) -> Connection:
-    return Connection(
-        id=ConnectionId(_uid("conn")),
-        kind=kind,
-        agency_id=agency_id,
-        creator_id=creator_id,
-        fanvue_user_uuid=_uid("fv"),
-        status=ConnectionStatus.ACTIVE,
-        tokens=TokenSet(_uid("access"), _uid("refresh"), at + timedelta(hours=1), frozenset({"read:self", "read:x"})),
-        token_version=version,
-        last_refreshed_at=at,
-        last_used_at=None,
-        last_error=None,
-    )
-
-
-def _refreshed(connection: Connection, at: datetime) -> Connection:
-    tokens = TokenSet(_uid("access"), _uid("refresh"), at + timedelta(hours=1), frozenset({"read:self"}))
-    return connection.with_tokens(tokens, at).marked_used(at)
-
-
 async def _seed_connections(uow_factory: UnitOfWorkFactory) -> tuple[Connection, Connection, CreatorId]:
     """A fresh agency and creator with an agency-level and a creator-level connection, committed."""
     agency_id, creator_id = await _seed_creator(uow_factory)
-    agency_conn = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
-    own_conn = _connection(ConnectionKind.CREATOR, agency_id, creator_id, 1, T0)
+    agency_conn = new_connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    own_conn = new_connection(ConnectionKind.CREATOR, agency_id, creator_id, 1, T0)
     async with uow_factory() as uow:
         await uow.connections.save(agency_conn)
         await uow.connections.save(own_conn)
@@ -232,9 +257,9 @@ async def check_connection_round_trip(uow_factory: UnitOfWorkFactory) -> None:
             "for_creator must return the creator's own connection",
         )
         _expect(await uow.connections.get_for_update(own_conn.id) == own_conn, "get_for_update must read the row")
-        _expect(await uow.connections.get(ConnectionId(_uid("absent"))) is None, "an unknown connection is None")
-        _expect(await uow.connections.for_agency(AgencyId(_uid("absent"))) is None, "no agency connection: None")
-        _expect(await uow.connections.for_creator(CreatorId(_uid("absent"))) is None, "no creator connection: None")
+        _expect(await uow.connections.get(ConnectionId(uid("absent"))) is None, "an unknown connection is None")
+        _expect(await uow.connections.for_agency(AgencyId(uid("absent"))) is None, "no agency connection: None")
+        _expect(await uow.connections.for_creator(CreatorId(uid("absent"))) is None, "no creator connection: None")
 
     # A connection that lost its grant keeps no tokens, and says why.
     ended = own_conn.marked_needs_reauth("invalid_grant: refresh token expired")
@@ -242,7 +267,10 @@ async def check_connection_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.connections.save(ended)
         await uow.connections.save(used)
-        _expect(await uow.connections.get(ended.id) == ended, "a unit must read its own saved connection")
+        _expect(
+            await uow.connections.get(ended.id) == ended,
+            "a connection without tokens must round-trip, also in the unit that saved it",
+        )
         await uow.commit()
     async with uow_factory() as uow:
         _expect(await uow.connections.get(ended.id) == ended, "a connection without tokens must round-trip")
@@ -253,8 +281,8 @@ async def check_connection_version_fence(uow_factory: UnitOfWorkFactory) -> None
     """``save(expected_version=v)`` stores only while the stored ``token_version`` is still ``v``."""
     agency_conn, _, _ = await _seed_connections(uow_factory)
     # Two refreshers read version 1; the first to save wins, the second is fenced off.
-    first = _refreshed(agency_conn, T0 + timedelta(minutes=1))
-    second = _refreshed(agency_conn, T0 + timedelta(minutes=2))
+    first = refreshed_connection(agency_conn, T0 + timedelta(minutes=1))
+    second = refreshed_connection(agency_conn, T0 + timedelta(minutes=2))
     async with uow_factory() as uow:
         await uow.connections.save(first, expected_version=1)
         await uow.commit()
@@ -269,12 +297,12 @@ async def check_connection_version_fence(uow_factory: UnitOfWorkFactory) -> None
         _expect(await uow.connections.get(agency_conn.id) == first, "a fenced-off save must leave the winner's row")
 
     # Under get_for_update, a matching fence stores; a connection never stored fails any fence.
-    third = _refreshed(first, T0 + timedelta(minutes=3))
+    third = refreshed_connection(first, T0 + timedelta(minutes=3))
     async with uow_factory() as uow:
         _expect(await uow.connections.get_for_update(agency_conn.id) == first, "get_for_update reads the row")
         await uow.connections.save(third, expected_version=2)
         await uow.commit()
-    ghost = _connection(ConnectionKind.AGENCY, AgencyId(_uid("agency")), None, 5, T0)
+    ghost = new_connection(ConnectionKind.AGENCY, AgencyId(uid("agency")), None, 5, T0)
     async with uow_factory() as uow:
         try:
             await uow.connections.save(ghost, expected_version=4)
@@ -306,7 +334,7 @@ async def check_stats_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         Ok(Metric.SUBSCRIBERS, 3, at[1], src),
         Missing(Metric.SUBSCRIBERS, MissingReason.TIMEOUT, at[2], src, "read timed out"),
         Ok(Metric.REVENUE_TOTAL, 125_000, at[0], src),
-        Adjustment(Metric.REVENUE_TOTAL, 5_000, at[1], _uid("refund"), "refund"),
+        Adjustment(Metric.REVENUE_TOTAL, 5_000, at[1], uid("refund"), "refund"),
         Floor(Metric.REVENUE_TOTAL, 126_000, at[2], "onyx:ledger"),
         Missing(Metric.FOLLOWERS, MissingReason.PERMISSION, at[0], src),
         Ok("custom_metric", 0, at[0], src),
@@ -339,17 +367,15 @@ async def check_stats_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         _expect(set(locked) == set(records), "get_for_update must read the same records as get")
         await uow.stats.save(creator_id, {Metric.SUBSCRIBERS: updated.record}, updated.events, at[7])
         _expect(
-            (await uow.stats.get(creator_id))[Metric.SUBSCRIBERS] == updated.record,
+            (await uow.stats.get(creator_id)).get(Metric.SUBSCRIBERS) == updated.record,
             "a unit must read its own saved record",
         )
         await uow.commit()
     async with uow_factory() as uow:
-        stored = await uow.stats.get(creator_id)
+        encoded = {m: encode_record(r) for m, r in (await uow.stats.get(creator_id)).items()}
+        _expect(encoded.get(Metric.SUBSCRIBERS) == encode_record(updated.record), "save must replace the metric")
         _expect(
-            encode_record(stored[Metric.SUBSCRIBERS]) == encode_record(updated.record), "save must replace the metric"
-        )
-        _expect(
-            encode_record(stored[Metric.REVENUE_TOTAL]) == encode_record(records[Metric.REVENUE_TOTAL]),
+            all(encoded.get(m) == encode_record(r) for m, r in records.items() if m != Metric.SUBSCRIBERS),
             "save must leave the metrics it was not given unchanged",
         )
         _expect(
@@ -360,6 +386,89 @@ async def check_stats_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         _expect(await uow.stats.get(other) == {}, "another creator's stats must not leak")
         _expect(await uow.stats.events(other) == [], "another creator's events must not leak")
+
+
+NO_RECORD_EVENTS = "events that change no record must be stored"
+IDENTICAL_EVENTS = "identical events are distinct events"
+
+
+def _expect_appended(before: list[StatsEvent], saved: tuple[StatsEvent, ...], got: list[StatsEvent], when: str) -> None:
+    """``got`` must be ``before`` followed by ``saved``; if not, name the rule the storage broke."""
+    expected = [*before, *saved]
+    if got == expected:
+        return
+    added = got[len(before) :] if got[: len(before)] == before else None
+    missing = Counter(saved) - Counter(added or [])
+    if added is not None and missing and all(event in before for event in missing):
+        rule = f"{IDENTICAL_EVENTS}: an event equal to one already stored must be stored again"
+    elif added == []:
+        rule = f"{NO_RECORD_EVENTS} (a save of events without records kept none)"
+    elif added is not None and missing and set(added) == set(saved):
+        rule = f"{IDENTICAL_EVENTS}: equal events saved together must all be stored"
+    else:
+        rule = "saved events must be appended after the stored ones, in order"
+    raise ContractViolation(f"{rule}, {when} ({event_difference(expected, got)})")
+
+
+async def check_stats_events_are_stored_as_given(uow_factory: UnitOfWorkFactory) -> None:
+    """Every event saved is stored, in order: also when the save changes no record (an observation ignored as
+    late, or rejected, changes nothing but its event), once per occurrence (two equal events are two events: the
+    history counts them), and from every save of a unit, not only its last."""
+    _, creator_id = await _seed_creator(uow_factory)
+    now = T0 + timedelta(hours=2)
+    records, first = _records([Ok(Metric.FOLLOWERS, 50, now, "contract")], now)
+    async with uow_factory() as uow:
+        await uow.stats.save(creator_id, records, first, now)
+        await uow.commit()
+    async with uow_factory() as uow:
+        records_before = await uow.stats.get(creator_id)
+
+    # What merging an observation from beyond the horizon twice in one batch gives: two equal events, no record.
+    ignored = StatsEvent(Metric.FOLLOWERS, EventKind.IGNORED_LATE, T0, "contract", detail="older than the horizon")
+    twice = (ignored, ignored)
+    async with uow_factory() as uow:
+        await uow.stats.save(creator_id, {}, twice, now)
+        _expect_appended(first, twice, await uow.stats.events(creator_id), "read in the unit that saved them")
+        await uow.commit()
+    async with uow_factory() as uow:
+        _expect_appended(first, twice, await uow.stats.events(creator_id), "read after the commit")
+
+    again = (ignored,)
+    async with uow_factory() as uow:
+        await uow.stats.save(creator_id, {}, again, now)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.stats.events(creator_id)
+        only = await uow.stats.events(creator_id, Metric.FOLLOWERS)
+        records_after = await uow.stats.get(creator_id)
+    _expect_appended([*first, *twice], again, stored, "read after the commit")
+    _expect(only == stored, "events(metric) must return every event of the metric, equal ones included")
+    _expect(
+        {m: encode_record(r) for m, r in records_after.items()}
+        == {m: encode_record(r) for m, r in records_before.items()},
+        "a save of events alone must leave the records unchanged",
+    )
+
+    # Two saves in one unit (a page's refunds, then the refresh's merge): both are kept, in order.
+    likes, applied = _records([Ok(Metric.LIKES, 9, now, "contract")], now)
+    stale = StatsEvent(Metric.FOLLOWERS, EventKind.MARKED_STALE, now, "contract", 50, 50, "timeout")
+    async with uow_factory() as uow:
+        await uow.stats.save(creator_id, {}, (stale,), now)
+        await uow.stats.save(creator_id, likes, applied, now)
+        await uow.commit()
+    async with uow_factory() as uow:
+        events = await uow.stats.events(creator_id)
+        records_after = await uow.stats.get(creator_id)
+    expected = [*stored, stale, *applied]
+    _expect(
+        events == expected,
+        f"every save of a unit must be kept: a later save must not replace an earlier one's events "
+        f"({event_difference(expected, events)})",
+    )
+    _expect(
+        set(records_after) == {*records_before, *likes},
+        "every save of a unit must be kept: a later save must not drop an earlier one's records",
+    )
 
 
 async def check_stats_get_for_update_serialises_writers(uow_factory: UnitOfWorkFactory) -> None:
@@ -378,39 +487,24 @@ async def check_stats_get_for_update_serialises_writers(uow_factory: UnitOfWorkF
             await uow.stats.save(creator_id, {metric: result.record}, result.events, now)
             await uow.commit()
 
-    await asyncio.gather(*(writer(i) for i in range(CONCURRENT_WRITERS)))
-    async with uow_factory() as uow:
-        record = (await uow.stats.get(creator_id)).get(metric)
-    seen = set() if record is None else {o.at for o in record.window}
-    lost = CONCURRENT_WRITERS - len(seen)
+    async def seen() -> set[datetime]:
+        async with uow_factory() as uow:
+            record = (await uow.stats.get(creator_id)).get(metric)
+        return set() if record is None else {o.at for o in record.window}
+
+    # One after the other first: an update lost here is lost by save or get, not for want of a lock.
+    for i in range(2):
+        await writer(i)
+    _expect(
+        len(await seen()) == 2,
+        "an update of one writer after another was lost: records must read back as saved (not a locking problem)",
+    )
+    await asyncio.gather(*(writer(i) for i in range(2, CONCURRENT_WRITERS)))
+    lost = CONCURRENT_WRITERS - len(await seen())
     _expect(lost == 0, f"{lost} of {CONCURRENT_WRITERS} concurrent updates were lost: get_for_update must lock")
 
 
 # ----------------------------------------------------------------------------- ledger
-
-
-def _entry(
-    creator_id: CreatorId,
-    at: datetime,
-    gross: int,
-    *,
-    kind: EntryKind = EntryKind.EARNING,
-    currency: str = "USD",
-    key: str | None = None,
-) -> LedgerEntry:
-    source = {EntryKind.EARNING: Source.TIP, EntryKind.REFUND: Source.REFUND}.get(kind, Source.CHARGEBACK)
-    return LedgerEntry(
-        creator_id,
-        key or f"{kind.value}:{uuid4().hex}",
-        at,
-        source,
-        Money(gross, currency),
-        Money(gross * 8 // 10 if gross >= 0 else gross, currency),
-        kind,
-        FanId(_uid("fan")),
-        reference=None,
-        original_currency="EUR" if currency == "USD" else None,
-    )
 
 
 async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> None:
@@ -420,14 +514,14 @@ async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> N
     _, other_id = await _seed_creator(uow_factory)
     same_time = T0 + timedelta(hours=1)
     entries = [
-        _entry(creator_id, T0, 1000),
-        _entry(creator_id, same_time, 500, key="earning:b"),
-        _entry(creator_id, same_time, 700, key="earning:a"),
-        _entry(creator_id, T0 + timedelta(hours=2), -300, kind=EntryKind.REFUND),
-        _entry(creator_id, T0 + timedelta(hours=3), 900, currency="EUR"),
+        ledger_entry(creator_id, T0, 1000),
+        ledger_entry(creator_id, same_time, 500, key="earning:b"),
+        ledger_entry(creator_id, same_time, 700, key="earning:a"),
+        ledger_entry(creator_id, T0 + timedelta(hours=2), -300, kind=EntryKind.REFUND),
+        ledger_entry(creator_id, T0 + timedelta(hours=3), 900, currency="EUR"),
     ]
     shared_key = entries[0].key
-    elsewhere = _entry(other_id, T0, 5000, key=shared_key)  # keys are unique per creator, not globally
+    elsewhere = ledger_entry(other_id, T0, 5000, key=shared_key)  # keys are unique per creator, not globally
 
     async with uow_factory() as uow:
         first = await uow.ledger.upsert(entries)
@@ -452,7 +546,7 @@ async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> N
         creator_id, entries[0].key, entries[0].occurred_at, entries[0].source, Money(1100), Money(880),
         fan_id=entries[0].fan_id, original_currency=entries[0].original_currency,
     )  # fmt: skip
-    new = _entry(creator_id, T0 + timedelta(hours=4), 200)
+    new = ledger_entry(creator_id, T0 + timedelta(hours=4), 200)
     async with uow_factory() as uow:
         mixed = await uow.ledger.upsert([corrected, entries[1], new])
         await uow.commit()
@@ -504,19 +598,12 @@ async def check_history_upsert_replaces_days(uow_factory: UnitOfWorkFactory) -> 
         _expect(await uow.history.days(other_id, d[0], d[5]) == [SubscriberDay(other_id, d[1], 99, 99)], "no leaks")
 
 
-def _spender(rank: int, creator_id: CreatorId | None, cents: int) -> RankedSpender:
-    return RankedSpender(
-        rank, FanId(_uid("fan")), f"fan{rank}", f"Fan {rank}", Money(cents), Money(cents * 8 // 10), rank * 3,
-        creator_id, None if rank % 2 else T0,
-    )  # fmt: skip
-
-
 async def check_top_spenders_replace(uow_factory: UnitOfWorkFactory) -> None:
     """``replace`` swaps a scope's whole list; ``get`` returns it ordered by rank, other scopes untouched."""
     agency_id, creator_id = await _seed_creator(uow_factory)
     scope = agency_scope(agency_id)
-    first = [_spender(r, creator_id, 10_000 - r) for r in (1, 2, 3)]
-    agency_list = [_spender(r, None, 50_000 - r) for r in (1, 2)]
+    first = [ranked_spender(r, creator_id, 10_000 - r) for r in (1, 2, 3)]
+    agency_list = [ranked_spender(r, None, 50_000 - r) for r in (1, 2)]
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == [], "a scope never stored reads as []")
         await uow.top_spenders.replace(creator_id, first, T0)
@@ -524,37 +611,32 @@ async def check_top_spenders_replace(uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == first, "a snapshot must round-trip, ordered by rank")
-    second = [_spender(r, creator_id, 20_000 - r) for r in (1, 2)]
+    second = [ranked_spender(r, creator_id, 20_000 - r) for r in (1, 2)]
     async with uow_factory() as uow:
         await uow.top_spenders.replace(creator_id, second, T0 + timedelta(hours=1))
-        _expect(await uow.top_spenders.get(creator_id) == second, "a unit must read its own replacement")
+        _expect(
+            await uow.top_spenders.get(creator_id) == second,
+            "replace must drop the old list entirely, also as read in the unit that replaced it",
+        )
         await uow.commit()
     async with uow_factory() as uow:
         _expect(await uow.top_spenders.get(creator_id) == second, "replace must drop the old list entirely")
         _expect(await uow.top_spenders.get(scope) == agency_list, "replace must leave other scopes alone")
 
 
-def _link(creator_id: CreatorId, name: str, clicks: int, earned: int | None) -> TrackingLink:
-    return TrackingLink(
-        TrackingLinkId(_uid("link")), creator_id, name, f"https://fanvue.example/{name}", "instagram", T0, clicks,
-        clicks // 10, clicks // 5,
-        None if earned is None else Money(earned), None if earned is None else Money(earned * 8 // 10),
-    )  # fmt: skip
-
-
 async def check_tracking_links_upsert(uow_factory: UnitOfWorkFactory) -> None:
     """Links upsert by id (counters move, nothing is deleted); ``for_creator`` lists one creator's links."""
     _, creator_id = await _seed_creator(uow_factory)
     _, other_id = await _seed_creator(uow_factory)
-    bio, story = _link(creator_id, "bio", 100, None), _link(creator_id, "story", 40, 1_500)
-    theirs = _link(other_id, "bio", 7, 0)
+    bio, story = tracking_link(creator_id, "bio", 100, None), tracking_link(creator_id, "story", 40, 1_500)
+    theirs = tracking_link(other_id, "bio", 7, 0)
     async with uow_factory() as uow:
         await uow.tracking_links.upsert([bio, story, theirs])
         await uow.commit()
     bio_later = TrackingLink(
         bio.id, creator_id, bio.name, bio.url, bio.platform, bio.created_at, 150, 20, 30, Money(999), Money(799)
     )
-    reel = _link(creator_id, "reel", 0, None)
+    reel = tracking_link(creator_id, "reel", 0, None)
     async with uow_factory() as uow:
         await uow.tracking_links.upsert([bio_later, reel])
         await uow.commit()
@@ -563,9 +645,9 @@ async def check_tracking_links_upsert(uow_factory: UnitOfWorkFactory) -> None:
         return sorted(links, key=lambda link: link.id)
 
     async with uow_factory() as uow:
+        _expect(await uow.tracking_links.for_creator(other_id) == [theirs], "another creator's links must not leak")
         got = await uow.tracking_links.for_creator(creator_id)
         _expect(by_id(got) == by_id([bio_later, story, reel]), "upsert must replace by id and keep the others")
-        _expect(await uow.tracking_links.for_creator(other_id) == [theirs], "another creator's links must not leak")
 
 
 async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
@@ -608,7 +690,7 @@ async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> Non
     async with uow_factory() as uow:
         await uow.connections.touch(agency_conn.id, later)
         await uow.connections.touch(agency_conn.id, earlier)
-        await uow.connections.touch(ConnectionId(_uid("absent")), later)
+        await uow.connections.touch(ConnectionId(uid("absent")), later)
         await uow.commit()
     async with uow_factory() as uow:
         touched = await uow.connections.get(agency_conn.id)
@@ -623,15 +705,15 @@ async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> Non
 async def check_for_agency_prefers_a_usable_connection(uow_factory: UnitOfWorkFactory) -> None:
     """With a dead and a live agency connection (another team member reconnected), ``for_agency`` is the live
     one, whatever the ids; among live ones, the most recently refreshed."""
-    agency_id = AgencyId(_uid("agency"))
+    agency_id = AgencyId(uid("agency"))
     async with uow_factory() as uow:
         await uow.agencies.upsert(Agency(agency_id, "Two members"))
         await uow.commit()
-    dead = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    dead = new_connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
     dead = replace(dead, id=ConnectionId("a-" + dead.id)).marked_needs_reauth("invalid_grant")
-    live = _connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
+    live = new_connection(ConnectionKind.AGENCY, agency_id, None, 1, T0)
     live = replace(live, id=ConnectionId("z-" + live.id))
-    newer = _refreshed(replace(live, id=ConnectionId("m-" + live.id)), T0 + timedelta(hours=1))
+    newer = refreshed_connection(replace(live, id=ConnectionId("m-" + live.id)), T0 + timedelta(hours=1))
     async with uow_factory() as uow:
         await uow.connections.save(dead)
         await uow.connections.save(live)
@@ -653,6 +735,7 @@ ALL_CONTRACTS: list[Contract] = [
     check_connection_touch_and_list,
     check_for_agency_prefers_a_usable_connection,
     check_stats_round_trip,
+    check_stats_events_are_stored_as_given,
     check_stats_get_for_update_serialises_writers,
     check_ledger_upsert_is_idempotent,
     check_history_upsert_replaces_days,
@@ -674,6 +757,7 @@ __all__ = [
     "check_for_agency_prefers_a_usable_connection",
     "check_history_upsert_replaces_days",
     "check_ledger_upsert_is_idempotent",
+    "check_stats_events_are_stored_as_given",
     "check_stats_get_for_update_serialises_writers",
     "check_stats_round_trip",
     "check_top_spenders_replace",
