@@ -15,7 +15,7 @@ from broken_storage import HUNT
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from onyx_core.stats import EventKind, MergePolicy, MetricRecord, Missing, Observation, StatsEvent, merge_all
+from onyx_core.stats import EventKind, MergePolicy, MetricRecord, Missing, Observation, Ok, StatsEvent, merge_all
 from onyx_core.testing import machines
 from onyx_core.testing.contracts import ContractViolation
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork
@@ -60,6 +60,20 @@ def regressions_accepted(
     return merged, tuple(dataclasses.replace(e, kind=kinds.get(e.kind, e.kind)) for e in events)
 
 
+def adjusted_below_the_floor(
+    records: Mapping[str, MetricRecord], observations: Iterable[Observation], policy: MergePolicy, now: object
+) -> tuple[dict[str, MetricRecord], tuple[StatsEvent, ...]]:
+    # A drop that credit explains taken all the way to Fanvue's figure, through the ledger's floor.
+    merged, events = merge_all(records, list(observations), policy, now)  # type: ignore[arg-type]
+    for o in observations:
+        record = merged.get(o.metric)
+        floor = None if record is None else record.state.floor
+        adjusted = any(e.kind is EventKind.ADJUSTED and e.metric == o.metric for e in events)
+        if isinstance(o, Ok) and record is not None and floor is not None and o.value < floor and adjusted:
+            merged[o.metric] = _with_value(record, o.value)
+    return merged, events
+
+
 def cliffs_to_zero_applied_at_once(
     records: Mapping[str, MetricRecord], observations: Iterable[Observation], policy: MergePolicy, now: object
 ) -> tuple[dict[str, MetricRecord], tuple[StatsEvent, ...]]:
@@ -74,10 +88,11 @@ def cliffs_to_zero_applied_at_once(
     ("broken", "rule"),
     [
         (failures_write_zeros, r"a failure must never change the stored value"),
-        (regressions_accepted, r"lifetime revenue went from \d+ to \d+ without an adjustment"),
+        (regressions_accepted, r"lifetime revenue went from \d+ to \d+ without a recorded refund"),
+        (adjusted_below_the_floor, r"lifetime revenue went from \d+ to \d+, below the floor"),
         (cliffs_to_zero_applied_at_once, r"a positive gauge became 0 without two zeros"),
     ],
-    ids=["failures write zeros", "regressions accepted", "cliffs to zero applied at once"],
+    ids=["failures write zeros", "regressions accepted", "adjusted below the floor", "cliffs to zero applied at once"],
 )
 def test_the_machine_catches_a_broken_merge_by_its_rule(
     monkeypatch: pytest.MonkeyPatch, broken: Merge, rule: str

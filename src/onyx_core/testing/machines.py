@@ -219,9 +219,16 @@ def stats_machine(
             if old is not None and old.value is not None and after.value is not None:
                 kind = merge_policy.kind_of(metric)
                 if kind is MetricKind.MONOTONE and after.value < old.value:
+                    explained = (EventKind.ADJUSTED, EventKind.DECREASE_CONFIRMED)
                     _expect(
-                        any(e.kind is EventKind.ADJUSTED for e in events),
-                        f"{metric}: lifetime revenue went from {old.value} to {after.value} without an adjustment",
+                        any(e.kind in explained for e in events),
+                        f"{metric}: lifetime revenue went from {old.value} to {after.value} without a recorded refund "
+                        "or a confirmed decrease",
+                    )
+                    floor = after.state.floor  # the newest floor merged, this observation's included
+                    _expect(
+                        floor is None or after.value >= floor,
+                        f"{metric}: lifetime revenue went from {old.value} to {after.value}, below the floor {floor}",
                     )
                 if kind is MetricKind.GAUGE and old.value > 0 and after.value == 0:
                     # Only zeros observed with or after the positive value that was shown can confirm its drop.
@@ -277,9 +284,29 @@ def stats_machine(
             self._apply([observation])
             return observation
 
-        @rule(target=observed, amount=st.integers(1, 100_000))
-        def refund(self, amount: int) -> Observation:
-            observation = Adjustment(Metric.REVENUE_TOTAL, amount, self.now, f"refund:{uuid4().hex[:8]}", "refund")
+        @rule(
+            target=observed,
+            delta=st.one_of(st.integers(-2_000, 500), st.integers(-100_000, 100_000)),
+            tracked=st.booleans(),
+            lag=st.one_of(st.just(0), st.integers(0, 900)),
+        )
+        def revenue_moves(self, delta: int, tracked: bool, lag: int) -> Observation:  # noqa: FBT001
+            """Fanvue's lifetime total near the one shown, a little up or down, where refunds are read or not:
+            the drops that refunds, the floor and confirmation decide about."""
+            shown = self.model.get(Metric.REVENUE_TOTAL)
+            current = shown.value if shown is not None and shown.value is not None else 0
+            value = max(0, current + delta)
+            at = self.now - timedelta(seconds=lag)
+            observation = Ok(Metric.REVENUE_TOTAL, value, at, SOURCES[0], refunds_tracked=tracked)
+            self._apply([observation])
+            return observation
+
+        @rule(target=observed, amount=st.integers(1, 100_000), ago=st.one_of(st.just(0), st.integers(0, 86_400)))
+        def refund(self, amount: int, ago: int) -> Observation:
+            """A refund recorded now, that happened now or up to a day ago (a backfill finds old ones)."""
+            occurred = self.now - timedelta(seconds=ago)
+            reference = f"refund:{uuid4().hex[:8]}"
+            observation = Adjustment(Metric.REVENUE_TOTAL, amount, self.now, reference, "refund", occurred)
             self._apply([observation])
             return observation
 
