@@ -57,7 +57,7 @@ def _after_key(cursor: str | None) -> tuple[datetime, str] | None:
 
 
 def _list(ctx: Ctx) -> dict[str, Any]:
-    size = ctx.query.cursor_size("limit")
+    size = ctx.query.limit()
     after = ctx.query.instant("createdAfter")  # inclusive
     before = ctx.query.instant("createdBefore")  # exclusive
     key = _after_key(ctx.query.get("cursor"))
@@ -97,7 +97,7 @@ def _delete(ctx: Ctx) -> Reply:
 
 def _users(ctx: Ctx) -> dict[str, Any]:
     link = _link(ctx)
-    size = ctx.query.cursor_size("limit")
+    size = ctx.query.limit()
     key = decode_cursor(ctx.query.get("cursor"))
     last = key.get("uuid") if key is not None else None
     if key is not None and not isinstance(last, str):
