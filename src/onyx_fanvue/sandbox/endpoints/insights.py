@@ -44,12 +44,13 @@ row, if any.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from onyx_fanvue.sandbox._http import (
     ApiError,
@@ -183,11 +184,16 @@ class _Summary:
     first: datetime | None = None
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid(f"timezone must be an IANA time zone name (got {name})") from None
+    # checked against the IANA list first: ZoneInfo would open a file named after any string it is given
+    if name not in _zone_names():
+        raise invalid(f"timezone must be an IANA time zone name (got {name[:60]!r})")
+    return ZoneInfo(name)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
