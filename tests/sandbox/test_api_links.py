@@ -259,7 +259,11 @@ def test_delete_unknown_malformed_or_other_creators_link(
     assert sandbox.world.tracking_link(sandbox.world.creators[1].uuid, other) is not None
     with pytest.raises(BadRequestError) as bad:
         client.tracking_links.delete("not-a-uuid", creator_uuid=creator)
-    assert "message" in bad.value.body
+    assert "message" in bad.value.body  # the creator mirror lists {message} for an invalid uuid
+    own = sandbox.client(creator, retry=NO_RETRY, rate_limited=False)
+    with own, pytest.raises(ValidationError) as own_bad:  # the own-account DELETE lists only {errors}
+        own.tracking_links.delete("not-a-uuid")
+    assert own_bad.value.body.keys() == {"errors"}
 
 
 def test_unassigned_member_gets_not_assigned(sandbox: FanvueSandbox) -> None:

@@ -72,9 +72,16 @@ class Reply:
     status: int = 200
 
 
-def check_uuid(value: str, what: str = "uuid") -> str:
+def check_uuid(value: str, what: str = "uuid", *, validation: bool = False) -> str:
+    """``value`` lower-cased if it is a UUID. Otherwise a 400 in the body the endpoint's spec lists: ``{message}``
+    (InvalidUuidError) by default, ``{errors}`` where the spec lists only the validation body (``validation``)."""
     if not UUID_RE.match(value):
-        raise bad_request(f"Invalid {what}: {value!r} is not a UUID")
+        shown = repr(value[:60])
+        raise (
+            invalid(f"{what} must be a UUID (got {shown})")
+            if validation
+            else bad_request(f"Invalid {what}: {shown} is not a UUID")
+        )
     return value.lower()
 
 

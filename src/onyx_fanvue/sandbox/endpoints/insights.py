@@ -522,7 +522,7 @@ def fan_insight(world: World, creator_uuid: str, fan_uuids: list[str], now: date
 
 
 def _fan(ctx: Ctx) -> dict[str, Any]:
-    fan_uuid = check_uuid(ctx.params["fan"], "fanUuid")
+    fan_uuid = check_uuid(ctx.params["fan"], "userUuid", validation=True)  # the spec lists no {message} 400 here
     creator = _creator_or_none(ctx)
     found = fan_insight(ctx.world, creator, [fan_uuid], ctx.now) if creator is not None else {}
     if fan_uuid not in found:

@@ -27,9 +27,9 @@ def _links_of(ctx: Ctx) -> tuple[TrackingLink, ...]:
     return ctx.world.tracking_links(ctx.subject) if ctx.subject_is_creator() else ()
 
 
-def _link(ctx: Ctx) -> TrackingLink:
+def _link(ctx: Ctx, *, validation: bool = False) -> TrackingLink:
     """The path's link among the subject's links, or Fanvue's 400 (not a uuid) / 404 (not theirs or unknown)."""
-    link_uuid = check_uuid(ctx.params["link"], "trackingLinkUuid")
+    link_uuid = check_uuid(ctx.params["link"], "trackingLinkUuid", validation=validation)
     link = ctx.world.tracking_link(ctx.subject, link_uuid) if ctx.subject_is_creator() else None
     if link is None:
         raise not_found(LINK_NOT_FOUND)
@@ -89,7 +89,7 @@ def _create(ctx: Ctx) -> Reply:
 
 
 def _delete(ctx: Ctx) -> Reply:
-    link = _link(ctx)
+    link = _link(ctx, validation=ctx.creator is None)  # the own-account DELETE lists only the {errors} 400
     if not ctx.world.delete_tracking_link(ctx.subject, link.uuid):  # deleted by a concurrent request
         raise not_found(LINK_NOT_FOUND)
     return Reply(None, 204)
