@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import NOW
+from conftest import NO_RETRY, NOW
+from onyx_fanvue import ValidationError
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 
 API = "https://api.fanvue.com"
@@ -187,3 +188,23 @@ def test_the_creator_mirror_applies_the_same_parameters(
     with _http(sandbox, None) as admin:
         for params in ({"filter": "subscribers"}, {"sortBy": "most_unanswered_chats"}, {"smartListIds": "muted"}):
             assert _chats(admin, f"/creators/{creator}/chats", **params) == _chats(own, **params)
+
+
+def test_the_sdk_sends_them_as_the_sandbox_reads_them(sandbox: FanvueSandbox, own: httpx.Client, creator: str) -> None:
+    with sandbox.client(creator, retry=NO_RETRY, rate_limited=False) as sdk:
+        page = sdk.chats.list(filters=["unread", "not_muted"], smart_list_ids=["subscribers", "muted"], size=50)
+        sorted_page = sdk.chats.list(sort_by="most_unanswered_chats", search="fan", size=50)
+        with pytest.raises(ValidationError):
+            sdk.chats.list(filters=["nonsense"])
+    raw = own.get(
+        "/chats",
+        params=[
+            ("filter", "unread"),
+            ("filter", "not_muted"),
+            ("smartListIds", "subscribers"),
+            ("smartListIds", "muted"),
+            ("size", "50"),
+        ],
+    ).json()["data"]
+    assert [r.user.uuid for r in page.data] == _fans(raw)
+    assert [r.user.uuid for r in sorted_page.data] == _fans(_chats(own, sortBy="most_unanswered_chats", search="fan"))
