@@ -770,6 +770,16 @@ CASES = [
     ),
     case(
         "chats.messages",
+        "default",
+        lambda f: f.chats.messages(FAN),
+        "GET",
+        f"/chats/{FAN}/messages",
+        {"markAsRead": "false"},  # Fanvue's default is true: reading must not mark unless asked
+        page(MESSAGE_ROW),
+        lambda r: r.data[0].sent_by_user_id == "tm-1",
+    ),
+    case(
+        "chats.messages",
         "creator",
         lambda f: f.chats.messages(FAN, creator_uuid=C, mark_as_read=False),
         "GET",

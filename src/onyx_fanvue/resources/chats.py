@@ -48,8 +48,9 @@ def _unread() -> Call[UnreadCounts]:
 
 
 def _messages(
-    fan_uuid: str, creator_uuid: str | None, page: int | None, size: int | None, *, mark_as_read: bool | None
+    fan_uuid: str, creator_uuid: str | None, page: int | None, size: int | None, *, mark_as_read: bool
 ) -> Call[Page[MessageRow]]:
+    # always sent: Fanvue marks the conversation read when markAsRead is absent (its default is true)
     params = {"page": page, "size": size, "markAsRead": mark_as_read}
     path = scoped(creator_uuid, f"/chats/{segment(fan_uuid)}/messages")
     return Call("GET", path, parse_as(Page[MessageRow]), params)
@@ -87,9 +88,10 @@ class Chats(SyncResource):
         creator_uuid: str | None = None,
         page: int | None = None,
         size: int | None = None,
-        mark_as_read: bool | None = None,
+        mark_as_read: bool = False,
     ) -> Page[MessageRow]:
-        """One page of a conversation's messages, newest first (404 when there is no conversation)."""
+        """One page of a conversation's messages, newest first (404 when there is no conversation). The
+        conversation is marked read only with ``mark_as_read=True`` (Fanvue would by default)."""
         return self._client._run(_messages(fan_uuid, creator_uuid, page, size, mark_as_read=mark_as_read))
 
 
@@ -121,7 +123,8 @@ class AsyncChats(AsyncResource):
         creator_uuid: str | None = None,
         page: int | None = None,
         size: int | None = None,
-        mark_as_read: bool | None = None,
+        mark_as_read: bool = False,
     ) -> Page[MessageRow]:
-        """One page of a conversation's messages, newest first (404 when there is no conversation)."""
+        """One page of a conversation's messages, newest first (404 when there is no conversation). The
+        conversation is marked read only with ``mark_as_read=True`` (Fanvue would by default)."""
         return await self._client._run(_messages(fan_uuid, creator_uuid, page, size, mark_as_read=mark_as_read))

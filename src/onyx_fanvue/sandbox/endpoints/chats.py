@@ -4,10 +4,10 @@ list and the messages (api doc §1.4, §2.13-2.15).
 Chats come from ``world.chats[creator]`` (most recent message first); a conversation's messages are served newest
 first. A caller who is not a creator has no inbox: empty pages and zero unread counts.
 
-**Read state.** ``markAsRead=true`` on a messages request marks the whole conversation read (every message the fan
-sent), for that sandbox, from then on: later chat rows, unread counts and message pages show it. The page that
-carries the flag still shows the messages as they were when read. The state lives in the world, so a fresh sandbox
-starts unread again.
+**Read state.** ``markAsRead=true`` on a messages request (Fanvue's default when it is not sent) marks the whole
+conversation read (every message the fan sent), for that sandbox, from then on: later chat rows, unread counts and
+message pages show it. The page that carries the flag still shows the messages as they were when read. The state
+lives in the world, so a fresh sandbox starts unread again.
 
 **List parameters** (``/chats`` and its mirror, which Fanvue documents with ``page``/``size`` only: the sandbox
 serves both alike). Every value is validated (400 ``{errors}``) and applied:
@@ -296,7 +296,7 @@ def _zero_unread(body: Any) -> Any:
 def _messages(ctx: Ctx) -> dict[str, Any]:
     fan_uuid = check_uuid(ctx.params["user"], "userUuid")
     page, size = ctx.query.page()
-    mark = ctx.query.boolean("markAsRead")
+    mark = ctx.query.boolean("markAsRead", default=True)  # Fanvue's spec: default "true"
     creator_uuid = _creator_of(ctx)
     chat = None
     if creator_uuid is not None:
