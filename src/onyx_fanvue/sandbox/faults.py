@@ -4,6 +4,9 @@ A :class:`Fault` says *what* goes wrong and *which* requests it hits: a route (`
 ``/creators/{creator}/insights/earnings`` or a glob such as ``*/insights/*``), a creator, a user, a method. Each
 matching request is hit with probability ``rate`` (drawn from a seeded generator, so a run is repeatable) until the
 fault has fired ``times`` times. The first matching fault in the order they were added wins.
+
+What a client asks for is a :class:`FaultSpec`, validated strictly (types and bounds) when it is made, whether from
+Python or from the control API's JSON, so a value that would break later requests is never stored.
 """
 
 from __future__ import annotations
@@ -59,9 +62,7 @@ class FaultSpec:
 
     kind: FaultKind
     route: str | None = Field(default=None, min_length=1, max_length=500)  # None: every API route
-    creator: str | None = Field(
-        default=None, min_length=1, max_length=200
-    )  # requests about this creator (or its token)
+    creator: str | None = Field(default=None, min_length=1, max_length=200)  # about this creator, or by its token
     user: str | None = Field(default=None, min_length=1, max_length=200)  # only requests made with this user's token
     method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,16}$")
     rate: float = Field(default=1.0, ge=0.0, le=1.0)
@@ -94,9 +95,7 @@ class FaultSpec:
         return self.route in (route, path) or fnmatch.fnmatchcase(path, self.route)
 
     def to_json(self) -> dict[str, Any]:
-        """The fault as the control API shows it (camelCase)."""
-        if isinstance(self, Fault):
-            return _FAULT.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
+        """The spec as the control API shows it (camelCase)."""
         return _SPEC.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
 
 
@@ -110,6 +109,10 @@ class Fault(FaultSpec):
     @classmethod
     def of(cls, spec: FaultSpec, fault_id: int) -> Fault:
         return cls(**{f.name: getattr(spec, f.name) for f in fields(FaultSpec)}, id=fault_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as the control API shows it (camelCase, with ``id`` and ``fired``)."""
+        return _FAULT.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
 
 
 _SPEC: TypeAdapter[FaultSpec] = TypeAdapter(FaultSpec)
