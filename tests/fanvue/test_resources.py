@@ -721,6 +721,30 @@ CASES = [
         lambda r: r.data[0].last_message is None and r.data[0].unread_messages_count == 3,
     ),
     case(
+        "chats.list",
+        "filtered",
+        lambda f: f.chats.list(
+            sort_by="most_unanswered_chats",
+            filters=["unread"],
+            search="owl",
+            custom_list_id=LINK,
+            smart_list_ids=["muted"],
+            size=5,
+        ),
+        "GET",
+        "/chats",
+        {
+            "sortBy": "most_unanswered_chats",
+            "filter": "unread",
+            "search": "owl",
+            "customListId": LINK,
+            "smartListIds": "muted",
+            "size": "5",
+        },
+        page(CHAT_ROW),
+        lambda r: r.data[0].unread_messages_count == 3,
+    ),
+    case(
         "chats.unread",
         "self",
         lambda f: f.chats.unread(),
@@ -743,6 +767,16 @@ CASES = [
             and r.data[0].pricing.usd.price == Money(cents=500)
             and r.data[0].sent_by_user_id == "tm-1"
         ),
+    ),
+    case(
+        "chats.messages",
+        "default",
+        lambda f: f.chats.messages(FAN),
+        "GET",
+        f"/chats/{FAN}/messages",
+        {"markAsRead": "false"},  # Fanvue's default is true: reading must not mark unless asked
+        page(MESSAGE_ROW),
+        lambda r: r.data[0].sent_by_user_id == "tm-1",
     ),
     case(
         "chats.messages",
@@ -1178,6 +1212,7 @@ REFUSED = [
     ),
     pytest.param(lambda f: f.insights.fan(""), "empty", id="fan-empty-uuid"),
     pytest.param(lambda f: f.chats.messages(""), "empty", id="messages-empty-uuid"),
+    pytest.param(lambda f: f.chats.list(search="x" * 101), "search", id="chats-search-101"),
     pytest.param(lambda f: f.users.account(creator_uuid=""), "empty", id="account-empty-creator"),
 ]
 
@@ -1192,6 +1227,25 @@ async def test_refused_before_any_request(call: Callable[[Any], Any], match: str
                 await settle(flavour, call(fanvue))  # sync raises on the call, async on the await
         assert catch_all.call_count == 0
         assert router.calls.call_count == 0
+
+
+@FLAVOURS
+async def test_chat_filters_and_smart_lists_are_repeated_parameters(flavour: str):
+    """Fanvue's spec declares both as exploded arrays: ``filter=a&filter=b``, not ``filter=a,b``."""
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(f"{API}/creators/{C}/chats").respond(200, json=page())
+        async with open_client(flavour) as fanvue:
+            call = fanvue.chats.list(
+                creator_uuid=C,
+                filters=["unread", "not_muted"],
+                smart_list_ids=("muted", "subscribers"),
+                search="x" * 100,
+            )
+            await settle(flavour, call)
+    params = route.calls.last.request.url.params
+    assert params.get_list("filter") == ["unread", "not_muted"]
+    assert params.get_list("smartListIds") == ["muted", "subscribers"]
+    assert params["search"] == "x" * 100
 
 
 @FLAVOURS

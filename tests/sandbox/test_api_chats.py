@@ -208,6 +208,22 @@ def test_mark_as_read_marks_the_whole_conversation(sandbox: FanvueSandbox, clien
         assert not other.chats.messages(fan, creator_uuid=creator, size=1).data[0].is_read
 
 
+def test_mark_as_read_defaults_to_true_as_fanvue_documents(sandbox: FanvueSandbox, client: FanvueClient) -> None:
+    """Fanvue's spec gives ``markAsRead`` the default ``"true"``: a plain read marks the conversation. The SDK
+    therefore always says which it wants, and says ``false`` unless asked (reading must not change an inbox)."""
+    creator = _creator(sandbox)
+    fan = next(c for c in sandbox.world.chats[creator] if c.unread_messages_count).fan.uuid
+    path = f"/creators/{creator}/chats/{fan}/messages"
+    client.chats.messages(fan, creator_uuid=creator, size=1)
+    assert sandbox.requests[-1].query.endswith("markAsRead=false")
+    assert not sandbox.world.chat_marked_read(creator, fan)
+    client.request("GET", path, params={"size": 1})  # no markAsRead: Fanvue's default
+    assert sandbox.world.chat_marked_read(creator, fan)
+    other = next(c for c in sandbox.world.chats[creator] if c.unread_messages_count and c.fan.uuid != fan).fan.uuid
+    client.request("GET", f"/creators/{creator}/chats/{other}/messages", params={"markAsRead": "false"})
+    assert not sandbox.world.chat_marked_read(creator, other)
+
+
 # ------------------------------------------------------------------------------------------ access, determinism
 
 

@@ -17,7 +17,6 @@ from shapes import assert_complete
 from conftest import NO_RETRY, NOW, SPEC
 from onyx_fanvue import (
     AsyncFanvueClient,
-    BadRequestError,
     CreatorNotAssignedError,
     FanvueClient,
     NotFoundError,
@@ -429,10 +428,11 @@ def test_fan_insight_404_and_400(sandbox: FanvueSandbox, client: FanvueClient) -
             own.insights.fan(stranger)
         assert caught.value.status_code == 404
         assert caught.value.body == {"message": "Fan not found"}
-        with pytest.raises(BadRequestError) as bad:
+        with pytest.raises(ValidationError) as bad:  # 400 {errors}: the spec lists no {message} 400 here
             own.insights.fan("not-a-uuid")
         assert bad.value.status_code == 400
-        assert bad.value.body.keys() == {"message"}
+        assert bad.value.body.keys() == {"errors"}
+        assert any("userUuid" in e for e in bad.value.errors)
     with pytest.raises(NotFoundError):  # the agency admin has no fans of their own
         client.insights.fan(sandbox.world.creators[0].fans[0].uuid)
 
@@ -471,13 +471,23 @@ def test_percentile_for_creators_only(sandbox: FanvueSandbox, client: FanvueClie
             assert 0 < got.percentile <= 60
             values.append(got.percentile)
     assert len(set(values)) == len(values)
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(PermissionDeniedError) as caught:  # 403 {error}: Fanvue's spec lists no 404 here
         client.insights.earnings_percentile()
-    assert caught.value.body.keys() == {"message"}
+    assert caught.value.body.keys() == {"error"}
+
+
+def test_percentile_is_always_a_number(sandbox: FanvueSandbox) -> None:
+    """Fanvue's spec types ``percentile`` as a required number: a creator with no earnings in the last 30 days
+    ranks at the bottom (100), it is never ``null``; so does the ``empty`` fault's answer."""
     history = replace(SPEC, start=NOW - timedelta(days=SPEC.days))
-    later = FanvueSandbox(spec=history, clock=SandboxClock(NOW + timedelta(days=45)))  # 30 quiet days: not ranked
+    later = FanvueSandbox(spec=history, clock=SandboxClock(NOW + timedelta(days=45)))  # 30 quiet days
     with later.client(_creator(later), retry=NO_RETRY, rate_limited=False) as own:
-        assert own.insights.earnings_percentile().percentile is None
+        raw = own.request("GET", "/insights/earnings/percentile").json()
+        assert raw == {"percentile": 100}
+        assert own.insights.earnings_percentile().percentile == 100
+    sandbox.inject("empty", route="/insights/earnings/percentile")
+    with _own(sandbox, _creator(sandbox)) as own:
+        assert own.request("GET", "/insights/earnings/percentile").json() == {"percentile": 100}
 
 
 # ------------------------------------------------------------------------------------------ who sees what

@@ -271,6 +271,7 @@ class FanInsightsResult(FanvueModel):
 
 
 class EarningsPercentile(FanvueModel):
-    """``/insights/earnings/percentile``: lower is better (0.01 = top 0.01 %); ``None`` when not ranked."""
+    """``/insights/earnings/percentile``: lower is better (0.01 = top 0.01 %, 99.50 near the bottom). Fanvue's spec
+    types it as a required number; ``None`` is still accepted, as a reading of "not ranked" that costs nothing."""
 
     percentile: float | None

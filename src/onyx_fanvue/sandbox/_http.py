@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -31,6 +34,9 @@ T = TypeVar("T")
 MAX_SIZE = 50
 PAGE_SIZE_DEFAULT = 15
 CURSOR_SIZE_DEFAULT = 20
+# A JSON-style decimal number; not Python's wider float() syntax ("1_0", "nan", "infinity" are not numbers here)
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_MAX_NUMBER_CHARS = 400
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -66,9 +72,16 @@ class Reply:
     status: int = 200
 
 
-def check_uuid(value: str, what: str = "uuid") -> str:
+def check_uuid(value: str, what: str = "uuid", *, validation: bool = False) -> str:
+    """``value`` lower-cased if it is a UUID. Otherwise a 400 in the body the endpoint's spec lists: ``{message}``
+    (InvalidUuidError) by default, ``{errors}`` where the spec lists only the validation body (``validation``)."""
     if not UUID_RE.match(value):
-        raise bad_request(f"Invalid {what}: {value!r} is not a UUID")
+        shown = repr(value[:60])
+        raise (
+            invalid(f"{what} must be a UUID (got {shown})")
+            if validation
+            else bad_request(f"Invalid {what}: {shown} is not a UUID")
+        )
     return value.lower()
 
 
@@ -95,18 +108,23 @@ class Query:
                 raise invalid(f"{name} must be one of: {', '.join(sorted(known))} (got {', '.join(wrong)})")
         return values
 
-    def integer(self, name: str, default: int, *, low: int = 1, high: int | None = None) -> int:
+    def number(self, name: str, default: int, *, low: int = 1, high: int | None = None, whole: bool = False) -> int:
+        """A query number as Fanvue's OpenAPI types paging parameters: any finite decimal in ``[low, high]``, cut
+        to the whole number below it (``size=20.0`` is 20); with ``whole`` it must already be one (an ``integer``
+        parameter such as ``limit``). Anything else is a 400 ``{errors}``."""
         raw = self.get(name)
         if raw is None or raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise invalid(f"{name} must be an integer") from None
+        text = raw.strip()
+        if len(text) > _MAX_NUMBER_CHARS or not _NUMBER_RE.fullmatch(text) or not math.isfinite(float(text)):
+            raise invalid(f"{name} must be a finite number")
+        value = Decimal(text)
         if value < low or (high is not None and value > high):
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise invalid(f"{name} must be {bounds}")
-        return value
+        if whole and value != value.to_integral_value():
+            raise invalid(f"{name} must be a whole number")
+        return int(value)  # positive here, so int() is the floor
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
         raw = self.get(name)
@@ -139,18 +157,25 @@ class Query:
         return moment
 
     def page(self) -> tuple[int, int]:
-        """``page`` (≥ 1, default 1) and ``size`` (1-50, default 15)."""
-        return self.integer("page", 1), self.integer("size", PAGE_SIZE_DEFAULT, high=MAX_SIZE)
+        """``page`` (≥ 1, no maximum: a page past the end is empty; default 1) and ``size`` (1-50, default 15)."""
+        return self.number("page", 1), self.number("size", PAGE_SIZE_DEFAULT, high=MAX_SIZE)
 
-    def cursor_size(self, name: str = "size") -> int:
-        """``size`` (or ``limit``) of a cursor listing: 1-50, default 20."""
-        return self.integer(name, CURSOR_SIZE_DEFAULT, high=MAX_SIZE)
+    def cursor_size(self) -> int:
+        """``size`` of a cursor listing: 1-50, default 20."""
+        return self.number("size", CURSOR_SIZE_DEFAULT, high=MAX_SIZE)
+
+    def limit(self) -> int:
+        """``limit`` of a cursor listing (tracking links): an integer > 0, default 20. Fanvue's OpenAPI sets no
+        maximum (its overview says 50), so none is enforced: a larger limit returns more rows."""
+        return self.number("limit", CURSOR_SIZE_DEFAULT, low=1, whole=True)
 
 
 def page_envelope(rows: Iterable[T], page: int, size: int, to_json: Callable[[T], Any]) -> dict[str, Any]:
     """``{data, pagination: {page, size, hasMore}}``; ``size`` is how many rows came back. Reads ``size + 1`` rows
     past the skipped pages, so a streamed source is never materialised."""
-    window = list(islice(iter(rows), (page - 1) * size, page * size + 1))
+    start = (page - 1) * size
+    # a page beyond what islice can index is beyond any real source: empty
+    window = list(islice(iter(rows), start, start + size + 1)) if start + size < sys.maxsize else []
     data = [to_json(r) for r in window[:size]]
     return {"data": data, "pagination": {"page": page, "size": len(data), "hasMore": len(window) > size}}
 
@@ -181,7 +206,7 @@ def cursor_page(
 ) -> dict[str, Any]:
     """``{data, nextCursor}`` over rows that already start after the request's cursor; the next cursor names the
     last row returned, and is ``null`` when nothing follows."""
-    window = list(islice(iter(rows), size + 1))
+    window = list(islice(iter(rows), min(size, sys.maxsize - 1) + 1))  # a huge limit reads to the end
     page = window[:size]
     more = len(window) > size
     return {"data": [to_json(r) for r in page], "nextCursor": encode_cursor(key_of(page[-1])) if more else None}

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import pydantic_core
 from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 
@@ -301,8 +302,8 @@ class Pipeline:
         raw = await request.body()
         if not raw:
             return None
-        try:
-            return json.loads(raw)
+        try:  # pydantic's parser: runaway nesting, huge numbers, NaN and bad UTF-8 are errors, not crashes
+            return pydantic_core.from_json(raw, allow_inf_nan=False)
         except ValueError:
             raise ApiError(400, {"errors": ["The request body must be JSON."]}) from None
 

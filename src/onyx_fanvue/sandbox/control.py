@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import hmac
 from collections import Counter
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.exceptions import HTTPException
 
-from onyx_fanvue.sandbox.faults import Fault, FaultKind
+from onyx_fanvue.sandbox.control_bodies import (
+    Advance,
+    Assignment,
+    BodyError,
+    Followers,
+    Latency,
+    NewEarning,
+    NewRefund,
+    TokenRequest,
+    parse_body,
+    parse_fault,
+)
 from onyx_fanvue.sandbox.world import iso
 
 if TYPE_CHECKING:
@@ -22,18 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["control_router"]
 
-_FAULT_FIELDS = {
-    "kind": "kind",
-    "route": "route",
-    "creator": "creator",
-    "user": "user",
-    "method": "method",
-    "rate": "rate",
-    "times": "times",
-    "status": "status",
-    "seconds": "seconds",
-    "retryAfter": "retry_after",
-}
+T = TypeVar("T")
 
 
 class ControlError(Exception):
@@ -44,54 +44,11 @@ class ControlError(Exception):
 
 
 def _problem(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, str]]:
-    if isinstance(error, ControlError):
+    if isinstance(error, ControlError | BodyError):
         return Response({"message": error.message}, status_code=error.status)
     if isinstance(error, HTTPException) and error.status_code < 500:
         return Response({"message": str(error.detail)}, status_code=error.status_code)
     return Response({"message": "The sandbox control API failed."}, status_code=500)
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ControlError(400, "The body must be a JSON object.")
-    return body
-
-
-def _seconds(body: Any) -> float:
-    seconds = _object(body).get("seconds")
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        raise ControlError(400, "seconds must be a non-negative number")
-    return float(seconds)
-
-
-def _instant(value: Any, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ControlError(400, f"{name} must be an ISO 8601 date-time with an offset") from None
-    if moment.tzinfo is None:
-        raise ControlError(400, f"{name} must carry a UTC offset")
-    return moment
-
-
-def _fault_from(body: dict[str, Any]) -> Fault:
-    unknown = set(body) - set(_FAULT_FIELDS)
-    if unknown:
-        raise ControlError(400, f"Unknown fault fields: {', '.join(sorted(unknown))}")
-    if "kind" not in body:
-        raise ControlError(400, f"kind is required: one of {', '.join(k.value for k in FaultKind)}")
-    try:
-        return Fault(**{_FAULT_FIELDS[k]: v for k, v in body.items()})
-    except (TypeError, ValueError) as error:
-        raise ControlError(400, f"Invalid fault: {error}") from None
-
-
-def _fault_json(fault: Fault) -> dict[str, Any]:
-    raw = fault.to_json()
-    raw["retryAfter"] = raw.pop("retry_after")
-    return raw
 
 
 def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one small closure per route
@@ -100,7 +57,7 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
         if not hmac.compare_digest(given.encode(), sandbox.control_key.encode()):
             raise ControlError(401, "Send the control key in the X-Sandbox-Key header.")
 
-    def lookup(call: Any) -> Any:
+    def lookup(call: Callable[[], T]) -> T:
         try:
             return call()
         except KeyError as error:
@@ -125,13 +82,13 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     @get("/faults")
     async def list_faults(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
         guard(request)
-        return [_fault_json(f) for f in sandbox.faults.list()]
+        return [f.to_json() for f in sandbox.faults.list()]
 
     @post("/faults", status_code=201)
     async def add_fault(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        fault = _fault_from(_object(await request.json()))
-        return _fault_json(lookup(lambda: sandbox.add_fault(fault)))
+        spec = parse_fault(await request.body())
+        return lookup(lambda: sandbox.add_fault(spec)).to_json()
 
     @delete("/faults/{fault_id:int}", status_code=204)
     async def remove_fault(request: Request[Any, Any, Any]) -> None:
@@ -148,63 +105,45 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     @post("/clock/advance")
     async def advance(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        seconds = _seconds(await request.json())
-        sandbox.advance(seconds)
+        body = parse_body(await request.body(), Advance)
+        lookup(lambda: sandbox.advance(body.seconds))
         return {"now": iso(sandbox.clock.now())}
 
     @put("/latency")
     async def latency(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        sandbox.latency = _seconds(await request.json())
+        sandbox.latency = parse_body(await request.body(), Latency).seconds
         return {"latencySeconds": sandbox.latency}
 
     @post("/creators/{creator:str}/earnings", status_code=201)
     async def add_earning(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
         creator = request.path_params["creator"]
-        body = _object(await request.json())
-        gross = body.get("gross")
-        if not isinstance(gross, int) or isinstance(gross, bool):
-            raise ControlError(400, "gross is required: integer cents")
+        body = parse_body(await request.body(), NewEarning)
         row = lookup(
             lambda: sandbox.add_earning(
-                creator,
-                gross=gross,
-                source=str(body.get("source", "tip")),
-                at=_instant(body.get("date"), "date"),
-                fan_uuid=body.get("fanUuid"),
+                creator, gross=body.gross, source=body.source, at=body.date, fan_uuid=body.fan_uuid
             )
         )
-        return row.to_json()  # type: ignore[no-any-return]
+        return row.to_json()
 
     @post("/creators/{creator:str}/refunds", status_code=201)
     async def add_refund(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
         creator = request.path_params["creator"]
-        body = _object(await request.json())
-        order, gross = body.get("transactionOrderId"), body.get("gross")
-        if not isinstance(order, str):
-            raise ControlError(400, "transactionOrderId is required")
-        if gross is not None and (not isinstance(gross, int) or isinstance(gross, bool)):
-            raise ControlError(400, "gross must be integer cents")
+        body = parse_body(await request.body(), NewRefund)
         row = lookup(
             lambda: sandbox.add_refund(
-                creator,
-                order,
-                at=_instant(body.get("date"), "date"),
-                source=str(body.get("source", "refund")),
-                gross=gross,
+                creator, body.transaction_order_id, at=body.date, source=body.source, gross=body.gross
             )
         )
-        return row.to_json()  # type: ignore[no-any-return]
+        return row.to_json()
 
     @put("/creators/{creator:str}/followers")
     async def followers(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
         creator = request.path_params["creator"]
-        count = _object(await request.json()).get("count")
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise ControlError(400, "count is required: an integer")
+        count = parse_body(await request.body(), Followers).count
         lookup(lambda: sandbox.set_followers(creator, count))
         return {"followers": count}
 
@@ -218,9 +157,8 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     async def assign(request: Request[Any, Any, Any]) -> None:
         guard(request)
         member, creator = request.path_params["member"], request.path_params["creator"]
-        raw = await request.body()
-        role = _object(await request.json()).get("role", "CHATTER") if raw else "CHATTER"
-        lookup(lambda: sandbox.assign(member, creator, str(role)))
+        role = parse_body(await request.body(), Assignment).role
+        lookup(lambda: sandbox.assign(member, creator, role))
 
     @post("/users/{user:str}/revoke")
     async def revoke(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -231,14 +169,9 @@ def control_router(sandbox: FanvueSandbox) -> Router:  # noqa: PLR0915 - one sma
     @post("/tokens", status_code=201)
     async def tokens(request: Request[Any, Any, Any]) -> dict[str, Any]:
         guard(request)
-        body = _object(await request.json())
-        who = body.get("user")
-        if not isinstance(who, str):
-            raise ControlError(400, "user is required: a seeded user's handle or uuid")
-        scopes = body.get("scopes")
-        if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
-            raise ControlError(400, "scopes must be a list of strings")
-        return lookup(lambda: sandbox.tokens(who, scopes) if scopes is not None else sandbox.tokens(who))  # type: ignore[no-any-return]
+        body = parse_body(await request.body(), TokenRequest)
+        scopes = body.scopes
+        return lookup(lambda: sandbox.tokens(body.user, scopes) if scopes is not None else sandbox.tokens(body.user))
 
     @get("/stats")
     async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:

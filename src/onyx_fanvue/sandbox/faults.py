@@ -4,6 +4,9 @@ A :class:`Fault` says *what* goes wrong and *which* requests it hits: a route (`
 ``/creators/{creator}/insights/earnings`` or a glob such as ``*/insights/*``), a creator, a user, a method. Each
 matching request is hit with probability ``rate`` (drawn from a seeded generator, so a run is repeatable) until the
 fault has fired ``times`` times. The first matching fault in the order they were added wins.
+
+What a client asks for is a :class:`FaultSpec`, validated strictly (types and bounds) when it is made, whether from
+Python or from the control API's JSON, so a value that would break later requests is never stored.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import fnmatch
 import itertools
 import random
 import threading
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Fault", "FaultBoard", "FaultKind"]
+from pydantic import ConfigDict, Field, TypeAdapter, field_validator
+from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass as validated
+
+__all__ = ["MAX_DELAY_SECONDS", "Fault", "FaultBoard", "FaultKind", "FaultSpec", "fault_spec_from_json"]
 
 
 class FaultKind(StrEnum):
@@ -31,36 +38,53 @@ class FaultKind(StrEnum):
 
 
 ERROR_STATUSES = frozenset({500, 502, 503})
+MAX_DELAY_SECONDS = 300.0
+"""The longest a ``hang``/``latency`` fault (or the global latency) may hold a request: past any client timeout
+worth testing, short enough that a held request still ends."""
+MAX_RETRY_AFTER = 86_400
+MAX_TIMES = 1_000_000_000
+
+# Strict: a fault field of the wrong type (``route: 123``, ``status: 500.0``) is refused, never stored to break
+# every later request. The control API sends the same fields in camelCase (``retryAfter``).
+_STRICT = ConfigDict(
+    strict=True,
+    extra="forbid",
+    allow_inf_nan=False,
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
+@validated(frozen=True, slots=True, config=_STRICT)
+class FaultSpec:
+    """What goes wrong and which requests it hits; validated (types and bounds) when made."""
+
     kind: FaultKind
-    route: str | None = None  # None: every API route
-    creator: str | None = None  # only requests about this creator (``/creators/{it}/…`` or its own token)
-    user: str | None = None  # only requests made with this user's token
-    method: str | None = None
-    rate: float = 1.0
-    times: int | None = None  # None: until removed
+    route: str | None = Field(default=None, min_length=1, max_length=500)  # None: every API route
+    creator: str | None = Field(default=None, min_length=1, max_length=200)  # about this creator, or by its token
+    user: str | None = Field(default=None, min_length=1, max_length=200)  # only requests made with this user's token
+    method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,16}$")
+    rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    times: int | None = Field(default=None, ge=1, le=MAX_TIMES)  # None: until removed
     status: int = 500  # for ERROR
-    seconds: float = 30.0  # for HANG and LATENCY
-    retry_after: int = 30  # for RATE_LIMIT
-    id: int = 0
-    fired: int = 0
+    seconds: float = Field(default=30.0, ge=0.0, le=MAX_DELAY_SECONDS)  # for HANG and LATENCY
+    retry_after: int = Field(default=30, ge=0, le=MAX_RETRY_AFTER)  # for RATE_LIMIT
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", FaultKind(self.kind))
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError("rate is a probability between 0 and 1")
-        if self.times is not None and self.times <= 0:
-            raise ValueError("times must be positive (or None for until removed)")
-        if self.kind is FaultKind.ERROR and self.status not in ERROR_STATUSES:
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, status: int) -> int:
+        if status not in ERROR_STATUSES:
             raise ValueError(f"an error fault answers one of {sorted(ERROR_STATUSES)}")
-        if self.seconds < 0 or self.retry_after < 0:
-            raise ValueError("seconds and retry_after cannot be negative")
+        return status
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, method: str | None) -> str | None:
+        return None if method is None else method.upper()
 
     def matches(self, method: str, route: str, path: str, creator: str | None, user: str | None) -> bool:
-        if self.method is not None and self.method.upper() != method.upper():
+        if self.method is not None and self.method != method.upper():
             return False
         if self.creator is not None and self.creator.lower() != (creator or "").lower():
             return False
@@ -71,7 +95,33 @@ class Fault:
         return self.route in (route, path) or fnmatch.fnmatchcase(path, self.route)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, FaultKind) else v) for k, v in asdict(self).items()}
+        """The spec as the control API shows it (camelCase)."""
+        return _SPEC.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
+
+
+@validated(frozen=True, slots=True, config=_STRICT)
+class Fault(FaultSpec):
+    """A fault switched on: its spec, the id it was given and how often it has fired."""
+
+    id: int = Field(default=0, ge=0)
+    fired: int = Field(default=0, ge=0)
+
+    @classmethod
+    def of(cls, spec: FaultSpec, fault_id: int) -> Fault:
+        return cls(**{f.name: getattr(spec, f.name) for f in fields(FaultSpec)}, id=fault_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as the control API shows it (camelCase, with ``id`` and ``fired``)."""
+        return _FAULT.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
+
+
+_SPEC: TypeAdapter[FaultSpec] = TypeAdapter(FaultSpec)
+_FAULT: TypeAdapter[Fault] = TypeAdapter(Fault)
+
+
+def fault_spec_from_json(raw: bytes) -> FaultSpec:
+    """A :class:`FaultSpec` from a control API body (raises pydantic's ``ValidationError``, a ``ValueError``)."""
+    return _SPEC.validate_json(raw)
 
 
 @dataclass
@@ -87,9 +137,9 @@ class FaultBoard:
     def __post_init__(self) -> None:
         self._rng = random.Random(f"faults:{self.seed}")  # noqa: S311 - repeatable, not secret
 
-    def add(self, fault: Fault) -> Fault:
+    def add(self, spec: FaultSpec) -> Fault:
         with self._lock:
-            stored = replace(fault, id=next(self._ids), fired=0)
+            stored = Fault.of(spec, next(self._ids))
             self._faults.append(stored)
             return stored
 

@@ -19,7 +19,7 @@ from onyx_fanvue.oauth import AsyncOAuthClient, OAuthClient
 from onyx_fanvue.sandbox.access import AccessBook
 from onyx_fanvue.sandbox.api import build_app
 from onyx_fanvue.sandbox.clock import SandboxClock
-from onyx_fanvue.sandbox.faults import Fault, FaultBoard, FaultKind
+from onyx_fanvue.sandbox.faults import MAX_DELAY_SECONDS, Fault, FaultBoard, FaultKind, FaultSpec
 from onyx_fanvue.sandbox.oauth_server import OAuthState, TokenInfo
 from onyx_fanvue.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from onyx_fanvue.sandbox.transport import SandboxTransport, SyncSandboxTransport, drop_aware
@@ -115,8 +115,7 @@ class FanvueSandbox:
         self.control_key = control_key or secrets.token_urlsafe(24)
         self.api_versions = tuple(api_versions)
         self.sunset_versions = dict(sunset_versions or {})
-        if latency < 0:
-            raise ValueError("latency cannot be negative")
+        self._latency = 0.0
         self.latency = latency
         self.first_use_hooks: list[Callable[[str, TokenInfo], None]] = []
         """Called the first time the API sees an access token (tests check what a client stored before using it)."""
@@ -124,6 +123,17 @@ class FanvueSandbox:
         self._log: deque[Served] = deque(maxlen=_LOG_SIZE)
         self._log_lock = threading.Lock()
         self._app: Any = None
+
+    @property
+    def latency(self) -> float:
+        """Seconds every API answer is held back (0 to :data:`~onyx_fanvue.sandbox.faults.MAX_DELAY_SECONDS`)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if type(seconds) not in (int, float) or not 0 <= seconds <= MAX_DELAY_SECONDS:  # bool is not a duration
+            raise ValueError(f"latency is a number of seconds between 0 and {MAX_DELAY_SECONDS:g}")
+        self._latency = float(seconds)
 
     # ------------------------------------------------------------------------------------------- people
 
@@ -181,11 +191,12 @@ class FanvueSandbox:
     # ------------------------------------------------------------------------------------------- faults
 
     def inject(self, kind: FaultKind | str, **options: Any) -> Fault:
-        """Switch a fault on (see :class:`~onyx_fanvue.sandbox.faults.Fault` for the options). ``user`` and
-        ``creator`` take a seeded user's handle or uuid."""
-        return self.add_fault(Fault(FaultKind(kind), **options))
+        """Switch a fault on (see :class:`~onyx_fanvue.sandbox.faults.FaultSpec` for the options; a value of the
+        wrong type or out of bounds is a ``ValueError``). ``user`` and ``creator`` take a seeded user's handle or
+        uuid."""
+        return self.add_fault(FaultSpec(FaultKind(kind), **options))
 
-    def add_fault(self, fault: Fault) -> Fault:
+    def add_fault(self, fault: FaultSpec) -> Fault:
         """Switch ``fault`` on, with its ``user``/``creator`` resolved from handles to uuids."""
         resolved = replace(
             fault,

@@ -13,8 +13,9 @@ stay behind it and rows after it show up in order.
 
 **Callers who are not creators** (an agency admin or team member on their own account) have no earnings: the lists
 are empty, the summary is all zeros, ``/insights/fans/{fan}`` is 404 for everyone, and
-``/insights/earnings/percentile`` is 404 ``{message}`` (the sandbox's choice: Fanvue's answer is unknown). A creator
-with no earnings in the last 30 days is not ranked: ``{percentile: null}``.
+``/insights/earnings/percentile`` is 403 ``{error}`` (the sandbox's choice: Fanvue's answer is unknown, and its spec
+lists 403 but no 404 there). A creator with no earnings in the last 30 days ranks at the bottom: ``{percentile:
+100}`` (the spec types the field as a required number).
 
 **Summary rules** (the sandbox's reading of §2.8):
 
@@ -44,12 +45,13 @@ row, if any.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from onyx_fanvue.sandbox._http import (
     ApiError,
@@ -183,11 +185,16 @@ class _Summary:
     first: datetime | None = None
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid(f"timezone must be an IANA time zone name (got {name})") from None
+    # checked against the IANA list first: ZoneInfo would open a file named after any string it is given
+    if name not in _zone_names():
+        raise invalid(f"timezone must be an IANA time zone name (got {name[:60]!r})")
+    return ZoneInfo(name)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -515,7 +522,7 @@ def fan_insight(world: World, creator_uuid: str, fan_uuids: list[str], now: date
 
 
 def _fan(ctx: Ctx) -> dict[str, Any]:
-    fan_uuid = check_uuid(ctx.params["fan"], "fanUuid")
+    fan_uuid = check_uuid(ctx.params["fan"], "userUuid", validation=True)  # the spec lists no {message} 400 here
     creator = _creator_or_none(ctx)
     found = fan_insight(ctx.world, creator, [fan_uuid], ctx.now) if creator is not None else {}
     if fan_uuid not in found:
@@ -549,26 +556,30 @@ def _is_uuid(value: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------ percentile
 
+UNRANKED = 100
+"""The percentile of a creator with nothing earned in 30 days: the bottom of the table. Fanvue's spec types the
+field as a required number (0.01 = top, 99.50 ≈ bottom), so "not ranked" is a number, never ``null``."""
 
-def percentile_of(world: World, creator_uuid: str, now: datetime) -> float | None:
-    """A seeded percentile per creator (0.01-60, lower is better), ``None`` when the creator earned nothing in the
-    30 days before now (not ranked)."""
+
+def percentile_of(world: World, creator_uuid: str, now: datetime) -> float:
+    """A seeded percentile per creator (0.01-60, lower is better); :data:`UNRANKED` (the bottom) when the creator
+    earned nothing in the 30 days before now."""
     creator = world.creator(creator_uuid)
     recent = world.iter_earnings(creator_uuid, now - timedelta(days=30), now + _TINY)
     if next(recent, None) is None:
-        return None
+        return UNRANKED
     rng = random.Random(f"{world.spec.seed}:{creator.index}:percentile")  # noqa: S311
     return round(rng.uniform(0.01, 60.0), 2)
 
 
 def _percentile(ctx: Ctx) -> dict[str, Any]:
     if not ctx.sandbox.is_creator(ctx.user):
-        raise not_found("Earnings percentile is only available for creators")
+        raise ApiError(403, {"error": "Forbidden: the earnings percentile is only available to creators"})
     return {"percentile": percentile_of(ctx.world, ctx.user, ctx.now)}
 
 
 def _unranked(_: Any) -> Any:
-    return {"percentile": None}
+    return {"percentile": UNRANKED}
 
 
 def _no_spending(body: Any) -> Any:

@@ -27,9 +27,9 @@ def _links_of(ctx: Ctx) -> tuple[TrackingLink, ...]:
     return ctx.world.tracking_links(ctx.subject) if ctx.subject_is_creator() else ()
 
 
-def _link(ctx: Ctx) -> TrackingLink:
+def _link(ctx: Ctx, *, validation: bool = False) -> TrackingLink:
     """The path's link among the subject's links, or Fanvue's 400 (not a uuid) / 404 (not theirs or unknown)."""
-    link_uuid = check_uuid(ctx.params["link"], "trackingLinkUuid")
+    link_uuid = check_uuid(ctx.params["link"], "trackingLinkUuid", validation=validation)
     link = ctx.world.tracking_link(ctx.subject, link_uuid) if ctx.subject_is_creator() else None
     if link is None:
         raise not_found(LINK_NOT_FOUND)
@@ -57,7 +57,7 @@ def _after_key(cursor: str | None) -> tuple[datetime, str] | None:
 
 
 def _list(ctx: Ctx) -> dict[str, Any]:
-    size = ctx.query.cursor_size("limit")
+    size = ctx.query.limit()
     after = ctx.query.instant("createdAfter")  # inclusive
     before = ctx.query.instant("createdBefore")  # exclusive
     key = _after_key(ctx.query.get("cursor"))
@@ -89,7 +89,7 @@ def _create(ctx: Ctx) -> Reply:
 
 
 def _delete(ctx: Ctx) -> Reply:
-    link = _link(ctx)
+    link = _link(ctx, validation=ctx.creator is None)  # the own-account DELETE lists only the {errors} 400
     if not ctx.world.delete_tracking_link(ctx.subject, link.uuid):  # deleted by a concurrent request
         raise not_found(LINK_NOT_FOUND)
     return Reply(None, 204)
@@ -97,7 +97,7 @@ def _delete(ctx: Ctx) -> Reply:
 
 def _users(ctx: Ctx) -> dict[str, Any]:
     link = _link(ctx)
-    size = ctx.query.cursor_size("limit")
+    size = ctx.query.limit()
     key = decode_cursor(ctx.query.get("cursor"))
     last = key.get("uuid") if key is not None else None
     if key is not None and not isinstance(last, str):
