@@ -70,6 +70,7 @@ from onyx_core.ids import CreatorId, FanId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry, ledger_key
 from onyx_core.money import Money
 from onyx_core.ports import CursorRejectedError, GrantRefusedError, LedgerPage, SourceUnavailableError
+from onyx_core.reconciliation import ZERO, DayTotals, EarningsDays
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
 from onyx_fanvue import AsyncFanvueClient
@@ -466,6 +467,31 @@ class FanvueGateway:
         )
 
     # ------------------------------------------------------------------ history, spenders, links
+
+    async def fetch_earnings_days(
+        self, connection: Connection, creator: Creator, start: date, end: date
+    ) -> EarningsDays:
+        """The earnings summary's UTC daily series (``granularity=day``, ``timezone=UTC``) and lifetime total, in
+        one request. An all-zero summary is how Fanvue answers a permission problem too: ``EMPTY``, never zeros."""
+        client = self._client(connection)
+        summary = await self._guard(
+            client.insights.earnings_summary(
+                creator_uuid=self._scope(connection, creator),
+                start_date=_day_start(start),
+                end_date=_day_start(end),
+                granularity="day",
+                timezone="UTC",
+            )
+        )
+        all_time = DayTotals(summary.totals.all_time.gross.cents, summary.totals.all_time.net.cents)
+        if all_time == ZERO:
+            raise SourceUnavailableError(MissingReason.EMPTY, "an all-zero earnings summary: no earnings, or no access")
+        days: dict[date, DayTotals] = {}
+        for point in summary.over_time:
+            day = point.period_start.astimezone(UTC).date()
+            if start <= day < end and (point.gross.cents or point.net.cents):
+                days[day] = days.get(day, ZERO) + DayTotals(point.gross.cents, point.net.cents)
+        return EarningsDays(start, end, days, all_time)
 
     async def fetch_subscriber_days(
         self, connection: Connection, creator: Creator, start: date, end: date

@@ -19,6 +19,7 @@ from onyx_core.connections import Connection
 from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
+from onyx_core.reconciliation import DayTotals, EarningsDays
 from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent
 from onyx_core.sync import Stream, SyncCursor
 
@@ -168,6 +169,11 @@ class LedgerRepository(Protocol):
         """Sum of net cents over the creator's whole ledger (earnings minus reversals)."""
         ...
 
+    async def earnings_by_day(self, creator_id: CreatorId, start: date, end: date) -> dict[date, DayTotals]:
+        """Gross and net cents (USD) of the creator's earnings (not reversals) per UTC day in ``[start, end)``;
+        a day without any is left out. What :func:`~onyx_core.usecases.reconcile_ledger` compares with Fanvue."""
+        ...
+
 
 class SubscriberHistoryRepository(Protocol):
     """Per-day new and cancelled subscriber counts."""
@@ -297,6 +303,14 @@ class FanvuePort(Protocol):
     ) -> LedgerPage:
         """One page of earnings (``Stream.EARNINGS``) or reversals (``Stream.REVERSALS``) in ``[start, end)``.
         Raises :class:`CursorRejectedError` when Fanvue refuses ``cursor``."""
+        ...
+
+    async def fetch_earnings_days(
+        self, connection: Connection, creator: Creator, start: date, end: date
+    ) -> EarningsDays:
+        """Fanvue's own gross and net of the creator's earnings rows per UTC day in ``[start, end)``, and her
+        lifetime total (the earnings summary). An answer that cannot be told from a permission problem (all
+        zero) is :class:`SourceUnavailableError` (``EMPTY``), never a row of zeros to compare with."""
         ...
 
     async def fetch_subscriber_days(

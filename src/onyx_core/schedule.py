@@ -17,6 +17,8 @@ class SyncJob(StrEnum):
     """Live stats (revenue, subscribers, followers, posts, likes)."""
     LEDGER = "ledger"
     """Earnings and reversals, incremental with the look-back."""
+    RECONCILE = "reconcile"
+    """The stored earnings compared with Fanvue's daily totals; days that disagree are fetched again."""
     HISTORY = "history"
     """Subscriber history per day."""
     TOP_SPENDERS = "top_spenders"
@@ -32,6 +34,7 @@ class Schedule:
     stats_every: timedelta = timedelta(minutes=2)
     """Stats are refreshed once they are older than this (checked every tick)."""
     ledger_every: timedelta = timedelta(minutes=5)
+    reconcile_every: timedelta = timedelta(hours=1)
     history_every: timedelta = timedelta(hours=1)
     top_spenders_every: timedelta = timedelta(hours=1)
     links_every: timedelta = timedelta(hours=1)
@@ -51,6 +54,7 @@ class Schedule:
         return {
             SyncJob.STATS: self.stats_every,
             SyncJob.LEDGER: self.ledger_every,
+            SyncJob.RECONCILE: self.reconcile_every,
             SyncJob.HISTORY: self.history_every,
             SyncJob.TOP_SPENDERS: self.top_spenders_every,
             SyncJob.LINKS: self.links_every,
@@ -64,12 +68,13 @@ class Freshness:
 
     stats: datetime | None = None
     ledger: datetime | None = None
+    reconcile: datetime | None = None
     history: datetime | None = None
     top_spenders: datetime | None = None
     links: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("stats", "ledger", "history", "top_spenders", "links"):
+        for name in ("stats", "ledger", "reconcile", "history", "top_spenders", "links"):
             object.__setattr__(self, name, optional_utc(getattr(self, name), f"Freshness.{name}"))
 
     def of(self, job: SyncJob) -> datetime | None:

@@ -20,6 +20,8 @@ class Stream(StrEnum):
     SUBSCRIBER_HISTORY = "subscriber_history"
     TOP_SPENDERS = "top_spenders"
     TRACKING_LINKS = "tracking_links"
+    LEDGER_RECONCILIATION = "ledger_reconciliation"
+    """Not fetched page by page: its cursor records when the ledger last agreed with Fanvue's daily totals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +84,17 @@ class SyncPolicy:
     a page) completes its first backfill over several runs, each resuming where the last one stopped."""
     concurrency: int = 4
     """Creators refreshed at once by the agency-wide jobs."""
+    page_retries: int = 2
+    """How often a ledger page is asked again when it answers empty although the page before promised more,
+    before the run stops partial (resumable) instead of taking it for the end of the history."""
+    reconcile_window_days: int = 31
+    """Reconciliation fetches disagreeing days again in windows of at most this many days."""
 
     def __post_init__(self) -> None:
         require_utc(self.backfill_from, "SyncPolicy.backfill_from")
         if self.lookback < timedelta(0) or self.history_days < 1 or self.history_backfill_days < 1:
             raise DomainValueError("look-back and history lengths must be positive")
-        if self.max_pages < 1 or self.concurrency < 1:
-            raise DomainValueError("max_pages and concurrency must be at least 1")
+        if self.max_pages < 1 or self.concurrency < 1 or self.reconcile_window_days < 1:
+            raise DomainValueError("max_pages, concurrency and reconcile_window_days must be at least 1")
+        if self.page_retries < 0:
+            raise DomainValueError("page_retries cannot be negative")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -20,6 +20,7 @@ from onyx_core.connections import Connection
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import UnitOfWork, UnitOfWorkFactory, UpsertResult
+from onyx_core.reconciliation import ZERO, DayTotals
 from onyx_core.stats import MetricRecord, StatsEvent
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.testing import contracts as c
@@ -199,6 +200,18 @@ class LedgerReportsEveryRowInserted(_Wrapped):
     async def upsert(self, entries: Sequence[LedgerEntry]) -> UpsertResult:
         await self._inner.upsert(entries)
         return UpsertResult(tuple(entries), 0)
+
+
+class EarningsByLocalDay(_Wrapped):
+    """Days of earnings cut in the instant's own zone instead of UTC (and refunds counted with them)."""
+
+    async def earnings_by_day(self, creator_id: CreatorId, start: date, end: date) -> dict[date, DayTotals]:
+        days: dict[date, DayTotals] = {}
+        for e in await self._inner.entries(creator_id):
+            day = e.occurred_at.date()
+            if start <= day < end and e.gross.currency == "USD":
+                days[day] = days.get(day, ZERO) + DayTotals(e.gross.cents, e.net.cents)
+        return days
 
 
 class HistoryKeepsTheFirstReport(_Wrapped):
@@ -399,6 +412,12 @@ BREAKAGES: tuple[Breakage, ...] = (
         "ledger",
         LedgerReportsEveryRowInserted,
         {c.check_ledger_upsert_is_idempotent: r"re-upserting equal rows must change nothing"},
+    ),
+    Breakage(
+        "earnings summed by local day, refunds included",
+        "ledger",
+        EarningsByLocalDay,
+        {c.check_ledger_earnings_by_day: r"^earnings_by_day: expected"},
     ),
     Breakage(
         "history keeps the first report of a day",

@@ -18,7 +18,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from onyx_core.analytics import Period, SubscriberDay
 from onyx_core.catalog import Agency, Creator, TrackingLink
@@ -28,6 +28,7 @@ from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.money import Money
 from onyx_core.ports import UnitOfWork, UnitOfWorkFactory
+from onyx_core.reconciliation import DayTotals
 from onyx_core.stats import (
     Adjustment,
     EventKind,
@@ -569,6 +570,42 @@ async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> N
         _expect(await uow.ledger.entries(other_id) == [elsewhere], "another creator's ledger must not leak")
 
 
+async def check_ledger_earnings_by_day(uow_factory: UnitOfWorkFactory) -> None:
+    """``earnings_by_day`` sums gross and net of the USD earnings per UTC calendar day in ``[start, end)``: not
+    reversals, not another currency, not another creator; a day's first and last microsecond fall on that day
+    whatever zone the instant was given in; a day without earnings is left out."""
+    _, creator_id = await _seed_creator(uow_factory)
+    _, other_id = await _seed_creator(uow_factory)
+    midnight = datetime.combine(T0.date() + timedelta(days=1), time(), tzinfo=UTC)
+    last_instant = midnight - timedelta(microseconds=1)
+    tokyo = timezone(timedelta(hours=9))
+    entries = [
+        ledger_entry(creator_id, midnight - timedelta(hours=5), 1000),
+        ledger_entry(creator_id, last_instant, 501),  # still the first day
+        ledger_entry(creator_id, midnight, 300),  # the second day's first instant
+        ledger_entry(creator_id, (midnight + timedelta(hours=20)).astimezone(tokyo), 99),  # next calendar day there
+        ledger_entry(creator_id, midnight + timedelta(hours=2), -200, kind=EntryKind.REFUND),
+        ledger_entry(creator_id, midnight + timedelta(hours=3), 700, currency="EUR"),
+        ledger_entry(creator_id, midnight + timedelta(days=3), 400),  # outside [start, end)
+        ledger_entry(other_id, midnight, 5000),
+    ]
+    async with uow_factory() as uow:
+        await uow.ledger.upsert(entries)
+        await uow.commit()
+    first, second = midnight.date() - timedelta(days=1), midnight.date()
+    expected = {
+        first: DayTotals(1000 + 501, 800 + 400),
+        second: DayTotals(300 + 99, 240 + 79),
+    }
+    async with uow_factory() as uow:
+        got = await uow.ledger.earnings_by_day(creator_id, first - timedelta(days=1), second + timedelta(days=3))
+        _expect(got == expected, f"earnings_by_day: expected {expected}, got {got}")
+        only_second = await uow.ledger.earnings_by_day(creator_id, second, second + timedelta(days=1))
+        _expect(only_second == {second: expected[second]}, f"earnings_by_day must keep to [start, end): {only_second}")
+        none = await uow.ledger.earnings_by_day(creator_id, first - timedelta(days=9), first)
+        _expect(none == {}, f"days without earnings are left out, got {none}")
+
+
 # ----------------------------------------------------------------------------- the other streams
 
 
@@ -738,6 +775,7 @@ ALL_CONTRACTS: list[Contract] = [
     check_stats_events_are_stored_as_given,
     check_stats_get_for_update_serialises_writers,
     check_ledger_upsert_is_idempotent,
+    check_ledger_earnings_by_day,
     check_history_upsert_replaces_days,
     check_top_spenders_replace,
     check_tracking_links_upsert,
@@ -756,6 +794,7 @@ __all__ = [
     "check_cursor_round_trip",
     "check_for_agency_prefers_a_usable_connection",
     "check_history_upsert_replaces_days",
+    "check_ledger_earnings_by_day",
     "check_ledger_upsert_is_idempotent",
     "check_stats_events_are_stored_as_given",
     "check_stats_get_for_update_serialises_writers",

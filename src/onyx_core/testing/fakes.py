@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
@@ -34,7 +34,8 @@ from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.errors import ConcurrentUpdateError, DomainValueError, InvalidCiphertextError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
-from onyx_core.ledger import LedgerEntry
+from onyx_core.ledger import EntryKind, LedgerEntry
+from onyx_core.money import USD
 from onyx_core.ports import (
     AgencyRepository,
     Cache,
@@ -52,6 +53,7 @@ from onyx_core.ports import (
     UnitOfWork,
     UpsertResult,
 )
+from onyx_core.reconciliation import ZERO, DayTotals
 from onyx_core.stats import MetricRecord, StatsEvent, check_records_to_save
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
@@ -415,6 +417,14 @@ class _Ledger:
 
     async def net_total(self, creator_id: CreatorId, currency: str) -> int:
         return sum(e.net.cents for e in self._of(creator_id) if e.net.currency == currency)
+
+    async def earnings_by_day(self, creator_id: CreatorId, start: date, end: date) -> dict[date, DayTotals]:
+        days: dict[date, DayTotals] = {}
+        for e in self._of(creator_id):
+            day = e.occurred_at.astimezone(UTC).date()
+            if e.kind is EntryKind.EARNING and e.net.currency == USD and start <= day < end:
+                days[day] = days.get(day, ZERO) + DayTotals(e.gross.cents, e.net.cents)
+        return days
 
 
 class _History:

@@ -9,7 +9,7 @@ speaks HTTP and lives in ``onyx_fanvue.sandbox``); it is the port's contract, in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from onyx_core.analytics import SubscriberDay
 from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLink
@@ -17,6 +17,7 @@ from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import LedgerPage, SourceUnavailableError
+from onyx_core.reconciliation import ZERO, DayTotals, EarningsDays
 from onyx_core.stats import Metric, Missing, MissingReason, Observation, Ok
 from onyx_core.sync import Stream
 
@@ -46,6 +47,8 @@ class FakeFanvue:
     unassigned: set[tuple[ConnectionId, CreatorId]] = field(default_factory=set)
     """(agency connection, creator) pairs answered with "not assigned to team member"."""
     page_size: int = 2
+    cut_short: int = 0
+    """How many of the next ledger pages asked with a cursor answer empty, claiming the end (a faulty page)."""
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     """(operation, connection id, creator id or "") of every call, in order."""
     _faults: dict[tuple[str, CreatorId | None], _Fault] = field(default_factory=dict)
@@ -122,10 +125,30 @@ class FakeFanvue:
             (e for e in self.ledger.get((creator.id, stream), []) if start <= e.occurred_at < end),
             key=lambda e: (e.occurred_at, e.key),
         )
+        if cursor is not None and self.cut_short > 0:
+            self.cut_short -= 1
+            return LedgerPage((), None)
         offset = int(cursor) if cursor else 0
         chunk = rows[offset : offset + self.page_size]
         more = offset + self.page_size < len(rows)
         return LedgerPage(tuple(chunk), str(offset + self.page_size) if more else None)
+
+    async def fetch_earnings_days(
+        self, connection: Connection, creator: Creator, start: date, end: date
+    ) -> EarningsDays:
+        """The summary of the earnings rows ``fetch_ledger_page`` lists (Fanvue's summary sums the same rows)."""
+        self._enter("fetch_earnings_days", connection, creator)
+        days: dict[date, DayTotals] = {}
+        all_time = ZERO
+        for entry in self.ledger.get((creator.id, Stream.EARNINGS), []):
+            totals = DayTotals(entry.gross.cents, entry.net.cents)
+            all_time += totals
+            day = entry.occurred_at.astimezone(UTC).date()
+            if start <= day < end:
+                days[day] = days.get(day, ZERO) + totals
+        if all_time == ZERO:
+            raise SourceUnavailableError(MissingReason.EMPTY, "an all-zero summary: no earnings, or no permission")
+        return EarningsDays(start, end, days, all_time)
 
     async def fetch_subscriber_days(
         self, connection: Connection, creator: Creator, start: date, end: date

@@ -16,6 +16,7 @@ from onyx_core.usecases.rankings import (
     record_top_spenders,
     sync_tracking_links,
 )
+from onyx_core.usecases.reconcile_ledger import ReconcileOutcome, ReconcileReport, reconcile_ledger
 from onyx_core.usecases.refresh_stats import (
     AgencyStatsRefresh,
     MergedStats,
@@ -54,6 +55,8 @@ __all__ = [
     "MaintenanceReport",
     "MergedStats",
     "ProgressHook",
+    "ReconcileOutcome",
+    "ReconcileReport",
     "SnapshotReport",
     "StatsRefresh",
     "SyncOutcome",
@@ -65,6 +68,7 @@ __all__ = [
     "import_creators",
     "maintain_tokens",
     "merge_observations",
+    "reconcile_ledger",
     "record_agency_top_spenders",
     "record_observations",
     "record_subscriber_history",

@@ -21,6 +21,7 @@ from onyx_core.usecases.rankings import (
     record_top_spenders,
     sync_tracking_links,
 )
+from onyx_core.usecases.reconcile_ledger import ReconcileReport, reconcile_ledger
 from onyx_core.usecases.refresh_stats import StatsRefresh, refresh_creator_stats
 from onyx_core.usecases.subscriber_history import HistoryReport, record_subscriber_history
 from onyx_core.usecases.sync_ledger import LEDGER_STREAMS, LedgerSyncReport, SyncOutcome, sync_ledger
@@ -43,6 +44,7 @@ class CreatorSyncReport:
     creator_id: CreatorId
     stats: StatsRefresh | None = None
     ledger: tuple[LedgerSyncReport, ...] = ()
+    reconcile: ReconcileReport | None = None
     history: HistoryReport | None = None
     top_spenders: SnapshotReport | None = None
     links: LinksReport | None = None
@@ -84,7 +86,7 @@ async def sync_creator(
     failures: dict[str, MissingReason] = {}
     stats: StatsRefresh | None = None
     ledger: list[LedgerSyncReport] = []
-    history = spenders = links = None
+    reconciled = history = spenders = links = None
 
     def done(job: SyncJob, summary: str) -> None:
         if progress is not None:
@@ -104,6 +106,10 @@ async def sync_creator(
             if report.outcome is not SyncOutcome.COMPLETED:
                 failures[f"ledger:{stream.value}"] = report.failure or MissingReason.PARTIAL
         done(SyncJob.LEDGER, ", ".join(f"{r.stream.value} +{r.inserted} {r.outcome.value}" for r in ledger))
+    if SyncJob.RECONCILE in wanted:
+        reconciled = await _attempt(failures, SyncJob.RECONCILE, reconcile_ledger(ctx, creator_id))
+        summary = reconciled.summary if isinstance(reconciled, ReconcileReport) else failures[SyncJob.RECONCILE]
+        done(SyncJob.RECONCILE, str(summary))
     if SyncJob.HISTORY in wanted:
         history = await _attempt(failures, SyncJob.HISTORY, record_subscriber_history(ctx, creator_id))
         done(SyncJob.HISTORY, "ok" if history is not None else failures[SyncJob.HISTORY].value)
@@ -117,6 +123,7 @@ async def sync_creator(
         creator_id,
         stats,
         tuple(ledger),
+        reconciled if isinstance(reconciled, ReconcileReport) else None,
         history if isinstance(history, HistoryReport) else None,
         spenders if isinstance(spenders, SnapshotReport) else None,
         links if isinstance(links, LinksReport) else None,
@@ -183,6 +190,7 @@ async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
     async with ctx.uow() as uow:
         records = await uow.stats.get(creator_id)
         earnings = await uow.cursors.get(creator_id, Stream.EARNINGS)
+        reconciled = await uow.cursors.get(creator_id, Stream.LEDGER_RECONCILIATION)
         history = await uow.cursors.get(creator_id, Stream.SUBSCRIBER_HISTORY)
         spenders = await uow.cursors.get(creator_id, Stream.TOP_SPENDERS)
         links = await uow.cursors.get(creator_id, Stream.TRACKING_LINKS)
@@ -191,6 +199,7 @@ async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
     return Freshness(
         stats=stats_at,
         ledger=None if earnings is None else earnings.synced_through,
+        reconcile=None if reconciled is None else reconciled.synced_through,
         history=None if history is None else history.synced_through,
         top_spenders=None if spenders is None else spenders.synced_through,
         links=None if links is None else links.synced_through,

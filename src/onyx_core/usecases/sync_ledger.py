@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import DomainValueError
 from onyx_core.ids import CreatorId
 from onyx_core.ledger import LedgerEntry
-from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UpsertResult
+from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UnitOfWork, UpsertResult
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import Context, load_creator, with_connection
@@ -83,23 +84,61 @@ async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tupl
     return cursor, False
 
 
+async def store_entries(ctx: Context, uow: UnitOfWork, creator_id: CreatorId, page: LedgerPage) -> UpsertResult:
+    """Upsert a page's rows inside ``uow``, with the refunds among the new ones as adjustments of lifetime
+    revenue: a refund and the permission to lower revenue by it land in the same transaction. (A page of plain
+    earnings merges nothing: the stats refresh raises the ledger floor, without a full SUM per page.)"""
+    result = await uow.ledger.upsert(page.entries)
+    adjustments = _adjustments(result.inserted, ctx.clock.now())
+    if adjustments:
+        await merge_observations(ctx, uow, creator_id, adjustments)
+    return result
+
+
 async def _commit_page(
     ctx: Context, creator_id: CreatorId, cursor: SyncCursor, page: LedgerPage, *, saw_data: bool
 ) -> tuple[SyncCursor, UpsertResult]:
     """The page's rows and the advanced cursor, in one transaction: the cursor never runs ahead of the data."""
     async with ctx.uow() as uow:
-        result = await uow.ledger.upsert(page.entries)
         cursor = cursor.advanced(page.next_cursor, ctx.clock.now())
         if page.next_cursor is None:
             cursor = cursor.completed(ctx.clock.now(), saw_data=saw_data)
-        await uow.cursors.save(cursor)
-        adjustments = _adjustments(result.inserted, ctx.clock.now())
-        if adjustments:
-            # Same transaction: a refund and the permission to lower revenue by it land together. (A page of plain
-            # earnings merges nothing: the stats refresh raises the ledger floor, without a full SUM per page.)
-            await merge_observations(ctx, uow, creator_id, adjustments)
+        await uow.cursors.save(cursor)  # saved first: the refunds' merge reads whether reversals caught up
+        result = await store_entries(ctx, uow, creator_id, page)
         await uow.commit()
     return cursor, result
+
+
+def cut_short(page_cursor: str | None, page: LedgerPage) -> bool:
+    """Whether ``page`` is empty and says the history ends although the page before promised more (it gave
+    ``page_cursor``). Fanvue's cursor names the rows after it (``nextCursor`` is null at the end), so this is a
+    failed page, not the end of the history: taking it for the end lost every older row for good."""
+    return page_cursor is not None and not page.entries and page.next_cursor is None
+
+
+async def fetch_page(
+    ctx: Context,
+    creator: Creator,
+    stream: Stream,
+    start: datetime,
+    end: datetime,
+    page_cursor: str | None,
+    exclude: frozenset[ConnectionKind] = frozenset(),
+) -> tuple[LedgerPage, ConnectionKind]:
+    """One ledger page through :func:`with_connection`; a page :func:`cut_short` is asked again up to
+    ``sync_policy.page_retries`` times, then raises :class:`SourceUnavailableError` (``EMPTY``): a rerun fixes it."""
+
+    async def fetch(connection: Connection) -> LedgerPage:
+        return await ctx.fanvue.fetch_ledger_page(connection, creator, stream, start, end, page_cursor)
+
+    for _ in range(ctx.sync_policy.page_retries + 1):
+        page, kind = await with_connection(ctx, creator, fetch, exclude=exclude)
+        if not cut_short(page_cursor, page):
+            return page, kind
+    raise SourceUnavailableError(
+        MissingReason.EMPTY,
+        f"{stream.value}: a page promised by the one before answered empty {ctx.sync_policy.page_retries + 1} times",
+    )
 
 
 async def sync_ledger(
@@ -108,7 +147,9 @@ async def sync_ledger(
     """Fetch the stream's pages since the cursor (minus the look-back) and commit each page with the cursor.
 
     Each page's rows and the advanced cursor are committed in one unit of work, so the cursor never runs ahead
-    of the data: a run killed at any point resumes from the last committed page. Rows are upserted by key, so
+    of the data: a run killed at any point resumes from the last committed page. A page that answers empty where
+    the one before promised more is asked again, then ends the run partial (see :func:`fetch_page`): the history
+    counts as complete only when a walk reached its end cleanly. Rows are upserted by key, so
     re-reading the look-back (or a whole page after a crash) inserts nothing twice. Empty answers delete nothing.
     A page cursor Fanvue refuses (expired), or one issued to the other connection, makes the run walk its window
     again from the start, once.
@@ -129,14 +170,8 @@ async def sync_ledger(
     failure: MissingReason | None = None
     while pages < ctx.sync_policy.max_pages:
         page_cursor = cursor.page_cursor
-
-        async def fetch(connection: Connection, page_cursor: str | None = page_cursor) -> LedgerPage:
-            return await ctx.fanvue.fetch_ledger_page(
-                connection, creator, stream, window_start, window_end, page_cursor
-            )
-
         try:
-            page, kind = await with_connection(ctx, creator, fetch)
+            page, kind = await fetch_page(ctx, creator, stream, window_start, window_end, page_cursor)
         except CursorRejectedError as rejected:
             if page_cursor is None or restarted:
                 failure = rejected.reason

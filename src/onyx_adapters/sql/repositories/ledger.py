@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
 from onyx_adapters.sql.schema import ledger_entries
 from onyx_core.analytics import Period
 from onyx_core.ids import CreatorId, FanId
 from onyx_core.ledger import EntryKind, LedgerEntry
-from onyx_core.money import Money
+from onyx_core.money import USD, Money
 from onyx_core.ports import UpsertResult
+from onyx_core.reconciliation import DayTotals
 
 __all__ = ["SqlLedgerRepository"]
 
@@ -61,6 +63,25 @@ def _entry(row: Any) -> LedgerEntry:
         reference=row.reference,
         original_currency=row.original_currency,
     )
+
+
+_L = ledger_entries.c
+
+
+def _utc_day(dialect: str) -> ColumnElement[Any]:
+    """The UTC calendar day of ``occurred_at``: SQLite stores the naive UTC text (``date()`` reads its day);
+    PostgreSQL a ``timestamptz``, turned into UTC wall time before taking the date."""
+    if dialect == "sqlite":
+        return func.date(_L.occurred_at)
+    return func.date(func.timezone("UTC", _L.occurred_at))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _as_date(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _rounds(entries: Sequence[LedgerEntry]) -> list[list[tuple[int, LedgerEntry]]]:
@@ -134,6 +155,23 @@ class SqlLedgerRepository:
         query = query.order_by(ledger_entries.c.occurred_at, by_text(self._tx.dialect, ledger_entries.c.key))
         conn = await self._tx.reader()
         return [_entry(row) for row in await conn.execute(query)]
+
+    async def earnings_by_day(self, creator_id: CreatorId, start: date, end: date) -> dict[date, DayTotals]:
+        # One GROUP BY over the (creator_id, occurred_at) index; the day is the UTC calendar day on both engines.
+        day = _utc_day(self._tx.dialect)
+        query = (
+            select(day.label("day"), func.sum(_L.gross_cents), func.sum(_L.net_cents))
+            .where(
+                _L.creator_id == creator_id,
+                _L.kind == EntryKind.EARNING.value,
+                _L.currency == USD,
+                _L.occurred_at >= _midnight(start),
+                _L.occurred_at < _midnight(end),
+            )
+            .group_by(day)
+        )
+        conn = await self._tx.reader()
+        return {_as_date(d): DayTotals(int(gross), int(net)) for d, gross, net in await conn.execute(query)}
 
     async def net_total(self, creator_id: CreatorId, currency: str) -> int:
         query = select(func.coalesce(func.sum(ledger_entries.c.net_cents), 0)).where(
