@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.fanvue_clients import ConnectionClients
 from onyx_adapters.gateway import FanvueGateway
-from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.settings import ConfigurationError, OnyxSettings
 from onyx_adapters.sql.engine import create_engine, require_onyx_engine
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
-from onyx_core.errors import OnyxError
 from onyx_core.ports import Cipher, Clock
 from onyx_core.stats import MergePolicy
 from onyx_core.sync import SyncPolicy
@@ -31,10 +30,6 @@ from onyx_fanvue.oauth import AsyncOAuthClient
 from onyx_fanvue.ratelimit import RateBudget
 
 __all__ = ["ConfigurationError", "FanvueApp", "Runtime", "SystemClock"]
-
-
-class ConfigurationError(OnyxError):
-    """A setting the command needs is missing or unusable; the message names the ``ONYX_*`` variable."""
 
 
 class SystemClock:
