@@ -25,7 +25,7 @@ from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sandbox_runtime import connect_agency, connect_creator, sandbox_runtime
 from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.analytics import SqlAnalytics
-from onyx_adapters.sql.engine import create_engine
+from onyx_adapters.sql.engine import create_engine, shown_url
 from onyx_adapters.sql.migrate import upgrade
 from onyx_core.ids import AgencyId
 from onyx_core.schedule import SyncJob
@@ -66,7 +66,7 @@ async def _database(database_url: str | None, console: Console) -> AsyncIterator
     with folder as tmp:
         url = sqlite_url(Path(tmp) / "onyx.sqlite3") if tmp is not None else database_url or ""
         await asyncio.to_thread(upgrade, url)  # Alembic runs synchronously
-        console.print(f"database: {url} (migrated)")
+        console.print(f"database: {shown_url(url)} (migrated)")
         engine = create_engine(url)
         try:
             yield engine

@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as sqlalchemy_create_engine
@@ -129,6 +130,8 @@ def sqlite_file(url: str) -> Path | None:
     parsed = parse_database_url(url)
     if parsed.get_backend_name() != "sqlite" or is_in_memory(url) or not parsed.database:
         return None
+    if parsed.query.get("uri") == "true" and parsed.database.startswith("file:"):  # SQLite's URI filenames
+        return Path(urlsplit(parsed.database).path)
     return Path(parsed.database)
 
 
