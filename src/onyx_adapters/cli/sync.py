@@ -55,6 +55,11 @@ def add_sync_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         parser.add_argument("--login-hint", default=None, help="the Fanvue handle to sign in as (sandbox: no browser)")
         parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
         parser.add_argument("--database-url", default=None, help="default: ONYX_DATABASE_URL")
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="overwrite stored tokens of this account that the key ring cannot decrypt (they are lost)",
+        )
 
     sync = commands.add_parser(
         "sync",
@@ -117,15 +122,24 @@ async def _runtime(
 def run_connect(args: argparse.Namespace) -> int:
     async def connect() -> int:
         # a ring that reads none of the stored tokens is the wrong ring: stop before the browser, not after
-        async with _runtime(args, tokens="any") as runtime:
+        async with _runtime(args, tokens="none" if args.replace else "any") as runtime:
             token = await obtain_grant(runtime.oauth, login_hint=args.login_hint, timeout=args.timeout, show=_say)
             if args.connect_kind == "agency":
                 grant = await store_agency_grant(
-                    runtime.ctx, token, AgencyId(args.agency_id), args.name, client_options=runtime.client_options
+                    runtime.ctx,
+                    token,
+                    AgencyId(args.agency_id),
+                    args.name,
+                    client_options=runtime.client_options,
+                    replace=args.replace,
                 )
             else:
-                grant = await store_creator_grant(runtime.ctx, token, client_options=runtime.client_options)
+                grant = await store_creator_grant(
+                    runtime.ctx, token, client_options=runtime.client_options, replace=args.replace
+                )
         kind = grant.connection.kind.value
+        if grant.replaced_unreadable:
+            _say(f"replaced the stored tokens of {grant.connection.id}, which no configured key could decrypt")
         _say(f"connected {grant.handle} as {kind} connection {grant.connection.id} (tokens encrypted)")
         return 0
 
