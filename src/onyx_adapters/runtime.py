@@ -182,13 +182,14 @@ class Runtime:
         ):
             yield runtime
 
-    async def check(self, *, tokens: Literal["all", "any", "none"] = "all") -> None:
+    async def check(self, *, tokens: Literal["all", "any", "none"] = "all", intact: bool = False) -> None:
         """What a runner checks before it starts, so a permanent problem stops it at once with one clear error
         instead of failing every step of every tick: the database answers, is at this Onyx's schema and takes
         writes (:func:`~onyx_adapters.sql.migrate.check_database`), and the stored tokens decrypt with the cipher.
         ``tokens``: ``"all"`` must decrypt; ``"any"``: at least one, when some are stored (the ring is not plainly
-        the wrong one); ``"none"``: not checked. Writes nothing."""
-        await check_database(self.engine)
+        the wrong one); ``"none"``: not checked. ``intact``: read every page of a SQLite file too (a full scan, for
+        long-running processes). Writes nothing."""
+        await check_database(self.engine, intact=intact)
         if tokens != "none":
             await check_stored_tokens(self.engine, self.cipher, only_if_none_decrypts=tokens == "any")
 

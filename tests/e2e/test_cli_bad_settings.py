@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,8 +80,8 @@ class Bad:
     url: str | None = None
     """The URL as given; ``{file}`` is the test's SQLite file, ``{pg}`` its PostgreSQL database."""
     engine: str = "none"
-    """What to prepare: "none", "sqlite-seeded", "sqlite-corrupt", "sqlite-missing", "pg-empty", "pg-seeded",
-    "pg-read-only"."""
+    """What to prepare: "none", "sqlite-seeded", "sqlite-damaged", "sqlite-corrupt", "sqlite-missing", "pg-empty",
+    "pg-seeded", "pg-read-only"."""
     keys: str | None = KEY
     on_queue_says: str | None = None
     """What ``worker`` / ``enqueue`` say instead (SQLite cases: the queue needs PostgreSQL)."""
@@ -101,6 +103,8 @@ CASES: dict[str, Bad] = {
     "sqlite-corrupt": Bad(
         "not a database", url="sqlite:///{file}", engine="sqlite-corrupt", on_queue_says=SQLITE_QUEUE
     ),
+    # a damaged page only a full read finds: migrate and the long-running schedule read every page first
+    "sqlite-damaged-page": Bad("damaged", ("migrate", "schedule"), url="sqlite:///{file}", engine="sqlite-damaged"),
     "postgresql-not-migrated": Bad("onyx migrate", BUT_MIGRATE, url="{pg}", engine="pg-empty"),
     "postgresql-read-only": Bad("read-only", url="{pg}", engine="pg-read-only"),
     "keys-missing": Bad("ONYX_CIPHER_KEYS", USING_KEYS, url="sqlite:///{file}", engine="sqlite-seeded", keys=None),
@@ -166,6 +170,16 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
+def _damage_a_page(database: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` (one nothing reads before it syncs) with a byte pattern."""
+    with closing(sqlite3.connect(database)) as db:  # closed, so no -wal/-shm stay behind
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    with database.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xab" * page_size)
+
+
 @dataclass
 class Prepared:
     url: str
@@ -215,9 +229,11 @@ def prepare(bad: Bad, folder: Path, request: pytest.FixtureRequest) -> Prepared:
         return Prepared(bad.url or "", _files(folder))
     if bad.engine.startswith("sqlite"):
         url = (bad.url or "").format(file=database)
-        if bad.engine == "sqlite-seeded":
+        if bad.engine in ("sqlite-seeded", "sqlite-damaged"):
             upgrade(url)
             asyncio.run(_seed(url))
+        if bad.engine == "sqlite-damaged":
+            _damage_a_page(database, "ledger_entries")
         elif bad.engine == "sqlite-corrupt":
             database.parent.mkdir()
             database.write_bytes(b"\x00not sqlite\xff" * 700)

@@ -127,7 +127,7 @@ def _run_migrate(args: argparse.Namespace) -> int:
     async def check() -> None:  # it answers and takes writes; the schema is what this command is for
         engine = create_engine(url)
         try:
-            await check_database(engine, migrated=False)
+            await check_database(engine, migrated=False, intact=True)  # never migrate a damaged file
         finally:
             await engine.dispose()
 

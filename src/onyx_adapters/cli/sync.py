@@ -106,7 +106,11 @@ def _jobs(text: str) -> tuple[SyncJob, ...]:
 
 @asynccontextmanager
 async def _runtime(
-    args: argparse.Namespace, concurrency: int = 4, *, tokens: Literal["all", "any", "none"] = "all"
+    args: argparse.Namespace,
+    concurrency: int = 4,
+    *,
+    tokens: Literal["all", "any", "none"] = "all",
+    intact: bool = False,
 ) -> AsyncIterator[Runtime]:
     """The runtime of the command's settings, checked before any work: a permanent problem (the database away,
     corrupt, read-only or not migrated; a key ring that cannot read the stored tokens) stops the command here,
@@ -115,7 +119,7 @@ async def _runtime(
     async with Runtime.from_settings(
         database_url=url, sync_policy=SyncPolicy(concurrency=max(1, concurrency))
     ) as runtime:
-        await runtime.check(tokens=tokens)
+        await runtime.check(tokens=tokens, intact=intact)
         yield runtime
 
 
@@ -198,8 +202,8 @@ def run_schedule(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still raises KeyboardInterrupt
                 loop.add_signal_handler(signum, stop.set)
-        # checked once here: a permanent problem fails now; the per-step guard is for what a later tick may not meet
-        async with _runtime(args, args.concurrency) as runtime:
+        # checked once here, the whole file too: a permanent problem fails now, not at every step of every tick
+        async with _runtime(args, args.concurrency, intact=True) as runtime:
             scheduler = Scheduler(runtime, Schedule(tick=timedelta(seconds=args.tick)), on_tick=show)
             ran = await scheduler.run(stop=stop, ticks=args.ticks)
         _say(f"stopped after {ran} tick(s)")

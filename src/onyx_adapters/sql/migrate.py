@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onyx_adapters.sql.engine import shown_url, sqlite_file, sync_url
 from onyx_adapters.sql.errors import (
     MIGRATE,
+    DatabaseCorruptError,
     DatabaseReadOnlyError,
     DatabaseUnreachableError,
     SchemaNotMigratedError,
@@ -107,13 +108,24 @@ def check_file(url: str, *, create: bool = False) -> None:
         )
 
 
-async def check_database(engine: AsyncEngine, *, migrated: bool = True, writable: bool = True) -> None:
+async def check_database(
+    engine: AsyncEngine, *, migrated: bool = True, writable: bool = True, intact: bool = False
+) -> None:
     """The database of ``engine`` answers, is at this Onyx's newest schema (``migrated``) and takes writes
-    (``writable``: probed in a transaction that is rolled back, so nothing changes). Typed errors from
+    (``writable``: probed in a transaction that is rolled back, so nothing changes). ``intact``: a SQLite file's
+    every page is read (``PRAGMA quick_check``, a full scan: for migrations and long-running processes, not for
+    every command), so damage a command would meet only later is found first. Typed errors from
     :mod:`onyx_adapters.sql.errors` otherwise."""
     where = shown_url(engine.url)
     try:
         async with engine.connect() as conn:
+            if intact and conn.dialect.name == "sqlite":
+                found = (await conn.exec_driver_sql("PRAGMA quick_check(1)")).scalar_one()
+                if found != "ok":
+                    raise DatabaseCorruptError(
+                        f"the SQLite database {where} is damaged ({str(found)[:120]}): restore it from a backup"
+                    )
+                await conn.rollback()
             if writable:
                 await _probe_write(conn, where)
             revision = await conn.run_sync(_revision) if migrated else None
