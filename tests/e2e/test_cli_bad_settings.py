@@ -292,3 +292,19 @@ def test_every_command_refuses_a_bad_setting_in_one_line_and_changes_nothing(
     assert lines[0].startswith(f"onyx {COMMANDS[command][0]}"), lines[0]
     assert says in lines[0], lines[0]
     assert prepared.snapshot() == before, "the stored data changed"
+
+
+@pytest.mark.usefixtures("fanvue_nowhere")
+def test_a_postgres_url_as_hosting_services_write_it_works_for_every_command(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alias = "postgres://" + pg_database.split("://", 1)[1]
+    monkeypatch.setenv("ONYX_DATABASE_URL", alias)
+    monkeypatch.setenv("ONYX_CIPHER_KEYS", KEY)
+    assert main(["migrate"]) == 0
+    assert "job queue: installed" in capsys.readouterr().out
+    assert main(["keys", "rotate"]) == 0
+    assert main(["worker", "--burst"]) == 0
+    capsys.readouterr()
+    assert main(["sync"]) == 1  # it reached the database, which has no agency yet
+    assert capsys.readouterr().err == "onyx sync: no agency yet: connect one with `onyx connect agency`\n"
