@@ -19,7 +19,7 @@ from onyx_core.usecases import Context
 from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue.oauth import OAuthToken
 
-__all__ = ["StoredGrant", "store_agency_grant", "store_creator_grant", "token_set"]
+__all__ = ["StoredGrant", "UnreadableConnectionError", "store_agency_grant", "store_creator_grant", "token_set"]
 
 
 def token_set(token: OAuthToken) -> TokenSet:
@@ -27,9 +27,23 @@ def token_set(token: OAuthToken) -> TokenSet:
     return TokenSet(token.access_token, token.refresh_token, token.expires_at, token.scope, token.token_type)
 
 
+class UnreadableConnectionError(InvalidCiphertextError):
+    """The account's stored connection holds tokens the configured key ring cannot decrypt, and replacing them
+    was not asked for: they may be the only copy of a working grant, readable with the right ring."""
+
+    def __init__(self, connection_id: str, handle: str) -> None:
+        self.connection_id = connection_id
+        super().__init__(
+            f"{handle}'s stored connection {connection_id} holds tokens that no key in ONYX_CIPHER_KEYS decrypts; "
+            "nothing was changed. Set ONYX_CIPHER_KEYS to the key ring they were stored with, or replace them "
+            "deliberately with this grant (`onyx connect … --replace`)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class StoredGrant:
-    """What connecting stored. ``replaced_unreadable``: an older row under another cipher key was replaced."""
+    """What connecting stored. ``replaced_unreadable``: an older row under another cipher key was replaced (only
+    ever with ``replace=True``)."""
 
     connection: Connection
     handle: str
@@ -42,16 +56,20 @@ async def _whoami(token: OAuthToken, client_options: dict[str, Any]) -> tuple[st
     return me.uuid, me.handle
 
 
-async def _save(ctx: Context, draft: Connection, token: OAuthToken, agency: Agency | None) -> tuple[Connection, bool]:
+async def _save(
+    ctx: Context, draft: Connection, token: OAuthToken, agency: Agency | None, handle: str, *, replace: bool
+) -> tuple[Connection, bool]:
     now = ctx.clock.now()
     replaced = False
     async with ctx.uow() as uow:
         if agency is not None:
             await uow.agencies.upsert(agency)
         try:
-            existing = await uow.connections.get(draft.id)
+            existing = await uow.connections.get_for_update(draft.id)
         except InvalidCiphertextError:
-            # stored under a key no longer in the ring: those tokens are unreadable, and this grant replaces them
+            # stored under a key not in the ring: a wrong ring must not silently destroy the only copy
+            if not replace:
+                raise UnreadableConnectionError(draft.id, handle) from None
             existing, replaced = None, True
         if existing is None:
             connection = draft.with_tokens(token_set(token), now)
@@ -70,22 +88,26 @@ async def store_agency_grant(
     agency_name: str,
     *,
     client_options: dict[str, Any] | None = None,
+    replace: bool = False,
 ) -> StoredGrant:
     """Store an agency team member's grant as the agency's connection (``agency-<user uuid>``), creating the
-    agency if it is new. Reconnecting replaces the tokens (``token_version`` + 1) and makes it active again."""
+    agency if it is new. Reconnecting replaces the tokens (``token_version`` + 1) and makes it active again.
+    Stored tokens the key ring cannot decrypt raise :class:`UnreadableConnectionError` and stay as they are,
+    unless ``replace``."""
     uuid, handle = await _whoami(token, client_options or {})
     draft = Connection(
         ConnectionId(f"agency-{uuid}"), ConnectionKind.AGENCY, agency_id, None, uuid, ConnectionStatus.ACTIVE, None
     )
-    connection, replaced = await _save(ctx, draft, token, Agency(agency_id, agency_name, uuid))
+    connection, replaced = await _save(ctx, draft, token, Agency(agency_id, agency_name, uuid), handle, replace=replace)
     return StoredGrant(connection, handle, replaced)
 
 
 async def store_creator_grant(
-    ctx: Context, token: OAuthToken, *, client_options: dict[str, Any] | None = None
+    ctx: Context, token: OAuthToken, *, client_options: dict[str, Any] | None = None, replace: bool = False
 ) -> StoredGrant:
     """Store a creator's own grant (``creator-<uuid>``) for a creator already imported under an agency. Raises
-    :class:`~onyx_core.errors.NotFoundError` for a Fanvue user Onyx has not imported."""
+    :class:`~onyx_core.errors.NotFoundError` for a Fanvue user Onyx has not imported, and
+    :class:`UnreadableConnectionError` as :func:`store_agency_grant` does."""
     uuid, handle = await _whoami(token, client_options or {})
     async with ctx.uow() as uow:
         creator = await uow.creators.get(CreatorId(uuid))
@@ -100,5 +122,5 @@ async def store_creator_grant(
         ConnectionStatus.ACTIVE,
         None,
     )
-    connection, replaced = await _save(ctx, draft, token, None)
+    connection, replaced = await _save(ctx, draft, token, None, handle, replace=replace)
     return StoredGrant(connection, handle, replaced)

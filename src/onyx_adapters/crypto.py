@@ -14,22 +14,27 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.settings import ConfigurationError, OnyxSettings
+from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.schema import connections
 from onyx_core.errors import InvalidCiphertextError
+from onyx_core.ports import Cipher
 
 __all__ = [
     "DEFAULT_ROTATION_BATCH",
     "CipherKeyError",
     "FernetCipher",
     "UndecryptableTokensError",
+    "UnreadableTokensError",
+    "check_stored_tokens",
     "rotate_connection_tokens",
+    "unreadable_connections",
 ]
 
 DEFAULT_ROTATION_BATCH = 200
 
 
-class CipherKeyError(ValueError):
+class CipherKeyError(ConfigurationError, ValueError):
     """No cipher key is configured, or a configured key is not a Fernet key (the message never quotes it)."""
 
 
@@ -45,6 +50,28 @@ class UndecryptableTokensError(InvalidCiphertextError):
             f"{rotated} other row(s) were rotated. Keep the old keys in ONYX_CIPHER_KEYS until these are "
             "reconnected or the missing key is found."
         )
+
+
+class UnreadableTokensError(InvalidCiphertextError):
+    """Stored connection tokens that no key of the configured ring decrypts: the ring is not the one they were
+    stored with, or it lacks an old key. Nothing may run on them, and nothing should overwrite them unasked."""
+
+    def __init__(self, connection_ids: Sequence[str], stored: int) -> None:
+        self.connection_ids = list(connection_ids)
+        self.stored = stored
+        if len(self.connection_ids) == stored:
+            message = (
+                f"none of the {stored} stored connection token(s) decrypts with the keys in ONYX_CIPHER_KEYS: "
+                "this is not the key ring they were stored with; set ONYX_CIPHER_KEYS to that ring (newest first)"
+            )
+        else:
+            shown = ", ".join(self.connection_ids[:10]) + (" …" if len(self.connection_ids) > 10 else "")
+            message = (
+                f"{len(self.connection_ids)} of {stored} stored connection tokens ({shown}) decrypt with no key in "
+                "ONYX_CIPHER_KEYS: add the key they were stored with, or reconnect those accounts "
+                "(`onyx connect … --replace`)"
+            )
+        super().__init__(message)
 
 
 class FernetCipher:
@@ -120,6 +147,31 @@ class FernetCipher:
         except (InvalidToken, TypeError):
             return False
         return True
+
+
+async def unreadable_connections(engine: AsyncEngine, cipher: Cipher) -> tuple[list[str], int]:
+    """The ids of stored connections whose tokens ``cipher`` cannot decrypt, and how many hold tokens at all.
+    Reads only (the plaintexts are dropped at once)."""
+    query = select(connections.c.id, connections.c.tokens).where(connections.c.tokens.is_not(None))
+    unreadable: list[str] = []
+    stored = 0
+    async with engine.connect() as conn:
+        await conn.execution_options(**READ_ONLY)
+        for connection_id, tokens in await conn.execute(query.order_by(connections.c.id)):
+            stored += 1
+            try:
+                cipher.decrypt(bytes(tokens))
+            except InvalidCiphertextError:
+                unreadable.append(connection_id)
+    return unreadable, stored
+
+
+async def check_stored_tokens(engine: AsyncEngine, cipher: Cipher, *, only_if_none_decrypts: bool = False) -> None:
+    """Raise :class:`UnreadableTokensError` when a stored token does not decrypt with ``cipher`` (with
+    ``only_if_none_decrypts``: only when none does, i.e. the key ring is plainly the wrong one)."""
+    unreadable, stored = await unreadable_connections(engine, cipher)
+    if unreadable and (not only_if_none_decrypts or len(unreadable) == stored):
+        raise UnreadableTokensError(unreadable, stored)
 
 
 async def rotate_connection_tokens(

@@ -11,17 +11,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onyx_adapters.crypto import FernetCipher
+from onyx_adapters.crypto import FernetCipher, check_stored_tokens
 from onyx_adapters.fanvue_clients import ConnectionClients
 from onyx_adapters.gateway import FanvueGateway
-from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.settings import ConfigurationError, OnyxSettings
 from onyx_adapters.sql.engine import create_engine, require_onyx_engine
+from onyx_adapters.sql.migrate import check_database
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
-from onyx_core.errors import OnyxError
 from onyx_core.ports import Cipher, Clock
 from onyx_core.stats import MergePolicy
 from onyx_core.sync import SyncPolicy
@@ -31,10 +31,6 @@ from onyx_fanvue.oauth import AsyncOAuthClient
 from onyx_fanvue.ratelimit import RateBudget
 
 __all__ = ["ConfigurationError", "FanvueApp", "Runtime", "SystemClock"]
-
-
-class ConfigurationError(OnyxError):
-    """A setting the command needs is missing or unusable; the message names the ``ONYX_*`` variable."""
 
 
 class SystemClock:
@@ -185,6 +181,17 @@ class Runtime:
             ) as runtime,
         ):
             yield runtime
+
+    async def check(self, *, tokens: Literal["all", "any", "none"] = "all", intact: bool = False) -> None:
+        """What a runner checks before it starts, so a permanent problem stops it at once with one clear error
+        instead of failing every step of every tick: the database answers, is at this Onyx's schema and takes
+        writes (:func:`~onyx_adapters.sql.migrate.check_database`), and the stored tokens decrypt with the cipher.
+        ``tokens``: ``"all"`` must decrypt; ``"any"``: at least one, when some are stored (the ring is not plainly
+        the wrong one); ``"none"``: not checked. ``intact``: read every page of a SQLite file too (a full scan, for
+        long-running processes). Writes nothing."""
+        await check_database(self.engine, intact=intact)
+        if tokens != "none":
+            await check_stored_tokens(self.engine, self.cipher, only_if_none_decrypts=tokens == "any")
 
     def __repr__(self) -> str:
         return f"Runtime(dialect={self.engine.dialect.name!r})"

@@ -102,16 +102,28 @@ async def authorize(sandbox: FanvueSandbox, login_hint: str) -> OAuthToken:
 
 
 async def connect_agency(
-    runtime: Runtime, sandbox: FanvueSandbox, agency_id: AgencyId, name: str, handle: str | None = None
+    runtime: Runtime,
+    sandbox: FanvueSandbox,
+    agency_id: AgencyId,
+    name: str,
+    handle: str | None = None,
+    *,
+    replace: bool = False,
 ) -> StoredGrant:
-    """Connect ``handle`` (default: the sandbox agency's admin) as ``agency_id``'s connection."""
+    """Connect ``handle`` (default: the sandbox agency's admin) as ``agency_id``'s connection (``replace``: even
+    over stored tokens the key ring cannot read)."""
     token = await authorize(sandbox, handle or sandbox.world.admin.person.handle)
     return await store_agency_grant(
-        runtime.ctx, token, agency_id, name, client_options={"transport": sandbox.transport()}
+        runtime.ctx, token, agency_id, name, client_options={"transport": sandbox.transport()}, replace=replace
     )
 
 
-async def connect_creator(runtime: Runtime, sandbox: FanvueSandbox, handle: str) -> StoredGrant:
-    """Connect an imported creator's own account (reversals, posts and likes are read with it)."""
+async def connect_creator(
+    runtime: Runtime, sandbox: FanvueSandbox, handle: str, *, replace: bool = False
+) -> StoredGrant:
+    """Connect an imported creator's own account (reversals, posts and likes are read with it); ``replace`` as
+    :func:`connect_agency`."""
     token = await authorize(sandbox, handle)
-    return await store_creator_grant(runtime.ctx, token, client_options={"transport": sandbox.transport()})
+    return await store_creator_grant(
+        runtime.ctx, token, client_options={"transport": sandbox.transport()}, replace=replace
+    )

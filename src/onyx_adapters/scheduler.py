@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from onyx_adapters.failures import explain
 from onyx_adapters.runtime import Runtime
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
@@ -53,6 +54,13 @@ class TickReport:
     @property
     def partial(self) -> bool:
         return bool(self.failures) or any(report.partial for report in self.synced)
+
+
+def _log_failure(step: str, error: BaseException) -> None:
+    """One WARNING line per failed step, saying what went wrong (a tick that fails every step still logs a few
+    lines, not pages); the traceback goes to a DEBUG record, shown by ``onyx … --debug``."""
+    log.warning("%s failed: %s", step, explain(error) or f"unexpected {type(error).__name__}")
+    log.debug("%s failed", step, exc_info=error)
 
 
 class Scheduler:
@@ -113,7 +121,7 @@ class Scheduler:
         except SourceUnavailableError as failure:  # Fanvue could not answer: the next tick tries again
             report.failures[name] = failure.reason.value
         except Exception as error:  # a bug or the database away must not stop the heartbeat
-            log.exception("%s failed", name)
+            _log_failure(name, error)
             report.failures[name] = type(error).__name__
         return None
 
@@ -127,7 +135,7 @@ class Scheduler:
         synced, failed = await for_each_creator(ctx, list(due), sync)
         report.synced.extend(synced.values())
         for creator_id, error in failed.items():  # one creator's trouble must not stop the others or the loop
-            log.error("sync of creator %s failed", creator_id, exc_info=error)
+            _log_failure(f"sync of creator {creator_id}", error)
             report.failures[f"creator:{creator_id}"] = type(error).__name__
 
     async def run(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> int:

@@ -8,7 +8,14 @@ from platformdirs import user_data_path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["OnyxSettings", "default_database_url"]
+from onyx_core.errors import OnyxError
+
+__all__ = ["ConfigurationError", "OnyxSettings", "default_database_url"]
+
+
+class ConfigurationError(OnyxError):
+    """A setting is missing or unusable; the message names the ``ONYX_*`` variable (or the option) and what to
+    put there, and never quotes a secret."""
 
 
 def default_database_url() -> str:
@@ -17,9 +24,10 @@ def default_database_url() -> str:
 
 
 class OnyxSettings(BaseSettings):
-    """``ONYX_DATABASE_URL``: ``sqlite+aiosqlite:///path`` (default: a file in the user data directory) or
-    ``postgresql+psycopg://user@host/db``. ``ONYX_CIPHER_KEYS``: comma-separated Fernet keys, newest first
-    (the first encrypts, all decrypt; see docs/storage.md).
+    """``ONYX_DATABASE_URL``: ``sqlite:///path`` (default: a file in the user data directory) or
+    ``postgresql://user@host/db`` (``postgres://`` too; :mod:`onyx_adapters.sql.engine` picks the driver and
+    rejects any other URL with a :class:`ConfigurationError`). ``ONYX_CIPHER_KEYS``: comma-separated Fernet keys,
+    newest first (the first encrypts, all decrypt; see docs/storage.md).
 
     Fanvue: ``ONYX_FANVUE_CLIENT_ID``, ``ONYX_FANVUE_CLIENT_SECRET`` and ``ONYX_FANVUE_REDIRECT_URI`` are the
     app registration; ``ONYX_FANVUE_API_URL`` and ``ONYX_FANVUE_AUTH_URL`` (the OAuth server's base, serving

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from importlib.metadata import PackageNotFoundError, version
 
+from onyx_adapters.cli.errors import CommandError, run_command
+
 
 def _version() -> str:
     try:
@@ -20,6 +22,7 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onyx", description="Trustworthy Fanvue creator stats for agencies.")
     parser.add_argument("--version", action="version", version=f"onyx {_version()}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
@@ -38,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         help="create or upgrade the database schema (Alembic) to the newest version",
         description="Migrates the database named by --database-url or ONYX_DATABASE_URL (default: a SQLite file in "
-        "the user data directory) to the newest schema.",
+        "the user data directory) to the newest schema. An in-memory database is refused: it would vanish at exit.",
     )
     migrate.add_argument(
-        "--database-url", default=None, help="SQLAlchemy URL (sqlite+aiosqlite:///… or postgresql://…)"
+        "--database-url", default=None, help="sqlite:///path/to/onyx.db or postgresql://user:password@host/db"
     )
     _add_keys(commands)
     from onyx_adapters.cli.sync import add_sync_commands  # noqa: PLC0415
@@ -50,7 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     from onyx_adapters.cli.worker import add_worker_commands  # noqa: PLC0415
 
     add_worker_commands(commands)
+    _debug_everywhere(parser)
     return parser
+
+
+DEBUG_HELP = "on an error, print its traceback too (and the log's); also accepted after the command"
+
+
+def _debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after any (sub-)command as well: ``onyx sync --debug`` reads as naturally as ``onyx --debug
+    sync``. SUPPRESS keeps a sub-parser from resetting a ``--debug`` given before the command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+                _debug_everywhere(sub)
 
 
 def _add_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,62 +90,52 @@ def _add_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _run_keys(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
-
-    from onyx_adapters.crypto import (  # noqa: PLC0415
-        CipherKeyError,
-        FernetCipher,
-        UndecryptableTokensError,
-        rotate_connection_tokens,
-    )
+    from onyx_adapters.cli.database import database_url  # noqa: PLC0415
+    from onyx_adapters.crypto import FernetCipher, check_stored_tokens, rotate_connection_tokens  # noqa: PLC0415
     from onyx_adapters.settings import OnyxSettings  # noqa: PLC0415
     from onyx_adapters.sql.engine import create_engine  # noqa: PLC0415
+    from onyx_adapters.sql.migrate import check_database  # noqa: PLC0415
 
     if args.keys_command == "generate":
         sys.stdout.write(FernetCipher.generate_key() + "\n")
         return 0
-    settings = OnyxSettings()
-    try:
-        cipher = FernetCipher.from_settings(settings)
-    except CipherKeyError as error:
-        sys.stderr.write(f"onyx keys rotate: {error}\n")
-        return 1
-    url = args.database_url or settings.database_url
+    cipher = FernetCipher.from_settings(OnyxSettings())
+    url = database_url(args.database_url)
 
     async def rotate() -> int:
         engine = create_engine(url)
         try:
+            await check_database(engine)
+            # a ring that reads none of the stored tokens is the wrong ring, not one missing an old key
+            await check_stored_tokens(engine, cipher, only_if_none_decrypts=True)
             return await rotate_connection_tokens(engine, cipher)
         finally:
             await engine.dispose()
 
-    try:
-        count = asyncio.run(rotate())
-    except UndecryptableTokensError as error:
-        sys.stderr.write(f"onyx keys rotate: {error}\n")
-        return 1
-    except DBAPIError as error:  # the statement's parameters (ciphertexts) stay out of the message
-        sys.stderr.write(
-            f"onyx keys rotate: the database refused ({type(error.orig).__name__}: {error.orig}); "
-            "is it reachable and migrated (`onyx migrate`)?\n"
-        )
-        return 1
+    count = asyncio.run(rotate())
     sys.stdout.write(f"rotated {count} connection token(s) to the newest of {cipher.key_count} key(s)\n")
     return 0
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
-    from onyx_adapters.settings import OnyxSettings  # noqa: PLC0415
-    from onyx_adapters.sql.migrate import current, upgrade  # noqa: PLC0415
+    from onyx_adapters.cli.database import database_url  # noqa: PLC0415
+    from onyx_adapters.sql.engine import create_engine, is_sqlite, shown_url  # noqa: PLC0415
+    from onyx_adapters.sql.migrate import check_database, current, upgrade  # noqa: PLC0415
 
-    url = args.database_url or OnyxSettings().database_url
+    url = database_url(args.database_url, create=True)
+
+    async def check() -> None:  # it answers and takes writes; the schema is what this command is for
+        engine = create_engine(url)
+        try:
+            await check_database(engine, migrated=False, intact=True)  # never migrate a damaged file
+        finally:
+            await engine.dispose()
+
+    asyncio.run(check())
     before = current(url)
     upgrade(url)
     after = current(url)
-    shown = url.split("@")[-1] if "@" in url else url  # never print a password
-    sys.stdout.write(f"database {shown}: schema {before or 'empty'} -> {after}\n")
-    from onyx_adapters.sql.engine import is_sqlite  # noqa: PLC0415
-
+    sys.stdout.write(f"database {shown_url(url)}: schema {before or 'empty'} -> {after}\n")
     if not is_sqlite(url):
         try:
             from onyx_adapters.workers import apply_queue_schema  # noqa: PLC0415
@@ -214,8 +221,9 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     try:
         serve(sandbox, host=args.host, port=args.port, out=sys.stdout, access_log=args.access_log)
     except OSError as error:
-        sys.stderr.write(f"onyx sandbox: cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-        return 1
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port} ({error.strerror or error}): choose another --port"
+        ) from error
     return 0
 
 
@@ -224,9 +232,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         from onyx_adapters.cli.rules_demo import run_demo  # noqa: PLC0415 - keep `onyx --help` fast
 
         return asyncio.run(run_demo(sys.stdout, all_events=args.events))
+    from onyx_adapters.cli.database import database_url  # noqa: PLC0415
     from onyx_adapters.cli.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
 
-    return asyncio.run(run_sandbox_demo(sys.stdout, database_url=args.database_url, seed=args.seed))
+    url = None if args.database_url is None else database_url(args.database_url, create=True)
+    return asyncio.run(run_sandbox_demo(sys.stdout, database_url=url, seed=args.seed))
 
 
 def _run_sync_command(args: argparse.Namespace) -> int:
@@ -258,5 +268,14 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``onyx`` command inside the error boundary (:mod:`onyx_adapters.cli.errors`): a failure is one line
+    on stderr and a non-zero exit code, its traceback shown only with ``--debug``."""
     args = build_parser().parse_args(argv)
-    return _COMMANDS[args.command](args)
+    return run_command(_name(args), lambda: _COMMANDS[args.command](args), debug=args.debug)
+
+
+def _name(args: argparse.Namespace) -> str:
+    """The command as typed, for the error line: ``keys rotate``, ``connect agency``, ``sync``."""
+    action = getattr(args, "keys_command", None) or getattr(args, "connect_kind", None)
+    action = action or getattr(args, "enqueue_command", None)
+    return f"{args.command} {action}" if action else str(args.command)

@@ -25,7 +25,7 @@ from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sandbox_runtime import connect_agency, connect_creator, sandbox_runtime
 from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.analytics import SqlAnalytics
-from onyx_adapters.sql.engine import create_engine
+from onyx_adapters.sql.engine import create_engine, shown_url
 from onyx_adapters.sql.migrate import upgrade
 from onyx_core.ids import AgencyId
 from onyx_core.schedule import SyncJob
@@ -66,7 +66,7 @@ async def _database(database_url: str | None, console: Console) -> AsyncIterator
     with folder as tmp:
         url = sqlite_url(Path(tmp) / "onyx.sqlite3") if tmp is not None else database_url or ""
         await asyncio.to_thread(upgrade, url)  # Alembic runs synchronously
-        console.print(f"database: {url} (migrated)")
+        console.print(f"database: {shown_url(url)} (migrated)")
         engine = create_engine(url)
         try:
             yield engine
@@ -102,7 +102,9 @@ async def run_sandbox_demo(
         sandbox_runtime(sandbox, engine, FernetCipher(keys), virtual_time=True) as runtime,
     ):
         ctx = runtime.ctx
-        agency = await connect_agency(runtime, sandbox, DEMO_AGENCY, "Sandbox Talent")
+        # a kept demo database from a run under another (random) key: its sandbox tokens are lost anyway, so the
+        # demo replaces them (only sandbox accounts: their connection ids cannot be a real account's)
+        agency = await connect_agency(runtime, sandbox, DEMO_AGENCY, "Sandbox Talent", replace=True)
         if agency.replaced_unreadable:
             console.print("the stored agency connection was encrypted with another key: replaced by the new grant")
         scopes = " ".join(sorted(agency.connection.tokens.scopes)) if agency.connection.tokens else ""
@@ -113,7 +115,7 @@ async def run_sandbox_demo(
             f"{imported.unchanged} unchanged)"
         )
         for creator in world.creators[:OWN_CONNECTIONS]:
-            own = await connect_creator(runtime, sandbox, creator.person.handle)
+            own = await connect_creator(runtime, sandbox, creator.person.handle, replace=True)
             console.print(f"connected {own.handle}'s own account (refunds, posts and likes)")
         async with ctx.uow() as uow:
             creators = await uow.creators.for_agency(DEMO_AGENCY)

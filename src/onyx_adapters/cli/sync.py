@@ -1,8 +1,8 @@
 """``onyx connect``, ``onyx sync`` and ``onyx schedule``: the sync engine from the command line.
 
 Configuration comes from ``ONYX_*`` settings (see :class:`~onyx_adapters.settings.OnyxSettings`): the database,
-the cipher keys and the Fanvue app registration. Exit codes: 0 done, 1 a setting or the database is unusable,
-3 the sync was partial (Fanvue failed somewhere; the stored data is intact and the next run completes it).
+the cipher keys and the Fanvue app registration. They run inside the CLI's error boundary
+(:mod:`onyx_adapters.cli.errors`, which lists the exit codes); ``onyx sync`` exits 3 when the sync was partial.
 """
 
 from __future__ import annotations
@@ -12,31 +12,29 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Literal
 
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
+from onyx_adapters.cli.database import database_url
+from onyx_adapters.cli.errors import EXIT_OK, EXIT_PARTIAL
 from onyx_adapters.cli.sync_display import SyncProgress, print_reports, print_summary
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
-from onyx_adapters.crypto import CipherKeyError
-from onyx_adapters.oauth_callback import GrantError, obtain_grant
-from onyx_adapters.runtime import ConfigurationError, Runtime
+from onyx_adapters.oauth_callback import obtain_grant
+from onyx_adapters.runtime import Runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_adapters.sql.analytics import SqlAnalytics
-from onyx_core.errors import NotFoundError, OnyxError
+from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Schedule, SyncJob
 from onyx_core.sync import SyncPolicy
 from onyx_core.usecases import import_creators, sync_agency
-from onyx_fanvue.errors import FanvueError
 
 __all__ = ["add_sync_commands", "run_connect", "run_schedule", "run_sync"]
-
-PARTIAL = 3
 
 
 def add_sync_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +55,11 @@ def add_sync_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         parser.add_argument("--login-hint", default=None, help="the Fanvue handle to sign in as (sandbox: no browser)")
         parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
         parser.add_argument("--database-url", default=None, help="default: ONYX_DATABASE_URL")
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="overwrite stored tokens of this account that the key ring cannot decrypt (they are lost)",
+        )
 
     sync = commands.add_parser(
         "sync",
@@ -101,49 +104,50 @@ def _jobs(text: str) -> tuple[SyncJob, ...]:
         raise argparse.ArgumentTypeError(f"jobs are {', '.join(j.value for j in SyncJob)}") from None
 
 
-def _runtime(args: argparse.Namespace, concurrency: int = 4) -> AbstractAsyncContextManager[Runtime]:
-    return Runtime.from_settings(
-        database_url=args.database_url, sync_policy=SyncPolicy(concurrency=max(1, concurrency))
-    )
-
-
-def _guarded(name: str, body: Callable[[], int]) -> int:
-    """Run a command; a configuration problem or a refusal is one clear line on stderr, never a traceback."""
-    try:
-        return body()
-    except (ConfigurationError, CipherKeyError, GrantError, NotFoundError) as error:
-        sys.stderr.write(f"onyx {name}: {error}\n")
-        return 1
-    except (SourceUnavailableError, FanvueError) as error:
-        sys.stderr.write(f"onyx {name}: Fanvue could not answer ({type(error).__name__}: {error})\n")
-        return 1
-    except OnyxError as error:
-        sys.stderr.write(f"onyx {name}: {error}\n")
-        return 1
-    except SQLAlchemyError as error:  # the statement's parameters (ciphertexts) stay out of the message
-        cause = getattr(error, "orig", None) or error
-        sys.stderr.write(
-            f"onyx {name}: the database refused ({type(cause).__name__}: {str(cause).splitlines()[0][:200]}); "
-            "is it reachable and migrated (`onyx migrate`)?\n"
-        )
-        return 1
+@asynccontextmanager
+async def _runtime(
+    args: argparse.Namespace,
+    concurrency: int = 4,
+    *,
+    tokens: Literal["all", "any", "none"] = "all",
+    intact: bool = False,
+) -> AsyncIterator[Runtime]:
+    """The runtime of the command's settings, checked before any work: a permanent problem (the database away,
+    corrupt, read-only or not migrated; a key ring that cannot read the stored tokens) stops the command here,
+    before Fanvue is asked anything."""
+    url = database_url(args.database_url)
+    async with Runtime.from_settings(
+        database_url=url, sync_policy=SyncPolicy(concurrency=max(1, concurrency))
+    ) as runtime:
+        await runtime.check(tokens=tokens, intact=intact)
+        yield runtime
 
 
 def run_connect(args: argparse.Namespace) -> int:
     async def connect() -> int:
-        async with _runtime(args) as runtime:
+        # a ring that reads none of the stored tokens is the wrong ring: stop before the browser, not after
+        async with _runtime(args, tokens="none" if args.replace else "any") as runtime:
             token = await obtain_grant(runtime.oauth, login_hint=args.login_hint, timeout=args.timeout, show=_say)
             if args.connect_kind == "agency":
                 grant = await store_agency_grant(
-                    runtime.ctx, token, AgencyId(args.agency_id), args.name, client_options=runtime.client_options
+                    runtime.ctx,
+                    token,
+                    AgencyId(args.agency_id),
+                    args.name,
+                    client_options=runtime.client_options,
+                    replace=args.replace,
                 )
             else:
-                grant = await store_creator_grant(runtime.ctx, token, client_options=runtime.client_options)
+                grant = await store_creator_grant(
+                    runtime.ctx, token, client_options=runtime.client_options, replace=args.replace
+                )
         kind = grant.connection.kind.value
+        if grant.replaced_unreadable:
+            _say(f"replaced the stored tokens of {grant.connection.id}, which no configured key could decrypt")
         _say(f"connected {grant.handle} as {kind} connection {grant.connection.id} (tokens encrypted)")
         return 0
 
-    return _guarded("connect", lambda: asyncio.run(connect()))
+    return asyncio.run(connect())
 
 
 def run_sync(args: argparse.Namespace) -> int:
@@ -179,9 +183,9 @@ def run_sync(args: argparse.Namespace) -> int:
                     console.print(f"{step}: {why}")
                 await print_summary(ctx, SqlAnalytics(runtime.engine), creators, console)
                 partial = partial or report.partial
-        return PARTIAL if partial else 0
+        return EXIT_PARTIAL if partial else EXIT_OK
 
-    return _guarded("sync", lambda: asyncio.run(sync()))
+    return asyncio.run(sync())
 
 
 def run_schedule(args: argparse.Namespace) -> int:
@@ -198,10 +202,11 @@ def run_schedule(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still raises KeyboardInterrupt
                 loop.add_signal_handler(signum, stop.set)
-        async with _runtime(args, args.concurrency) as runtime:
+        # checked once here, the whole file too: a permanent problem fails now, not at every step of every tick
+        async with _runtime(args, args.concurrency, intact=True) as runtime:
             scheduler = Scheduler(runtime, Schedule(tick=timedelta(seconds=args.tick)), on_tick=show)
             ran = await scheduler.run(stop=stop, ticks=args.ticks)
         _say(f"stopped after {ran} tick(s)")
-        return 0
+        return EXIT_OK
 
-    return _guarded("schedule", lambda: asyncio.run(schedule()))
+    return asyncio.run(schedule())

@@ -10,15 +10,10 @@ import asyncio
 import logging
 import sys
 
+from onyx_adapters.cli.errors import CommandError
 from onyx_core.schedule import SyncJob
 
 __all__ = ["add_worker_commands", "run_enqueue_command", "run_worker_command"]
-
-_SQLITE_REFUSED = (
-    "{command}: the job queue needs PostgreSQL, and {url} is SQLite. Workers share their queue through the "
-    "database: set ONYX_DATABASE_URL (or --database-url) to a postgresql:// URL, or on SQLite run the in-process "
-    "scheduler, `onyx schedule`.\n"
-)
 
 
 def add_worker_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,69 +65,66 @@ def _positive(text: str) -> int:
     return value
 
 
-def _postgres_url(args: argparse.Namespace, command: str) -> str | None:
-    """The database URL of ``args`` or the settings; ``None`` (after saying why) when it is not PostgreSQL."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+def _postgres_url(given: str | None) -> str:
+    """The command's database URL, checked; a :class:`ConfigurationError` unless it is PostgreSQL."""
+    from onyx_adapters.cli.database import database_url  # noqa: PLC0415
+    from onyx_adapters.settings import ConfigurationError, OnyxSettings  # noqa: PLC0415
+    from onyx_adapters.sql.engine import is_sqlite  # noqa: PLC0415
 
-    from onyx_adapters.settings import OnyxSettings  # noqa: PLC0415
-
-    url: str = args.database_url or OnyxSettings().database_url
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        sys.stderr.write(_SQLITE_REFUSED.format(command=command, url=url))
-        return None
-    if backend != "postgresql":
-        sys.stderr.write(f"{command}: the job queue needs PostgreSQL, not {backend}\n")
-        return None
-    return url
+    url = given or OnyxSettings().database_url
+    if is_sqlite(url):
+        raise ConfigurationError(
+            "the job queue needs PostgreSQL, and the database is SQLite: workers share their queue through the "
+            "database. Set ONYX_DATABASE_URL (or --database-url) to a postgresql:// URL, or on SQLite run the "
+            "in-process scheduler, `onyx schedule`"
+        )
+    return database_url(url)
 
 
-def _shown(url: str) -> str:
-    return url.rsplit("@", maxsplit=1)[-1] if "@" in url else url  # never print a password
+async def _check_queue(url: str) -> None:
+    """The database is usable (see Runtime.check) and holds the job queue's tables."""
+    from onyx_adapters.sql.engine import create_engine, shown_url  # noqa: PLC0415
+    from onyx_adapters.sql.migrate import check_database  # noqa: PLC0415
+    from onyx_adapters.workers import queue_schema_installed  # noqa: PLC0415
+
+    engine = create_engine(url)
+    try:
+        await check_database(engine)
+    finally:
+        await engine.dispose()
+    if not await asyncio.to_thread(queue_schema_installed, url):
+        raise CommandError(f"no job queue in {shown_url(url)}: run `onyx migrate` first")
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
-    """``onyx worker``: 0 after a clean stop, 1 when the database or the settings are unusable."""
-    url = _postgres_url(args, "onyx worker")
-    if url is None:
-        return 1
-    from onyx_adapters.crypto import CipherKeyError, FernetCipher  # noqa: PLC0415
-    from onyx_adapters.runtime import ConfigurationError, FanvueApp  # noqa: PLC0415
-    from onyx_adapters.settings import OnyxSettings  # noqa: PLC0415
-    from onyx_adapters.workers import queue_schema_installed, run_worker  # noqa: PLC0415
+    """``onyx worker``: 0 after a clean stop. Settings, the database, the queue and the key ring are checked
+    first, so a worker that cannot work says why at once instead of failing every job."""
+    url = _postgres_url(args.database_url)
+    from onyx_adapters.runtime import Runtime  # noqa: PLC0415
+    from onyx_adapters.workers import run_worker  # noqa: PLC0415
 
-    settings = OnyxSettings()
-    try:  # fail now with the variable's name rather than on the first job
-        FernetCipher.from_settings(settings)
-        FanvueApp.from_settings(settings)
-    except (CipherKeyError, ConfigurationError) as error:
-        sys.stderr.write(f"onyx worker: {error}\n")
-        return 1
-    if not queue_schema_installed(url):
-        sys.stderr.write(f"onyx worker: no job queue in {_shown(url)}: run `onyx migrate` first\n")
-        return 1
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Fanvue request drowns the jobs' lines
+    async def check() -> None:
+        async with Runtime.from_settings(database_url=url) as runtime:  # the cipher and Fanvue app settings too
+            await runtime.check()
+        await _check_queue(url)
+
+    asyncio.run(check())
+    logging.getLogger().setLevel(logging.INFO)  # the jobs' lines; the CLI's boundary formats them
     asyncio.run(run_worker(url, concurrency=args.concurrency, queues=args.queue, name=args.name, wait=not args.burst))
     return 0
 
 
 def run_enqueue_command(args: argparse.Namespace) -> int:
     """``onyx enqueue sync``: prints how many jobs were queued and how many were already waiting."""
-    url = _postgres_url(args, "onyx enqueue")
-    if url is None:
-        return 1
-    from onyx_adapters.workers import queue_schema_installed  # noqa: PLC0415
+    from onyx_adapters.sql.engine import shown_url  # noqa: PLC0415
 
-    if not queue_schema_installed(url):
-        sys.stderr.write(f"onyx enqueue: no job queue in {_shown(url)}: run `onyx migrate` first\n")
-        return 1
+    url = _postgres_url(args.database_url)
+    asyncio.run(_check_queue(url))
     jobs = tuple(SyncJob(job) for job in args.job) if args.job else tuple(SyncJob)
     creators = asyncio.run(_creators(url, agency=args.agency, creator=args.creator))
     if not creators:
         what = f"agency {args.agency} has no imported creators" if args.agency else f"no creator {args.creator}"
-        sys.stderr.write(f"onyx enqueue: {what} in {_shown(url)}\n")
-        return 1
+        raise CommandError(f"{what} in {shown_url(url)}")
     queued, waiting = asyncio.run(_enqueue(url, creators, jobs))
     sys.stdout.write(f"queued {queued} creator sync(s); {waiting} already waiting\n")
     return 0

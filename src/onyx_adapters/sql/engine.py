@@ -5,6 +5,10 @@ SQLite: WAL (readers never wait for the writer), foreign keys on, a 30 s busy ti
 read the same row and both write it (the SQLite half of "no lost update"). A connection with the execution option
 :data:`READ_ONLY` starts a plain deferred ``BEGIN`` instead (a reader that never queues behind a writer).
 PostgreSQL: ``READ COMMITTED`` with explicit row locks (``SELECT … FOR UPDATE``) where a read decides a write.
+
+Every URL goes through :func:`parse_database_url` first: ``sqlite://…`` and ``postgresql://…`` (or ``postgres://``)
+with any driver name; the driver is chosen here. Anything else is a :class:`DatabaseUrlError`, raised before a
+driver is loaded or a connection tried.
 """
 
 from __future__ import annotations
@@ -12,57 +16,122 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as sqlalchemy_create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from onyx_adapters.settings import ConfigurationError
 
 __all__ = [
     "READ_ONLY",
     "SQLITE_BEGIN_OPTION",
+    "URL_FORMS",
+    "DatabaseUrlError",
     "async_url",
     "create_engine",
     "create_sync_engine",
+    "is_in_memory",
     "is_sqlite",
+    "parse_database_url",
     "require_onyx_engine",
+    "require_persistent",
+    "shown_url",
     "sqlite_file",
     "sync_url",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+URL_FORMS = "sqlite:///path/to/onyx.db or postgresql://user:password@host:5432/database"
+_BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+_DRIVERS = {"sqlite": ("sqlite", "sqlite+aiosqlite"), "postgresql": ("postgresql+psycopg", "postgresql+psycopg")}
+
+
+class DatabaseUrlError(ConfigurationError):
+    """The database URL is not one Onyx can use. The message never quotes the URL (it may hold a password)."""
+
+
+def parse_database_url(url: str | URL) -> URL:
+    """``url`` checked and parsed, with ``postgres`` (as hosted PostgreSQL services write it) read as
+    ``postgresql``. :class:`DatabaseUrlError` for garbage, a port that is not a number, or another database."""
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise DatabaseUrlError(f"the database URL is not a database URL; use {URL_FORMS}") from None
+        except ValueError:  # SQLAlchemy reads the port with int(); its message would not say which part is wrong
+            raise DatabaseUrlError(f"the database URL's port is not a number; use {URL_FORMS}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    canonical = _BACKENDS.get(backend.lower())
+    if canonical is None:
+        raise DatabaseUrlError(f"Onyx stores its data in SQLite or PostgreSQL, not {backend[:40]!r}; use {URL_FORMS}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise DatabaseUrlError(f"the database URL's port {parsed.port} is not a TCP port (1-65535)")
+    return parsed.set(drivername=f"{canonical}+{driver}" if driver else canonical)
+
+
+def shown_url(url: str | URL) -> str:
+    """``url`` as it may be printed: the password masked, an unusable URL not echoed at all."""
+    try:
+        return parse_database_url(url).render_as_string(hide_password=True)
+    except DatabaseUrlError:
+        return "(an unusable database URL)"
+
 
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    return parse_database_url(url).get_backend_name() == "sqlite"
+
+
+def _with_driver(url: str, *, asynchronous: bool) -> str:
+    parsed = parse_database_url(url)
+    parsed = parsed.set(drivername=_DRIVERS[parsed.get_backend_name()][asynchronous])
+    return parsed.render_as_string(hide_password=False)
 
 
 def sync_url(url: str) -> str:
-    """The same database for a synchronous driver (Alembic runs migrations synchronously)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        parsed = parsed.set(drivername="sqlite")
-    elif parsed.drivername in ("postgresql", "postgresql+asyncpg", "postgresql+psycopg_async"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    """The same database for a synchronous driver (Alembic runs migrations synchronously): the standard library's
+    sqlite3, psycopg 3 for PostgreSQL whatever driver ``url`` names."""
+    return _with_driver(url, asynchronous=False)
 
 
 def async_url(url: str) -> str:
     """The async driver for ``url``: aiosqlite for SQLite, psycopg 3 for PostgreSQL."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
-    elif parsed.get_backend_name() == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    return _with_driver(url, asynchronous=True)
+
+
+def is_in_memory(url: str) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``),
+    which vanishes with the last connection to it."""
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:") or parsed.query.get("mode") == "memory"
+
+
+def require_persistent(url: str) -> None:
+    """Refuse an in-memory SQLite URL where the data must outlive the process (commands, workers)."""
+    if is_in_memory(url):
+        raise DatabaseUrlError(
+            "an in-memory SQLite database vanishes when the command exits, with all it stored; "
+            "name a file instead, e.g. sqlite:///path/to/onyx.db"
+        )
 
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (``None`` for in-memory SQLite and for other engines)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() != "sqlite" or is_in_memory(url) or not parsed.database:
         return None
+    if parsed.query.get("uri") == "true" and parsed.database.startswith("file:"):  # SQLite's URI filenames
+        return Path(urlsplit(parsed.database).path)
     return Path(parsed.database)
 
 
