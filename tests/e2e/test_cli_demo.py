@@ -28,7 +28,7 @@ def test_demo_rules_shows_stale_values_kept_a_held_cliff_and_an_adjusted_refund(
     assert "$12,543.00*" in out, "Luna's revenue is shown stale, not zero, while Fanvue times out"
     assert "402 (held: 0)" in out, "Mika's sudden 0 is held"
     assert "cliff_dismissed" in out
-    assert "regression_rejected 1254300 -> 1249300" in out
+    assert "decrease_held 1254300 -> 1249300" in out, "a drop no recorded refund explains is held, not applied"
     assert "adjusted 1254300 -> 1249300" in out
     assert "ava.north=creator" in out, "Ava falls back to her own connection when unassigned"
     assert "Traceback" not in out

@@ -38,7 +38,10 @@ NOTABLE = {
     EventKind.CLIFF_DISMISSED,
     EventKind.CLIFF_CONFIRMED,
     EventKind.REGRESSION_REJECTED,
+    EventKind.DECREASE_HELD,
+    EventKind.DECREASE_CONFIRMED,
     EventKind.ADJUSTMENT_RECORDED,
+    EventKind.ADJUSTMENT_REFLECTED,
     EventKind.ADJUSTED,
     EventKind.FLOOR_RAISED,
 }
@@ -181,11 +184,11 @@ async def run_demo(out: TextIO, *, all_events: bool = False) -> int:
     world.clock.advance(timedelta(minutes=4))
     world.fanvue.stats[CreatorId("c-mika")]["subscribers"] = 405
     world.fanvue.stats[CreatorId("c-luna")]["revenue_total"] = 1_249_300  # Fanvue's total after a refund
-    await _round(world, out, "round 4: Mika recovers; Luna's total drops $50 (a refund not yet in the ledger)",
+    await _round(world, out, "round 4: Mika recovers; Luna's total drops $50 (a refund Onyx cannot see yet: held)",
                  everything=all_events)  # fmt: skip
 
     world.clock.advance(timedelta(minutes=1))
-    refund_at = world.clock.now() - timedelta(days=3)
+    refund_at = world.clock.now() - timedelta(minutes=3)  # between round 3's total and round 4's
     refund_key = ledger_key(
         kind=EntryKind.REFUND, transaction_order_id="FV-ORDER-luna-refund-1", occurred_at=refund_at,
         source=Source.REFUND, gross_cents=-5000, net_cents=-5000, fan_id="fan-2", reference=None,
