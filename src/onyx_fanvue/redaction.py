@@ -41,13 +41,15 @@ MIN_LENGTH: Final = 8
 CAPACITY: Final = 4096
 """How many distinct secret values the registry keeps (least recently created or used forgotten first)."""
 
+_KEYS = ("access_token", "refresh_token", "id_token", "client_secret", "code_verifier", "password")
 _PATTERNS = re.compile(
     r"(?i)"
     r"(?P<scheme>\bbearer\s+)[A-Za-z0-9._~+/=-]+"
-    r"|(?P<key>\b(?:access_token|refresh_token|id_token|client_secret|code_verifier|password)\b[\"']?\s*[:=]\s*[\"']?)"
-    r"[^\s\"'&,;}]+"
+    rf"|(?P<key>\b(?:{'|'.join(_KEYS)})\b[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}}]+"
     r"|\bory_(?:at|rt|ac)_[A-Za-z0-9._~+/=-]+"
 )
+_CUES = ("bearer", "ory_", *_KEYS)
+"""Words one of :data:`_PATTERNS` needs: a text without any is left alone without running the expression."""
 
 
 class _Registry:
@@ -58,6 +60,7 @@ class _Registry:
         self._capacity = capacity
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._by_prefix: dict[str, set[str]] = {}
+        self._firsts: dict[str, int] = {}  # how many remembered values start with each character
         self._lock = threading.Lock()
 
     def remember(self, value: str) -> None:
@@ -69,6 +72,7 @@ class _Registry:
                 return
             self._recent[value] = None
             self._by_prefix.setdefault(value[:MIN_LENGTH], set()).add(value)
+            self._firsts[value[0]] = self._firsts.get(value[0], 0) + 1
             if len(self._recent) > self._capacity:
                 self._forget(self._recent.popitem(last=False)[0])
 
@@ -77,14 +81,18 @@ class _Registry:
         bucket.discard(value)
         if not bucket:
             del self._by_prefix[value[:MIN_LENGTH]]
+        self._firsts[value[0]] -= 1
+        if not self._firsts[value[0]]:
+            del self._firsts[value[0]]
 
     def found_in(self, text: str) -> set[str]:
         found: set[str] = set()
         with self._lock:
-            if not self._by_prefix:
-                return found
-            for start in range(len(text) - MIN_LENGTH + 1):
-                bucket = self._by_prefix.get(text[start : start + MIN_LENGTH])
+            by_prefix, firsts = self._by_prefix, self._firsts
+            for start, first in enumerate(text[: len(text) - MIN_LENGTH + 1]):
+                if first not in firsts:  # the cheap test first: most characters start no secret
+                    continue
+                bucket = by_prefix.get(text[start : start + MIN_LENGTH])
                 if bucket:
                     found.update(value for value in bucket if text.startswith(value, start))
         return found
@@ -93,6 +101,7 @@ class _Registry:
         with self._lock:
             self._recent.clear()
             self._by_prefix.clear()
+            self._firsts.clear()
 
 
 _REGISTRY = _Registry(CAPACITY)
@@ -142,6 +151,9 @@ def scrub(text: str, *also: SecretStr | None) -> str:
             found.add(value)
     for value in sorted(found, key=len, reverse=True):  # longest first: a value may contain a shorter one
         text = text.replace(value, REDACTED)
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _CUES):
+        return text
     return _PATTERNS.sub(_pattern, text)
 
 
