@@ -24,7 +24,8 @@ __all__ = ["StoredGrant", "UnreadableConnectionError", "store_agency_grant", "st
 
 def token_set(token: OAuthToken) -> TokenSet:
     """The SDK's token response as the core's :class:`~onyx_core.tokens.TokenSet`."""
-    return TokenSet(token.access_token, token.refresh_token, token.expires_at, token.scope, token.token_type)
+    refresh = None if token.refresh_token is None else token.refresh_token.get_secret_value()
+    return TokenSet(token.access_token.get_secret_value(), refresh, token.expires_at, token.scope, token.token_type)
 
 
 class UnreadableConnectionError(InvalidCiphertextError):

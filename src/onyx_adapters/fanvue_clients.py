@@ -8,7 +8,8 @@ across processes, and the new refresh token is committed before the new access t
 one :class:`~onyx_fanvue.ratelimit.RateBudget` (one OAuth app, Fanvue's per-user and per-creator buckets).
 
 It is also the :class:`~onyx_core.ports.GrantRefresher` of the maintenance job, refreshing through the same
-store and lock.
+store and lock. The tokens pass through it as :class:`~onyx_fanvue.redaction.Secret` values, and a failed
+refresh's detail (stored as the connection's ``last_error``, logged by the workers) is scrubbed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue.errors import FanvueError, InvalidGrantError, TokenStoreConflict
 from onyx_fanvue.oauth import DEFAULT_LEEWAY, AsyncOAuthClient, RefreshingAuth
 from onyx_fanvue.ratelimit import RateBudget
+from onyx_fanvue.redaction import scrub
 
 __all__ = ["ConnectionClients"]
 
@@ -102,11 +104,11 @@ class ConnectionClients:
                 new = await self._oauth.refresh(token.refresh_token, previous=token)
                 await store.save(new, expected=token)  # committed before anything uses the new access token
         except InvalidGrantError as error:
-            raise GrantRefusedError(f"{type(error).__name__}: {error}") from error
+            raise GrantRefusedError(scrub(f"{type(error).__name__}: {error}")) from error
         except TokenStoreConflict:
             return False
         except (FanvueError, TimeoutError) as error:
-            raise SourceUnavailableError(reason_for(error), f"{type(error).__name__}: {error}") from error
+            raise SourceUnavailableError(reason_for(error), scrub(f"{type(error).__name__}: {error}")) from error
         return True
 
     async def aclose(self) -> None:

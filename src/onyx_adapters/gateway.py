@@ -90,6 +90,7 @@ from onyx_fanvue.errors import (
 )
 from onyx_fanvue.models.insights import EarningRow, SpendingRow, TopSpenderRow
 from onyx_fanvue.models.users import Account, User
+from onyx_fanvue.redaction import scrub
 
 __all__ = ["SOURCE", "ClientFactory", "FanvueGateway", "reason_for"]
 
@@ -138,9 +139,12 @@ def reason_for(error: BaseException) -> MissingReason:
 
 
 def _detail(error: BaseException) -> str:
+    """What a failure is stored as (a stale metric's detail, a refused grant's ``last_error``): scrubbed of every
+    secret the process holds, whatever the error's text, since the server's words are in it and are kept."""
     status = getattr(error, "status_code", None)
     text = str(error) or type(error).__name__
-    return f"{type(error).__name__}({status}): {text}" if status is not None else f"{type(error).__name__}: {text}"
+    detail = f"{type(error).__name__}({status}): {text}" if status is not None else f"{type(error).__name__}: {text}"
+    return scrub(detail)
 
 
 def _as_money(amount: SdkMoney, *, negative: bool = False) -> Money:

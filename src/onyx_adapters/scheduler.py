@@ -33,10 +33,12 @@ from onyx_core.usecases import (
     record_agency_top_spenders,
     sync_creator,
 )
+from onyx_fanvue.redaction import install_log_filter
 
 __all__ = ["Scheduler", "TickReport"]
 
 log = logging.getLogger("onyx.scheduler")
+install_log_filter("onyx.scheduler")  # secrets out of every line, whatever an error says
 _T = TypeVar("_T")
 
 

@@ -54,6 +54,7 @@ from onyx_core.usecases import (
     record_agency_top_spenders,
     sync_creator,
 )
+from onyx_fanvue.redaction import install_log_filter
 
 __all__ = [
     "AGENCY_TOP_SPENDERS",
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("onyx.workers")
+install_log_filter("onyx.workers")  # secrets out of every line, whatever an error says
 
 SYNC_CREATOR = "onyx.sync_creator"
 MAINTAIN_TOKENS = "onyx.maintain_tokens"

@@ -53,6 +53,7 @@ from onyx_fanvue.pagination import (
     PaginationError,
 )
 from onyx_fanvue.ratelimit import RateBudget, RateLimitInfo
+from onyx_fanvue.redaction import Secret, SecretFilter, scrub
 from onyx_fanvue.webhooks import WebhookVerifier, parse_event, verify_signature
 
 __all__ = [
@@ -90,6 +91,8 @@ __all__ = [
     "RefreshingAuth",
     "RequestEvent",
     "RetryPolicy",
+    "Secret",
+    "SecretFilter",
     "ServerError",
     "SunsetAPIVersionError",
     "TimeoutError",
@@ -102,5 +105,6 @@ __all__ = [
     "generate_pkce",
     "generate_state",
     "parse_event",
+    "scrub",
     "verify_signature",
 ]

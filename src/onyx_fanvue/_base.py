@@ -25,9 +25,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from onyx_fanvue._errors_map import error_from_response, redact
+from onyx_fanvue._errors_map import error_from_response
 from onyx_fanvue.errors import FanvueError, RateLimitError, ServerError, TimeoutError, TransportError
 from onyx_fanvue.ratelimit import RateBudget, parse_rate_limit_headers, rate_limit_key
+from onyx_fanvue.redaction import scrub
 
 DEFAULT_BASE_URL = "https://api.fanvue.com"
 DEFAULT_API_VERSION = "2025-06-26"
@@ -103,7 +104,7 @@ def _transport_error(error: httpx.TransportError, where: str) -> TransportError:
     # Before the request is written nothing can have happened server-side; after, it may have.
     sent = not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     kind = TimeoutError if isinstance(error, httpx.TimeoutException) else TransportError
-    return kind(f"{where}: {type(error).__name__}: {redact(str(error))}", sent=sent)
+    return kind(f"{where}: {type(error).__name__}: {scrub(str(error))}", sent=sent)
 
 
 def _body(response: httpx.Response) -> Any:

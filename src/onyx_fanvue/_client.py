@@ -10,6 +10,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 import pydantic
+from pydantic import SecretStr
 
 from onyx_fanvue._base import (
     DEFAULT_API_VERSION,
@@ -22,6 +23,7 @@ from onyx_fanvue._base import (
 )
 from onyx_fanvue.errors import MalformedResponseError
 from onyx_fanvue.ratelimit import RateBudget
+from onyx_fanvue.redaction import as_secret, scrub
 from onyx_fanvue.resources import (
     Agencies,
     AsyncAgencies,
@@ -46,25 +48,32 @@ T = TypeVar("T")
 
 
 class BearerToken(httpx.Auth):
-    """A fixed access token. For tokens that expire, use :class:`onyx_fanvue.oauth.RefreshingAuth`."""
+    """A fixed access token (a ``str`` or a :class:`~pydantic.SecretStr`, held as a
+    :class:`~onyx_fanvue.redaction.Secret`). For tokens that expire, use
+    :class:`onyx_fanvue.oauth.RefreshingAuth`."""
 
-    def __init__(self, access_token: str) -> None:
-        if not access_token:
+    def __init__(self, access_token: str | SecretStr) -> None:
+        access_token = as_secret(access_token)  # from here on this frame holds no plain token
+        if not len(access_token):
             raise ValueError("an access token cannot be empty")
         self._token = access_token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
 
     def __repr__(self) -> str:
         return "BearerToken('…redacted…')"
 
 
-def _auth(access_token: str | None, auth: httpx.Auth | None) -> httpx.Auth | None:
+def _auth(access_token: str | SecretStr | None, auth: httpx.Auth | None) -> httpx.Auth | None:
     if access_token is not None and auth is not None:
         raise ValueError("pass either access_token or auth, not both")
     return BearerToken(access_token) if access_token is not None else auth
+
+
+_BODY_KEPT = 2000
+"""Characters of an unusable 2xx body kept on :class:`MalformedResponseError` (scrubbed first)."""
 
 
 def _parse(call: Call[T], response: httpx.Response) -> T:
@@ -74,11 +83,24 @@ def _parse(call: Call[T], response: httpx.Response) -> T:
         return call.parse(response.json())
     except (ValueError, pydantic.ValidationError) as error:
         # pydantic's ValidationError is a ValueError; both mean the body is not what Fanvue documents.
-        raise MalformedResponseError(
-            f"{call.method} {call.path}: unexpected response body ({type(error).__name__}: {str(error)[:300]})",
-            status_code=response.status_code,
-            body=response.text[:2000],
-        ) from None
+        problem = _problem(error)
+    # Raised outside the handler, so the error carries no context: pydantic's errors hold the input values.
+    raise MalformedResponseError(
+        f"{call.method} {call.path}: unexpected response body ({problem})",
+        status_code=response.status_code,
+        body=scrub(response.text[: 4 * _BODY_KEPT])[:_BODY_KEPT],
+    )
+
+
+def _problem(error: ValueError) -> str:
+    """What was wrong, without the values: pydantic's own text quotes the input (it could be anything)."""
+    if isinstance(error, pydantic.ValidationError):
+        where = [
+            f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+            for item in error.errors(include_url=False, include_context=False, include_input=False)[:5]
+        ]
+        return scrub(f"{error.error_count()} validation error(s): " + "; ".join(where))[:300]
+    return scrub(f"{type(error).__name__}: {error}")[:300]
 
 
 class FanvueClient:
@@ -91,7 +113,7 @@ class FanvueClient:
 
     def __init__(
         self,
-        access_token: str | None = None,
+        access_token: str | SecretStr | None = None,
         *,
         auth: httpx.Auth | None = None,
         base_url: str = DEFAULT_BASE_URL,
@@ -168,7 +190,7 @@ class AsyncFanvueClient:
 
     def __init__(
         self,
-        access_token: str | None = None,
+        access_token: str | SecretStr | None = None,
         *,
         auth: httpx.Auth | None = None,
         base_url: str = DEFAULT_BASE_URL,

@@ -1,8 +1,11 @@
-"""Turn a Fanvue error response, in any of its body shapes, into the SDK's typed exception."""
+"""Turn a Fanvue error response, in any of its body shapes, into the SDK's typed exception.
+
+Everything the server said is scrubbed (:func:`onyx_fanvue.redaction.scrub`) before it is kept: the message, the
+body and the headers, since a server may echo the token it was sent in any of them.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,14 +24,25 @@ from onyx_fanvue.errors import (
     UnsupportedAPIVersionError,
     ValidationError,
 )
+from onyx_fanvue.redaction import scrub
 
 NOT_ASSIGNED = "not assigned to team member"
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_MESSAGE_KEPT = 300
+"""Characters of the server's words kept in an exception message."""
+_MESSAGE_SCANNED = 4096
+"""Characters scrubbed before cutting to :data:`_MESSAGE_KEPT`: far enough past the cut that replacing secrets
+cannot pull a secret the window split back into the kept part."""
 
 
-def redact(text: str) -> str:
-    """Remove anything that looks like a bearer token from ``text`` (bodies can echo headers)."""
-    return _BEARER.sub(r"\1[redacted]", text)
+def scrub_json(value: Any) -> Any:
+    """``value`` (parsed JSON) with every string in it scrubbed; keys are names, not secrets, and stay."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {key: scrub_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_json(item) for item in value]
+    return value
 
 
 def _message(body: Any, fallback: str) -> str:
@@ -44,9 +58,9 @@ def _message(body: Any, fallback: str) -> str:
         if isinstance(errors, list):
             parts.extend(str(e) for e in errors if e)
         if parts:
-            return redact(": ".join(parts))
+            return ": ".join(parts)
     if isinstance(body, str) and body.strip():
-        return redact(body.strip()[:300])
+        return body.strip()
     return fallback
 
 
@@ -71,10 +85,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def error_from_response(  # noqa: PLR0911 - one return per documented status reads best
     status: int, body: Any, headers: Mapping[str, str], *, method: str = "", path: str = ""
 ) -> APIStatusError:
-    """The exception for an error ``status`` with its parsed JSON ``body`` (or text)."""
+    """The exception for an error ``status`` with its parsed JSON ``body`` (or text). The exception keeps
+    ``body`` and ``headers`` scrubbed, and its message is scrubbed before it is cut to length."""
     where = f"{method} {path}".strip()
-    message = f"{where}: {status} {_message(body, 'no error message')}" if where else _message(body, str(status))
-    lowered = {k.lower(): v for k, v in headers.items()}
+    said = scrub(_message(body, "no error message" if where else str(status))[:_MESSAGE_SCANNED])[:_MESSAGE_KEPT]
+    message = f"{where}: {status} {said}" if where else said
+    body = scrub_json(body)
+    lowered = {k.lower(): scrub(v) for k, v in headers.items()}
     common: dict[str, Any] = {
         "status_code": status,
         "body": body,

@@ -1,4 +1,8 @@
-"""One exception hierarchy for everything the SDK raises. No message ever contains a token."""
+"""One exception hierarchy for everything the SDK raises.
+
+No message, ``repr`` or attribute ever contains a secret: whatever the server said (a message, a body, headers, an
+OAuth ``error_description``) is kept only after :func:`onyx_fanvue.redaction.scrub`, and token-response errors
+name the field that was wrong, never its value."""
 
 from __future__ import annotations
 
@@ -50,7 +54,8 @@ class TimeoutError(TransportError):
 
 
 class APIStatusError(FanvueError):
-    """Fanvue answered with an error status. ``body`` is the parsed JSON body (or ``None``)."""
+    """Fanvue answered with an error status. ``body`` is the parsed JSON body (or its text, or ``None``) and
+    ``headers`` the response headers (lower-case names), both scrubbed of secrets."""
 
     status_code: int
 
@@ -144,7 +149,7 @@ class InvalidClientError(OAuthError):
 
 class InvalidTokenResponseError(FanvueError):
     """The token endpoint answered 2xx with a body that is not a usable token response. The message names the
-    field, never a value."""
+    field, never a value (the body may hold perfectly good tokens next to the broken field)."""
 
 
 class OAuthServerError(OAuthError):
@@ -178,7 +183,8 @@ class WebhookVerificationError(FanvueError):
 
 class MalformedResponseError(FanvueError):
     """Fanvue answered 2xx with a body that is not JSON, or not the documented shape (a field of the wrong type,
-    money in fractions of a cent...). Nothing was parsed; treat it as "no answer", never as empty."""
+    money in fractions of a cent...). Nothing was parsed; treat it as "no answer", never as empty. ``body`` is the
+    start of the body, scrubbed of secrets; the message names the fields that were wrong, never their values."""
 
     def __init__(self, message: str, *, status_code: int, body: Any = None) -> None:
         super().__init__(message)

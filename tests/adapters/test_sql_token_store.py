@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from rows import new_connection
 from sqlalchemy import select
 
@@ -38,6 +39,10 @@ def raw_row(url: str, connection_id: str) -> dict[str, object]:
         return dict(row._mapping)
     finally:
         engine.dispose()
+
+
+def plain(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 def token(seconds: float = 3600, *, refresh: bool = True) -> OAuthToken:
@@ -113,17 +118,17 @@ def test_no_token_is_stored_in_clear(database_url: str) -> None:
         store.save(value, expected=None)
         stored = raw_row(database_url, connection_id)["tokens"]
         assert isinstance(stored, bytes)
-        assert value.access_token.encode() not in stored
+        assert value.access_token.get_secret_value().encode() not in stored
         assert value.refresh_token is not None
-        assert value.refresh_token.encode() not in stored
+        assert value.refresh_token.get_secret_value().encode() not in stored
         assert b"ory_" not in stored
         path = sqlite_file(database_url)
         if path is not None:  # SQLite: not in the database file nor its write-ahead log either
             for file in (path, path.with_name(path.name + "-wal")):
                 if file.exists():
                     content = file.read_bytes()
-                    assert value.access_token.encode() not in content
-                    assert value.refresh_token.encode() not in content
+                    assert value.access_token.get_secret_value().encode() not in content
+                    assert value.refresh_token.get_secret_value().encode() not in content
     finally:
         store.close()
 
@@ -247,7 +252,7 @@ async def test_async_round_trip_conflict_and_version(database_url: str) -> None:
         assert await store.version() == 2
         stored = raw_row(database_url, connection_id)["tokens"]
         assert isinstance(stored, bytes)
-        assert second.access_token.encode() not in stored
+        assert second.access_token.get_secret_value().encode() not in stored
     finally:
         await store.aclose()
 
@@ -347,7 +352,10 @@ async def test_the_token_store_and_the_connection_repository_read_each_others_to
             seen = await uow.connections.get(ConnectionId(connection_id))
         assert seen is not None
         assert seen.tokens is not None
-        assert (seen.tokens.access_token, seen.tokens.refresh_token) == (first.access_token, first.refresh_token)
+        assert (seen.tokens.access_token, seen.tokens.refresh_token) == (
+            plain(first.access_token),
+            plain(first.refresh_token),
+        )
         assert seen.tokens.expires_at == first.expires_at
         assert seen.tokens.scopes == first.scope
         assert seen.token_version == 1
@@ -357,7 +365,11 @@ async def test_the_token_store_and_the_connection_repository_read_each_others_to
             assert current is not None
             renewed = token()
             tokens = type(seen.tokens)(
-                renewed.access_token, renewed.refresh_token, renewed.expires_at, renewed.scope, renewed.token_type
+                plain(renewed.access_token),
+                plain(renewed.refresh_token),
+                renewed.expires_at,
+                renewed.scope,
+                renewed.token_type,
             )
             await uow.connections.save(current.with_tokens(tokens, datetime.now(UTC)), expected_version=1)
             await uow.commit()

@@ -148,7 +148,8 @@ def test_t2_four_processes_share_one_refresh(served: Served, database_url: str) 
         assert fresh.refresh_token != expiring.refresh_token
         sent = [digest for r in results for digest in r["sent"]]
         assert len(sent) == PROCESSES * THREADS
-        assert set(sent) == {_digest(fresh.access_token)}  # all 100 calls used the one new access token
+        # all 100 calls used the one new access token
+        assert set(sent) == {_digest(fresh.access_token.get_secret_value())}
     finally:
         store.close()
     assert time.monotonic() - started < 20
@@ -187,7 +188,12 @@ class FirstUseChecker:
         if refresh is None:
             return  # the first token, minted without the token endpoint
         stored = self.reader.load()  # a separate connection: sees only what is committed
-        ok = stored is not None and stored.access_token == access_token and stored.refresh_token == refresh
+        ok = (
+            stored is not None
+            and stored.access_token.get_secret_value() == access_token
+            and stored.refresh_token is not None
+            and stored.refresh_token.get_secret_value() == refresh
+        )
         with self._lock:
             self.checked.append(ok)
 

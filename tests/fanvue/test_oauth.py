@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
 from onyx_fanvue.errors import InvalidClientError, InvalidGrantError, OAuthError, TimeoutError, TransportError
 from onyx_fanvue.oauth import (
@@ -90,6 +91,11 @@ def async_client(**kwargs: object) -> AsyncOAuthClient:
     return AsyncOAuthClient(CLIENT_ID, CLIENT_SECRET, REDIRECT, **kwargs)  # type: ignore[arg-type]
 
 
+def plain(secret: SecretStr | None) -> str | None:
+    """A token field's value (they are secrets, never plain strings)."""
+    return None if secret is None else secret.get_secret_value()
+
+
 def assert_no_secret(text: str) -> None:
     for secret in SECRETS:
         assert secret not in text
@@ -126,12 +132,12 @@ def test_pkce_challenge_matches_rfc_7636_appendix_b():
 def test_generated_pkce_is_well_formed(nbytes):
     pair = generate_pkce(nbytes)
     assert 43 <= len(pair.verifier) <= 128
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", pair.verifier)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", pair.verifier.get_secret_value())
     assert pair.challenge == pkce_challenge(pair.verifier)
     assert len(pair.challenge) == 43
     assert "=" not in pair.challenge
     assert pair.method == "S256"
-    assert pair.verifier not in repr(pair)
+    assert pair.verifier.get_secret_value() not in repr(pair)
 
 
 def test_pkce_rejects_bad_sizes_and_verifiers():
@@ -148,7 +154,7 @@ def test_pkce_rejects_bad_sizes_and_verifiers():
 
 
 def test_generated_pkce_pairs_differ():
-    assert len({generate_pkce().verifier for _ in range(50)}) == 50
+    assert len({generate_pkce().verifier.get_secret_value() for _ in range(50)}) == 50
 
 
 def test_state_has_at_least_128_bits_and_is_unique():
@@ -188,7 +194,7 @@ def test_token_defaults_and_conversions():
     assert missing.expires_at == T0 + timedelta(seconds=3600)
     assert missing.refresh_token is None
     assert missing.scope == frozenset()
-    assert OAuthToken.from_response(token_body(id_token="idt"), requested_at=T0).id_token == "idt"
+    assert plain(OAuthToken.from_response(token_body(id_token="idt"), requested_at=T0).id_token) == "idt"
 
 
 def test_missing_refresh_token_and_scope_keep_the_previous_ones_byte_for_byte():
@@ -196,13 +202,13 @@ def test_missing_refresh_token_and_scope_keep_the_previous_ones_byte_for_byte():
     token = OAuthToken.from_response(
         {"access_token": "at-1", "expires_in": 3600}, requested_at=T0 + timedelta(hours=1), previous=previous
     )
-    assert token.refresh_token == "ory_rt_ÄbC+/=="
+    assert plain(token.refresh_token) == "ory_rt_ÄbC+/=="
     assert token.refresh_token is previous.refresh_token
     assert token.scope == previous.scope
-    assert token.access_token == "at-1"
+    assert plain(token.access_token) == "at-1"
     assert token.expires_at == T0 + timedelta(hours=2)
     rotated = OAuthToken.from_response(token_body(2, scope="read:self"), requested_at=T0, previous=previous)
-    assert rotated.refresh_token == "rt-2"
+    assert plain(rotated.refresh_token) == "rt-2"
     assert rotated.scope == frozenset({"read:self"})
 
 
@@ -318,9 +324,9 @@ def test_exchange_code_sends_basic_auth_and_the_body():
         "client_id": CLIENT_ID,
         "code_verifier": VERIFIER,
     }
-    assert token.access_token == "at-1"
-    assert token.refresh_token == "rt-1"
-    assert token.id_token == "idt"
+    assert plain(token.access_token) == "at-1"
+    assert plain(token.refresh_token) == "rt-1"
+    assert plain(token.id_token) == "idt"
     assert token.expires_at == T0 + timedelta(hours=1)
 
 
@@ -384,7 +390,7 @@ def test_refresh_rotates_and_never_asks_for_scopes():
     assert form(request) == {"grant_type": "refresh_token", "refresh_token": "rt-1", "client_id": CLIENT_ID}
     assert "scope" not in form(request)
     assert basic(request) == (CLIENT_ID, CLIENT_SECRET)
-    assert (token.access_token, token.refresh_token) == ("at-2", "rt-2")
+    assert (plain(token.access_token), plain(token.refresh_token)) == ("at-2", "rt-2")
 
 
 @respx.mock
@@ -394,10 +400,10 @@ def test_refresh_without_a_new_refresh_token_keeps_the_sent_one_byte_for_byte():
         return_value=httpx.Response(200, json={"access_token": "at-2", "expires_in": 3600, "token_type": "bearer"})
     )
     token = client().refresh("ory_rt_x+y/z==", previous=previous)
-    assert token.refresh_token == "ory_rt_x+y/z=="
+    assert plain(token.refresh_token) == "ory_rt_x+y/z=="
     assert token.scope == previous.scope
-    assert token.access_token == "at-2"
-    assert client().refresh("ory_rt_x+y/z==").refresh_token == "ory_rt_x+y/z=="
+    assert plain(token.access_token) == "at-2"
+    assert plain(client().refresh("ory_rt_x+y/z==").refresh_token) == "ory_rt_x+y/z=="
 
 
 @respx.mock
@@ -504,7 +510,7 @@ def test_t9_503_timeout_and_429_are_retried_at_most_three_times_and_wait_for_ret
         ]
     )
     token = client(sleep=sleeps).refresh("rt-1")
-    assert token.access_token == "at-2"
+    assert plain(token.access_token) == "at-2"
     assert route.call_count == 4  # 3 retries
     assert len(sleeps) == 3
     assert sleeps[2] >= 2.0  # the wait after the 429 honours Retry-After: 2
@@ -582,7 +588,7 @@ def test_failures_before_sending_are_retried_up_to_three_times():
             httpx.Response(200, json=token_body(2)),
         ]
     )
-    assert client().refresh("rt-1").access_token == "at-2"
+    assert plain(client().refresh("rt-1").access_token) == "at-2"
     assert route.call_count == 4
     route.side_effect = httpx.ConnectError("refused")
     with pytest.raises(TransportError) as caught:
@@ -596,7 +602,7 @@ def test_an_unusable_2xx_body_is_ambiguous_and_retried_once():
     route = respx.post(TOKEN_URL).mock(
         side_effect=[httpx.Response(200, text="<html>"), httpx.Response(200, json=token_body(2))]
     )
-    assert client().refresh("rt-1").access_token == "at-2"
+    assert plain(client().refresh("rt-1").access_token) == "at-2"
     route.side_effect = [httpx.Response(200, text="<html>"), httpx.Response(200, text="{")]
     with pytest.raises(InvalidTokenResponseError, match="not JSON"):
         client().refresh("rt-1")
@@ -632,7 +638,7 @@ async def test_async_exchange_refresh_and_revoke():
     }
     assert basic(token_route.calls[1].request) == (CLIENT_ID, CLIENT_SECRET)
     assert form(revoke_route.calls.last.request)["token"] == "rt-2"
-    assert second.refresh_token == "rt-2"
+    assert plain(second.refresh_token) == "rt-2"
     url = async_client().authorization_url("s", "c" * 43)
     assert "code_challenge_method=S256" in url
 

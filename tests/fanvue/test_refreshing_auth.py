@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
 from onyx_fanvue.errors import InvalidGrantError
 from onyx_fanvue.oauth import (
@@ -82,6 +83,11 @@ class TokenServer:
             self.live = f"rt-{self.issued}"
             body["refresh_token"] = self.live
         return httpx.Response(200, json=body)
+
+
+def plain(secret: SecretStr | None) -> str | None:
+    """A token field's value (they are secrets, never plain strings)."""
+    return None if secret is None else secret.get_secret_value()
 
 
 def token(clock: Clock, seconds_left: float, *, n: int = 0, refresh: str | None = "rt-0") -> OAuthToken:
@@ -179,7 +185,7 @@ async def test_t1_100_concurrent_async_calls_on_a_token_with_30_s_left_make_exac
     assert store.locks == 1, "the other 99 found the new token without queueing on the store's (database) lock"
     stored = await store.load()
     assert stored is not None
-    assert stored.refresh_token == "rt-1"
+    assert plain(stored.refresh_token) == "rt-1"
 
 
 @respx.mock
@@ -206,7 +212,7 @@ def test_t1_20_threads_on_a_token_with_30_s_left_make_exactly_one_token_request(
     assert seen == ["Bearer at-1"] * 20
     stored = store.load()
     assert stored is not None
-    assert stored.refresh_token == "rt-1"
+    assert plain(stored.refresh_token) == "rt-1"
 
 
 # ------------------------------------------------------------------------------------------------ T5, T6
@@ -223,8 +229,8 @@ def test_t5_the_new_refresh_token_is_stored_before_the_new_access_token_is_used(
         stored = store.load()
         assert stored is not None
         if request.headers["Authorization"] == f"Bearer {server.access_token}":
-            assert stored.refresh_token == server.live  # already committed when the API first sees it
-            assert stored.access_token == server.access_token
+            assert plain(stored.refresh_token) == server.live  # already committed when the API first sees it
+            assert plain(stored.access_token) == server.access_token
             checked.append(server.access_token)
         return httpx.Response(200)
 
@@ -248,7 +254,7 @@ async def test_t5_async():
     async def api(request: httpx.Request) -> httpx.Response:
         stored = await store.load()
         assert stored is not None
-        checked.append(stored.refresh_token == server.live == "rt-1")
+        checked.append(plain(stored.refresh_token) == server.live == "rt-1")
         return httpx.Response(200)
 
     respx.post(TOKEN_URL).mock(side_effect=server)
@@ -270,9 +276,9 @@ def test_t6_an_answer_without_refresh_token_keeps_the_stored_one_byte_for_byte()
         http.get(ME)
     stored = store.load()
     assert stored is not None
-    assert stored.refresh_token == original
-    assert stored.refresh_token.encode() == original.encode()
-    assert stored.access_token == "at-1"
+    assert plain(stored.refresh_token) == original
+    assert stored.refresh_token.get_secret_value().encode() == original.encode()
+    assert plain(stored.access_token) == "at-1"
     assert stored.expires_at == clock() + timedelta(seconds=3600)
 
 
@@ -289,7 +295,7 @@ def test_t6_with_a_callable_refresher_that_returns_no_refresh_token():
             http.get(ME)
     stored = store.load()
     assert stored is not None
-    assert (stored.access_token, stored.refresh_token) == ("at-new", "keep-me")
+    assert (plain(stored.access_token), plain(stored.refresh_token)) == ("at-new", "keep-me")
 
 
 # ------------------------------------------------------------------------------------------------ T7
@@ -341,7 +347,7 @@ def test_t7_reset_or_a_reconnected_token_allow_refreshing_again():
     assert server.calls == 3
     stored = store.load()
     assert stored is not None
-    assert stored.refresh_token == "rt-1"
+    assert plain(stored.refresh_token) == "rt-1"
 
 
 # ------------------------------------------------------------------------------------------------ T8

@@ -83,7 +83,7 @@ async def authorize(http: httpx.AsyncClient, client: AsyncOAuthClient, **extra: 
     assert response.headers["location"].startswith(REDIRECT + "?")
     query = query_of(response)
     assert query["state"] == st
-    return query["code"], pkce.verifier
+    return query["code"], pkce.verifier.get_secret_value()
 
 
 async def connect(http: httpx.AsyncClient, client: AsyncOAuthClient) -> OAuthToken:
@@ -96,24 +96,26 @@ async def test_full_flow_with_rotation_and_reuse_revoking_the_family(
 ):
     token = await connect(http, client)
     assert token.refresh_token is not None
-    assert token.refresh_token.startswith(REFRESH_TOKEN_PREFIX)
+    assert token.refresh_token.get_secret_value().startswith(REFRESH_TOKEN_PREFIX)
     assert token.scope == frozenset(SCOPES)
     assert token.expires_at == T0.replace(hour=13)
-    info = state.introspect(token.access_token)
+    info = state.introspect(token.access_token.get_secret_value())
     assert info is not None
     assert (info.user_uuid, info.client_id, info.scopes) == (ALICE, CLIENT_ID, frozenset(SCOPES))
 
     second = await client.refresh(token.refresh_token, previous=token)
     third = await client.refresh(second.refresh_token or "", previous=second)
     assert len({token.refresh_token, second.refresh_token, third.refresh_token}) == 3
-    assert state.introspect(token.access_token) is None  # a refresh retires the earlier access tokens
-    assert state.introspect(third.access_token) is not None
+    assert (
+        state.introspect(token.access_token.get_secret_value()) is None
+    )  # a refresh retires the earlier access tokens
+    assert state.introspect(third.access_token.get_secret_value()) is not None
 
     with pytest.raises(InvalidGrantError) as reused:
         await client.refresh(token.refresh_token)
     assert reused.value.description == "The refresh token was already used."
     assert reused.value.status_code == 400
-    assert state.introspect(third.access_token) is None  # the whole family is revoked
+    assert state.introspect(third.access_token.get_secret_value()) is None  # the whole family is revoked
     with pytest.raises(InvalidGrantError):
         await client.refresh(third.refresh_token or "")
 
@@ -154,7 +156,7 @@ async def test_a_code_is_single_use_and_its_reuse_revokes_its_tokens(
     token = await client.exchange_code(code, verifier)
     with pytest.raises(InvalidGrantError, match="already been used"):
         await client.exchange_code(code, verifier)
-    assert state.introspect(token.access_token) is None
+    assert state.introspect(token.access_token.get_secret_value()) is None
 
 
 async def test_a_code_expires_after_ten_minutes(http: httpx.AsyncClient, client: AsyncOAuthClient, clock: SandboxClock):
@@ -199,10 +201,11 @@ async def test_a_wrong_client_secret_is_invalid_client(http: httpx.AsyncClient, 
 
 async def test_client_secret_post_is_accepted(http: httpx.AsyncClient, client: AsyncOAuthClient):
     token = await connect(http, client)
-    form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token or ""}
+    assert token.refresh_token is not None
+    form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token.get_secret_value()}
     ok = await http.post("/oauth2/token", data={**form, "client_id": CLIENT_ID, "client_secret": SECRET})
     assert ok.status_code == 200
-    assert ok.json()["refresh_token"] != token.refresh_token
+    assert ok.json()["refresh_token"] != token.refresh_token.get_secret_value()
     anonymous = await http.post("/oauth2/token", data=form)
     assert (anonymous.status_code, anonymous.json()["error"]) == (401, "invalid_client")
 
@@ -223,7 +226,9 @@ async def test_bad_requests(http: httpx.AsyncClient):
 
 async def test_refresh_cannot_widen_the_grant(http: httpx.AsyncClient, client: AsyncOAuthClient):
     token = await connect(http, client)
-    form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token or "", "scope": "read:chat"}
+    assert token.refresh_token is not None
+    refresh = token.refresh_token.get_secret_value()
+    form = {"grant_type": "refresh_token", "refresh_token": refresh, "scope": "read:chat"}
     response = await http.post("/oauth2/token", data=form, headers=BASIC)
     assert (response.status_code, response.json()["error"]) == (400, "invalid_scope")
     narrower = await http.post("/oauth2/token", data={**form, "scope": "read:self"}, headers=BASIC)
@@ -233,7 +238,7 @@ async def test_refresh_cannot_widen_the_grant(http: httpx.AsyncClient, client: A
 async def test_revoke_kills_the_family(http: httpx.AsyncClient, client: AsyncOAuthClient, state: OAuthState):
     token = await connect(http, client)
     await client.revoke(token.refresh_token or "")
-    assert state.introspect(token.access_token) is None
+    assert state.introspect(token.access_token.get_secret_value()) is None
     with pytest.raises(InvalidGrantError):
         await client.refresh(token.refresh_token or "")
     await client.revoke("never-issued")  # RFC 7009: 200 for an unknown token too
@@ -253,12 +258,12 @@ async def test_revoking_an_access_token_also_kills_the_family(
 async def test_access_tokens_expire(http: httpx.AsyncClient, client: AsyncOAuthClient, clock: SandboxClock, state):
     token = await connect(http, client)
     clock.advance(3599)
-    assert state.introspect(token.access_token) is not None
+    assert state.introspect(token.access_token.get_secret_value()) is not None
     clock.advance(1)
-    assert state.introspect(token.access_token) is None
+    assert state.introspect(token.access_token.get_secret_value()) is None
     assert state.introspect("unknown") is None
     fresh = await client.refresh(token.refresh_token or "", previous=token)  # the refresh token outlives it
-    assert state.introspect(fresh.access_token) is not None
+    assert state.introspect(fresh.access_token.get_secret_value()) is not None
 
 
 async def test_expires_in_is_configurable(clock: SandboxClock):
@@ -269,7 +274,7 @@ async def test_expires_in_is_configurable(clock: SandboxClock):
         token = await connect(http, make_client(http, clock))
     assert token.expires_at == T0.replace(minute=1)
     clock.advance(60)
-    assert state.introspect(token.access_token) is None
+    assert state.introspect(token.access_token.get_secret_value()) is None
 
 
 async def test_reuse_grace_period(clock: SandboxClock):
@@ -284,13 +289,15 @@ async def test_reuse_grace_period(clock: SandboxClock):
         again = await client.refresh(token.refresh_token or "")  # a lost response retried in time
         assert again.refresh_token != first.refresh_token
         # both refreshes' access tokens work: neither worker's token is revoked by the other's refresh
-        assert state.introspect(first.access_token) is not None
-        assert state.introspect(again.access_token) is not None
-        assert state.introspect(token.access_token) is None  # the one issued with the used refresh token
+        assert state.introspect(first.access_token.get_secret_value()) is not None
+        assert state.introspect(again.access_token.get_secret_value()) is not None
+        assert (
+            state.introspect(token.access_token.get_secret_value()) is None
+        )  # the one issued with the used refresh token
         clock.advance(2)
         with pytest.raises(InvalidGrantError, match="already used"):
             await client.refresh(token.refresh_token or "")
-        assert state.introspect(again.access_token) is None
+        assert state.introspect(again.access_token.get_secret_value()) is None
 
 
 async def test_consent_page_renders_and_its_post_approves(
@@ -308,7 +315,7 @@ async def test_consent_page_renders_and_its_post_approves(
     query = query_of(approved)
     assert query["state"] == st
     token = await client.exchange_code(query["code"], pkce.verifier)
-    info = state.introspect(token.access_token)
+    info = state.introspect(token.access_token.get_secret_value())
     assert info is not None
     assert info.user_uuid == ALICE
     denied = query_of(await http.post("/oauth2/auth", data={**fields, "user": ALICE, "decision": "deny"}))
@@ -323,7 +330,7 @@ async def test_the_consent_page_escapes_what_it_echoes(http: httpx.AsyncClient, 
 async def test_revoke_user_removes_every_grant(http: httpx.AsyncClient, client: AsyncOAuthClient, state: OAuthState):
     token = await connect(http, client)
     assert state.revoke_user(ALICE) == 1
-    assert state.introspect(token.access_token) is None
+    assert state.introspect(token.access_token.get_secret_value()) is None
 
 
 async def test_no_response_ever_shows_a_traceback(http: httpx.AsyncClient, state: OAuthState, monkeypatch):

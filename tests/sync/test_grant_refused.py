@@ -62,8 +62,8 @@ async def _revoke_and_call(world: SyncWorld) -> Connection:
     assert sandbox.token_endpoint_hits == hits + 1
     marked = await _marked(ctx, connection.id)
     assert marked.last_error
-    assert old_token.access_token not in marked.last_error
-    assert old_token.refresh_token not in marked.last_error
+    assert old_token.access_token.get_secret_value() not in marked.last_error
+    assert old_token.refresh_token.get_secret_value() not in marked.last_error
     assert await runtime.clients.store(connection.id).load() is None
     assert not refused.partial  # it needs a person (a reconnect), not a retry
     assert refused.stats is not None

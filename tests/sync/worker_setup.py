@@ -172,7 +172,8 @@ async def connect_served(
         for handle in sandbox.creators:
             tokens.append(await authorize_http(sandbox, handle))
             await store_creator_grant(runtime.ctx, tokens[-1], client_options=options)
-    secrets = [t.access_token for t in tokens] + [t.refresh_token for t in tokens if t.refresh_token]
+    secrets = [t.access_token.get_secret_value() for t in tokens]
+    secrets += [t.refresh_token.get_secret_value() for t in tokens if t.refresh_token is not None]
     return list(report.added), secrets
 
 

@@ -18,7 +18,8 @@ connection one at a time and must never use a new access token before the new re
   so another process may take the lock between the commit and the re-take, which is harmless: it re-reads and
   finds the token just saved. ``load()`` by the holder also reads through the lock's connection.
 - The token is stored as ``cipher.encrypt(JSON)`` (see :func:`encode_token`); ``expires_at`` is kept in clear
-  beside it so maintenance can find expiring connections without decrypting.
+  beside it so maintenance can find expiring connections without decrypting. Decrypted, the JSON goes straight
+  into :class:`~onyx_fanvue.redaction.Secret` values (see :mod:`~onyx_adapters.sql.token_json`).
 
 The store never creates the connection row: the connect flow (the connection repository) does.
 """
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import SecretBytes
 from sqlalchemy import Connection, Engine, Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -77,8 +79,9 @@ def encode_token(token: OAuthToken) -> bytes:
     )
 
 
-def decode_token(data: bytes) -> OAuthToken:
-    """The inverse of :func:`encode_token` (exact: a decoded token compares equal to the one encoded)."""
+def decode_token(data: bytes | SecretBytes) -> OAuthToken:
+    """The inverse of :func:`encode_token` (exact: a decoded token compares equal to the one encoded). Pass the
+    decrypted plaintext as a :class:`~pydantic.SecretBytes` to keep it out of every frame's locals."""
     stored = token_json.load(data)
     return OAuthToken(
         access_token=stored.access_token,
@@ -129,7 +132,8 @@ class _Codec:
         self.clock = clock
 
     def token_of(self, tokens: bytes | None) -> OAuthToken | None:
-        return None if tokens is None else decode_token(self.cipher.decrypt(tokens))
+        # the plaintext is wrapped as it comes out of the cipher: no frame below holds it in clear
+        return None if tokens is None else decode_token(SecretBytes(self.cipher.decrypt(tokens)))
 
     def missing(self) -> MissingTokenError:
         return MissingTokenError(f"no connection {self.connection_id!r}: connect the account first")

@@ -1,4 +1,10 @@
-"""The OAuth client: Fanvue's authorize URL, code exchange, refresh and revocation, sync and async."""
+"""The OAuth client: Fanvue's authorize URL, code exchange, refresh and revocation, sync and async.
+
+Every secret it handles (client secret, code, PKCE verifier, refresh token, the tokens it gets back) is a
+:class:`~onyx_fanvue.redaction.Secret` in its frames and attributes; forms keep them wrapped until the request is
+built, where they are unwrapped inline. The token endpoint's error text is scrubbed of every secret the process
+holds (and of the values this very request sent) before it becomes an exception.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,13 @@ import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
+from pydantic import SecretStr
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -22,7 +28,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from onyx_fanvue._errors_map import parse_retry_after, redact
+from onyx_fanvue._errors_map import parse_retry_after
 from onyx_fanvue.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -35,7 +41,8 @@ from onyx_fanvue.errors import (
 from onyx_fanvue.oauth._common import REDACTED as _REDACTED
 from onyx_fanvue.oauth._common import utcnow as _utcnow
 from onyx_fanvue.oauth.pkce import check_verifier as _check_verifier
-from onyx_fanvue.oauth.tokens import OAuthToken
+from onyx_fanvue.oauth.tokens import OAuthToken, read_token
+from onyx_fanvue.redaction import Secret, as_secret, scrub
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -67,18 +74,24 @@ DEFAULT_SCOPES: tuple[str, ...] = (
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 _TRANSIENT_STATUS = frozenset({408, 429})
+_SAID_KEPT = 300
+"""Characters of the server's ``error_description`` kept (after scrubbing)."""
 
 
-def _scrub(text: str, secret_values: Iterable[str | None]) -> str:
-    """Remove every value we sent (tokens, code, verifier, client secret) from server text, which may echo them."""
-    for value in secret_values:
-        if value and len(value) >= 4:
-            text = text.replace(value, "[redacted]")
-    return redact(text)[:300]
+def _scrub(text: str, sent: tuple[SecretStr | None, ...]) -> str:
+    """Server text without any secret: those the process holds, and even short ones this request sent."""
+    return scrub(text[: 16 * _SAID_KEPT], *sent)[:_SAID_KEPT]
 
 
 T = TypeVar("T")
 _Parser = Callable[[httpx.Response, datetime], T]
+_Form = dict[str, "str | Secret"]
+
+
+def _wire(form: _Form) -> dict[str, str]:
+    """The form as sent: secrets unwrapped. Called inline in the request's construction, so no frame of this
+    module keeps the result."""
+    return {key: value.get_secret_value() if isinstance(value, Secret) else value for key, value in form.items()}
 
 
 def _ignore_body(response: httpx.Response, requested_at: datetime) -> None:
@@ -92,7 +105,7 @@ def _transport_error(error: httpx.TransportError, what: str) -> TransportError:
     return kind(f"{what}: {type(error).__name__}", sent=sent)
 
 
-def _error_from_response(response: httpx.Response, what: str, secret_values: tuple[str | None, ...]) -> OAuthError:
+def _error_from_response(response: httpx.Response, what: str, sent: tuple[SecretStr | None, ...]) -> OAuthError:
     """The typed error for a non-2xx token-endpoint answer (RFC 6749 §5.2 ``{error, error_description}``)."""
     status = response.status_code
     try:
@@ -103,9 +116,9 @@ def _error_from_response(response: httpx.Response, what: str, secret_values: tup
     description: str | None = None
     if isinstance(body, Mapping):
         if isinstance(body.get("error"), str) and body["error"]:
-            code = _scrub(body["error"], secret_values)[:100]
+            code = _scrub(body["error"], sent)[:100]
         if isinstance(body.get("error_description"), str) and body["error_description"]:
-            description = _scrub(body["error_description"], secret_values)
+            description = _scrub(body["error_description"], sent)
     message = (
         f"{what} failed: HTTP {status}" + (f" {code}" if code else "") + (f": {description}" if description else "")
     )
@@ -154,7 +167,7 @@ class _OAuthCore:
     def __init__(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | SecretStr,
         redirect_uri: str,
         *,
         authorize_url: str,
@@ -168,7 +181,8 @@ class _OAuthCore:
         max_delay: float,
         max_retry_after: float,
     ) -> None:
-        if not client_id or not client_secret or not redirect_uri:
+        client_secret = as_secret(client_secret)  # from here on this frame holds no plain secret
+        if not client_id or not len(client_secret) or not redirect_uri:
             raise ValueError("client_id, client_secret and redirect_uri are required")
         if max_retries < 0 or max_ambiguous_retries < 0:
             raise ValueError("retry counts cannot be negative")
@@ -186,9 +200,13 @@ class _OAuthCore:
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
         # RFC 6749 §2.3.1 form-encodes id and secret before Basic; identical to the starter's plain
-        # "id:secret" for the usual URL-safe credentials, and what Ory decodes.
-        credentials = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
-        self._basic = "Basic " + base64.b64encode(credentials).decode("ascii")
+        # "id:secret" for the usual URL-safe credentials, and what Ory decodes. A Secret too, so that a server
+        # echoing the header's value is scrubbed as well.
+        self._basic = Secret(
+            base64.b64encode(
+                f"{quote_plus(client_id)}:{quote_plus(client_secret.get_secret_value())}".encode()
+            ).decode()
+        )
 
     def authorization_url(
         self, state: str, code_challenge: str, scopes: Iterable[str] | None = None, **extra: str
@@ -212,10 +230,14 @@ class _OAuthCore:
         return f"{self.authorize_url}?{urlencode({**params, **extra}, quote_via=quote)}"
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": self._basic, "Accept": "application/json"}
+        return {"Authorization": f"Basic {self._basic.get_secret_value()}", "Accept": "application/json"}
 
-    def _exchange_form(self, code: str, code_verifier: str) -> dict[str, str]:
-        if not code:
+    def _build(self, http: httpx.Client | httpx.AsyncClient, url: str, form: _Form) -> httpx.Request:
+        """The POST as it goes on the wire: the only place the form's secrets and the credentials are unwrapped."""
+        return http.build_request("POST", url, data=_wire(form), headers=self._headers())
+
+    def _exchange_form(self, code: Secret, code_verifier: Secret) -> _Form:
+        if not len(code):
             raise ValueError("the authorization code is empty")
         _check_verifier(code_verifier)
         return {
@@ -226,14 +248,14 @@ class _OAuthCore:
             "code_verifier": code_verifier,
         }
 
-    def _refresh_form(self, refresh_token: str) -> dict[str, str]:
-        if not refresh_token:
+    def _refresh_form(self, refresh_token: Secret) -> _Form:
+        if not len(refresh_token):
             raise ValueError("the refresh token is empty")
         # No ``scope``: asking for anything beyond the original grant makes Ory answer 400.
         return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": self.client_id}
 
-    def _revoke_form(self, token: str, token_type_hint: str) -> dict[str, str]:
-        if not token:
+    def _revoke_form(self, token: Secret, token_type_hint: str) -> _Form:
+        if not len(token):
             raise ValueError("the token to revoke is empty")
         return {"token": token, "token_type_hint": token_type_hint, "client_id": self.client_id}
 
@@ -248,40 +270,24 @@ class _OAuthCore:
             return max(backoff, error.retry_after)
         return backoff
 
-    def _check(self, response: httpx.Response, what: str, secret_values: tuple[str | None, ...]) -> None:
+    def _check(self, response: httpx.Response, what: str, sent: tuple[Secret, ...]) -> None:
         if not 200 <= response.status_code < 300:
-            raise _error_from_response(response, what, (*secret_values, self._client_secret))
-
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise InvalidTokenResponseError(
-                f"token response: HTTP {response.status_code} with a body that is not JSON"
-            ) from None
+            raise _error_from_response(response, what, (*sent, self._client_secret, self._basic))
 
     def _exchange_parser(self, scopes: Iterable[str] | None) -> _Parser[OAuthToken]:
         requested = frozenset(self.scopes if scopes is None else scopes)
 
         def parse(response: httpx.Response, requested_at: datetime) -> OAuthToken:
-            payload = self._json(response)
-            token = OAuthToken.from_response(payload, requested_at)
-            if payload.get("scope") is None:
-                # RFC 6749 §5.1: no scope in the answer means exactly the scopes that were requested.
-                token = replace(token, scope=requested)
-            return token
+            # RFC 6749 §5.1: no scope in the answer means exactly the scopes that were requested.
+            return read_token(response, requested_at, scope=requested)
 
         return parse
 
-    def _refresh_parser(self, refresh_token: str, previous: OAuthToken | None) -> _Parser[OAuthToken]:
+    def _refresh_parser(self, refresh_token: Secret, previous: OAuthToken | None) -> _Parser[OAuthToken]:
         def parse(response: httpx.Response, requested_at: datetime) -> OAuthToken:
-            payload = self._json(response)
-            token = OAuthToken.from_response(payload, requested_at, previous)
-            if not payload.get("refresh_token"):
-                # No rotation this time: the token we sent stays the valid one (kept byte for byte).
-                token = replace(token, refresh_token=refresh_token)
-            return token
+            # No rotation this time: the token we sent stays the valid one (the same object).
+            scope = None if previous is None else previous.scope
+            return read_token(response, requested_at, refresh=refresh_token, scope=scope)
 
         return parse
 
@@ -299,7 +305,7 @@ class OAuthClient(_OAuthCore):
     def __init__(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | SecretStr,
         redirect_uri: str,
         *,
         authorize_url: str = AUTHORIZE_URL,
@@ -335,28 +341,32 @@ class OAuthClient(_OAuthCore):
         self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
         self._sleep = sleep
 
-    def exchange_code(self, code: str, code_verifier: str, *, scopes: Iterable[str] | None = None) -> OAuthToken:
+    def exchange_code(
+        self, code: str | SecretStr, code_verifier: str | SecretStr, *, scopes: Iterable[str] | None = None
+    ) -> OAuthToken:
         """Trade the callback's ``code`` (and the session's PKCE verifier) for tokens. ``scopes`` are those
         requested (default: the client's), used only when the answer has no ``scope``."""
+        code, code_verifier = as_secret(code), as_secret(code_verifier)  # no plain secret left in this frame
         form = self._exchange_form(code, code_verifier)
         return self._post(self.token_url, form, "code exchange", (code, code_verifier), self._exchange_parser(scopes))
 
-    def refresh(self, refresh_token: str, *, previous: OAuthToken | None = None) -> OAuthToken:
-        """Spend ``refresh_token`` for a new token. Without a new refresh token in the answer, ``refresh_token``
-        is kept; without a scope, ``previous``'s. Raises :class:`InvalidGrantError` when it is dead."""
+    def refresh(self, refresh_token: str | SecretStr, *, previous: OAuthToken | None = None) -> OAuthToken:
+        """Spend ``refresh_token`` (pass ``token.refresh_token``) for a new token. Without a new refresh token in
+        the answer, ``refresh_token`` is kept; without a scope, ``previous``'s. Raises :class:`InvalidGrantError`
+        when it is dead."""
+        refresh_token = as_secret(refresh_token)
         form = self._refresh_form(refresh_token)
         return self._post(
             self.token_url, form, "token refresh", (refresh_token,), self._refresh_parser(refresh_token, previous)
         )
 
-    def revoke(self, token: str, token_type_hint: str = "refresh_token") -> None:  # noqa: S107 - a hint name
+    def revoke(self, token: str | SecretStr, token_type_hint: str = "refresh_token") -> None:  # noqa: S107
         """Revoke ``token`` (RFC 7009; revoking a refresh token ends the grant)."""
+        token = as_secret(token)
         form = self._revoke_form(token, token_type_hint)
         self._post(self.revoke_url, form, "token revocation", (token,), _ignore_body)
 
-    def _post(
-        self, url: str, form: dict[str, str], what: str, secret_values: tuple[str | None, ...], parse: _Parser[T]
-    ) -> T:
+    def _post(self, url: str, form: _Form, what: str, sent: tuple[Secret, ...], parse: _Parser[T]) -> T:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
@@ -366,20 +376,18 @@ class OAuthClient(_OAuthCore):
         )
         for attempt in retrying:
             with attempt:
-                return self._post_once(url, form, what, secret_values, parse)
+                return self._post_once(url, form, what, sent, parse)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _post_once(
-        self, url: str, form: dict[str, str], what: str, secret_values: tuple[str | None, ...], parse: _Parser[T]
-    ) -> T:
-        request = self._http.build_request("POST", url, data=form, headers=self._headers())
+    def _post_once(self, url: str, form: _Form, what: str, sent: tuple[Secret, ...], parse: _Parser[T]) -> T:
+        request = self._build(self._http, url, form)
         requested_at = self.clock()
         try:
             # auth=None: a shared client's own auth (maybe a RefreshingAuth) must not wrap token requests.
             response = self._http.send(request, auth=None, follow_redirects=False)
         except httpx.TransportError as error:
             raise _transport_error(error, what) from None
-        self._check(response, what, secret_values)
+        self._check(response, what, sent)
         # Parsed inside the retry loop: an unusable 2xx body is ambiguous (the token may have rotated).
         return parse(response, requested_at)
 
@@ -403,7 +411,7 @@ class AsyncOAuthClient(_OAuthCore):
     def __init__(
         self,
         client_id: str,
-        client_secret: str,
+        client_secret: str | SecretStr,
         redirect_uri: str,
         *,
         authorize_url: str = AUTHORIZE_URL,
@@ -439,28 +447,31 @@ class AsyncOAuthClient(_OAuthCore):
         self._http = http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
         self._sleep = sleep
 
-    async def exchange_code(self, code: str, code_verifier: str, *, scopes: Iterable[str] | None = None) -> OAuthToken:
+    async def exchange_code(
+        self, code: str | SecretStr, code_verifier: str | SecretStr, *, scopes: Iterable[str] | None = None
+    ) -> OAuthToken:
         """Trade the callback's ``code`` (and the session's PKCE verifier) for tokens."""
+        code, code_verifier = as_secret(code), as_secret(code_verifier)
         form = self._exchange_form(code, code_verifier)
         return await self._post(
             self.token_url, form, "code exchange", (code, code_verifier), self._exchange_parser(scopes)
         )
 
-    async def refresh(self, refresh_token: str, *, previous: OAuthToken | None = None) -> OAuthToken:
+    async def refresh(self, refresh_token: str | SecretStr, *, previous: OAuthToken | None = None) -> OAuthToken:
         """Spend ``refresh_token`` for a new token (see :meth:`OAuthClient.refresh`)."""
+        refresh_token = as_secret(refresh_token)
         form = self._refresh_form(refresh_token)
         return await self._post(
             self.token_url, form, "token refresh", (refresh_token,), self._refresh_parser(refresh_token, previous)
         )
 
-    async def revoke(self, token: str, token_type_hint: str = "refresh_token") -> None:  # noqa: S107 - a hint name
+    async def revoke(self, token: str | SecretStr, token_type_hint: str = "refresh_token") -> None:  # noqa: S107
         """Revoke ``token`` (RFC 7009)."""
+        token = as_secret(token)
         form = self._revoke_form(token, token_type_hint)
         await self._post(self.revoke_url, form, "token revocation", (token,), _ignore_body)
 
-    async def _post(
-        self, url: str, form: dict[str, str], what: str, secret_values: tuple[str | None, ...], parse: _Parser[T]
-    ) -> T:
+    async def _post(self, url: str, form: _Form, what: str, sent: tuple[Secret, ...], parse: _Parser[T]) -> T:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
@@ -470,19 +481,17 @@ class AsyncOAuthClient(_OAuthCore):
         )
         async for attempt in retrying:
             with attempt:
-                return await self._post_once(url, form, what, secret_values, parse)
+                return await self._post_once(url, form, what, sent, parse)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _post_once(
-        self, url: str, form: dict[str, str], what: str, secret_values: tuple[str | None, ...], parse: _Parser[T]
-    ) -> T:
-        request = self._http.build_request("POST", url, data=form, headers=self._headers())
+    async def _post_once(self, url: str, form: _Form, what: str, sent: tuple[Secret, ...], parse: _Parser[T]) -> T:
+        request = self._build(self._http, url, form)
         requested_at = self.clock()
         try:
             response = await self._http.send(request, auth=None, follow_redirects=False)
         except httpx.TransportError as error:
             raise _transport_error(error, what) from None
-        self._check(response, what, secret_values)
+        self._check(response, what, sent)
         return parse(response, requested_at)
 
     async def aclose(self) -> None:

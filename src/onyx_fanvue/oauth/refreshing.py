@@ -1,4 +1,7 @@
-"""``RefreshingAuth``: an ``httpx.Auth`` that refreshes rotating refresh tokens late, once, and safely."""
+"""``RefreshingAuth``: an ``httpx.Auth`` that refreshes rotating refresh tokens late, once, and safely.
+
+The access token is unwrapped only to set the ``Authorization`` header, inline; the refresh token goes to the OAuth
+client as the :class:`~onyx_fanvue.redaction.Secret` it is."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 import httpx
+from pydantic import SecretStr
 
 from onyx_fanvue.errors import InvalidGrantError, MissingTokenError
 from onyx_fanvue.oauth._common import utcnow as _utcnow
@@ -43,9 +47,9 @@ SyncRefresher = Callable[[OAuthToken], OAuthToken]
 AsyncRefresher = Callable[[OAuthToken], Awaitable[OAuthToken]]
 
 
-def _fingerprint(value: str) -> str:
+def _fingerprint(value: SecretStr) -> str:
     # Remember refused refresh tokens by digest, so this object never holds more secrets than it must.
-    return hashlib.sha256(value.encode()).hexdigest()
+    return hashlib.sha256(value.get_secret_value().encode()).hexdigest()
 
 
 def _not_sync(what: str) -> TypeError:
@@ -202,7 +206,7 @@ class RefreshingAuth(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Authorize ``request``; refresh first if needed; refresh once and retry once after a 401."""
         token, refreshed = self._token_sync(None)
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        request.headers["Authorization"] = f"Bearer {token.access_token.get_secret_value()}"
         response = yield request
         # A token this flow just obtained that is rejected will not be fixed by yet another rotation.
         if response.status_code != 401 or refreshed:
@@ -210,7 +214,7 @@ class RefreshingAuth(httpx.Auth):
         new, _ = self._token_sync(token)
         if new.access_token == token.access_token:
             return
-        request.headers["Authorization"] = f"Bearer {new.access_token}"
+        request.headers["Authorization"] = f"Bearer {new.access_token.get_secret_value()}"
         yield request
 
     # -- async
@@ -272,14 +276,14 @@ class RefreshingAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Authorize ``request``; refresh first if needed; refresh once and retry once after a 401."""
         token, refreshed = await self._token_async(None)
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        request.headers["Authorization"] = f"Bearer {token.access_token.get_secret_value()}"
         response = yield request
         if response.status_code != 401 or refreshed:
             return
         new, _ = await self._token_async(token)
         if new.access_token == token.access_token:
             return
-        request.headers["Authorization"] = f"Bearer {new.access_token}"
+        request.headers["Authorization"] = f"Bearer {new.access_token.get_secret_value()}"
         yield request
 
     def __repr__(self) -> str:

@@ -1,15 +1,25 @@
-"""One token response (:class:`OAuthToken`) and how it is read from the token endpoint's JSON."""
+"""One token response (:class:`OAuthToken`) and how it is read from the token endpoint's JSON.
+
+Token values are :class:`~onyx_fanvue.redaction.Secret` from the moment they are read: the JSON body is validated
+straight into them (pydantic), so no frame of the SDK ever holds a token as a plain string or a dict of them, and a
+traceback printed with its locals shows ``Secret('**********')``.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, PlainValidator, SecretStr
+from pydantic import ValidationError as _PydanticError
 
 from onyx_fanvue.errors import InvalidTokenResponseError
 from onyx_fanvue.oauth._common import REDACTED as _REDACTED
+from onyx_fanvue.redaction import Secret, as_secret
 
 __all__ = ["DEFAULT_EXPIRES_IN", "DEFAULT_LEEWAY", "OAuthToken"]
 
@@ -19,88 +29,185 @@ DEFAULT_LEEWAY = timedelta(seconds=300)
 """Refresh when this much life or less is left (trusted clients use 60-300 s)."""
 
 
-def _expires_in(value: Any) -> float:
+def _expires_in(value: Any) -> float | None:
     if value is None:
-        return float(DEFAULT_EXPIRES_IN)
+        return None
     if isinstance(value, bool):
-        raise InvalidTokenResponseError("token response: 'expires_in' is not a number")
+        raise ValueError("not a number")  # JSON true is not 1 second
     if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise InvalidTokenResponseError("token response: 'expires_in' is not a number") from None
+        value = float(value)  # a ValueError names no value: pydantic is told to hide the input
     if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise InvalidTokenResponseError("token response: 'expires_in' is not a positive number")
+        raise ValueError("not a positive number")
     return float(value)
 
 
-def _scope(value: Any) -> frozenset[str]:
+def _scope(value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
     if isinstance(value, str):
         return frozenset(value.split())
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return frozenset(value)
-    raise InvalidTokenResponseError("token response: 'scope' is not a space-separated string")
+    raise ValueError("not a space-separated string")
 
 
-def _optional_str(payload: Mapping[str, Any], key: str) -> str | None:
-    value = payload.get(key)
+def _token_type(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InvalidTokenResponseError(f"token response: {key!r} is not a string")
+        raise ValueError("not a string")
     return value
 
 
-@dataclass(frozen=True, slots=True, repr=False, kw_only=True)
+def _secret(value: Any) -> Secret:
+    # Strict: a number is not a token. Made a Secret at once: the value never sits in a plain-str field.
+    if isinstance(value, str | SecretStr):
+        return as_secret(value)
+    raise ValueError("not a string")
+
+
+def _non_empty_secret(value: Any) -> Secret:
+    secret = _secret(value)
+    if not len(secret):
+        raise ValueError("empty")
+    return secret
+
+
+def _optional_secret(value: Any) -> Secret | None:
+    return None if value is None or value == "" else _secret(value)
+
+
+# Plain validators: each field is read by its function alone (pydantic's own SecretStr schema would want a str
+# again after the function made a Secret of it).
+_OptionalSecret = Annotated[Secret | None, PlainValidator(_optional_secret)]
+
+
+class _TokenResponse(BaseModel):
+    """RFC 6749 §5.1, as Fanvue (Ory Hydra) sends it. Validation errors never show an input value."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True, extra="ignore", arbitrary_types_allowed=True)
+
+    access_token: Annotated[Secret, PlainValidator(_non_empty_secret)]
+    token_type: Annotated[str | None, PlainValidator(_token_type)] = None
+    expires_in: Annotated[float | None, PlainValidator(_expires_in)] = None
+    refresh_token: _OptionalSecret = None
+    scope: Annotated[frozenset[str] | None, PlainValidator(_scope)] = None
+    id_token: _OptionalSecret = None
+
+
+_PROBLEMS = {
+    "access_token": "'access_token' is missing or not a non-empty string",
+    "token_type": "'token_type' is not a string",
+    "expires_in": "'expires_in' is not a positive number",
+    "refresh_token": "'refresh_token' is not a string",
+    "scope": "'scope' is not a space-separated string",
+    "id_token": "'id_token' is not a string",
+}
+
+
+def _problem(error: _PydanticError) -> str:
+    """The first thing wrong with a token response, by field name only."""
+    first = error.errors(include_url=False, include_context=False, include_input=False)[0]
+    if first["type"] == "json_invalid":
+        return "the body is not JSON"
+    field = str(first["loc"][0]) if first["loc"] else ""
+    return _PROBLEMS.get(field, "not a JSON object")
+
+
+def _read(source: httpx.Response | Mapping[str, Any]) -> _TokenResponse:
+    """Validate a token response (the HTTP answer's bytes, or an already parsed mapping) into secrets."""
+    try:
+        if isinstance(source, httpx.Response):
+            return _TokenResponse.model_validate_json(source.content)
+        return _TokenResponse.model_validate(source)
+    except _PydanticError as error:
+        problem = _problem(error)
+    # Raised outside the handler: the validation error (which holds the inputs) is not left as its context.
+    raise InvalidTokenResponseError(f"token response: {problem}")
+
+
+def read_token(
+    source: httpx.Response | Mapping[str, Any],
+    requested_at: datetime,
+    *,
+    refresh: Secret | None = None,
+    scope: frozenset[str] | None = None,
+) -> OAuthToken:
+    """The token a token response describes; ``refresh``/``scope`` stand in for what it does not say."""
+    if requested_at.tzinfo is None or requested_at.utcoffset() is None:
+        raise ValueError("requested_at must be timezone-aware")
+    answer = _read(source)
+    lifetime = DEFAULT_EXPIRES_IN if answer.expires_in is None else answer.expires_in
+    return OAuthToken(
+        access_token=answer.access_token,
+        refresh_token=answer.refresh_token if answer.refresh_token is not None else refresh,
+        token_type=answer.token_type or "bearer",
+        expires_at=requested_at.astimezone(UTC) + timedelta(seconds=lifetime),
+        scope=answer.scope if answer.scope is not None else scope or frozenset(),
+        id_token=answer.id_token,
+    )
+
+
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class OAuthToken:
-    """One token response, immutable. ``expires_at`` is aware UTC. ``repr``/``str`` never show a token value."""
+    """One token response, immutable. ``expires_at`` is aware UTC.
 
-    access_token: str
-    refresh_token: str | None = None
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    ``access_token``, ``refresh_token`` and ``id_token`` are :class:`~onyx_fanvue.redaction.Secret` (pydantic
+    ``SecretStr``): ``token.access_token.get_secret_value()`` is the string, and ``repr``/``str`` of the token or of
+    any of them never show a value. The constructor also takes plain strings."""
+
+    access_token: Secret
+    refresh_token: Secret | None
+    token_type: str
     expires_at: datetime
-    scope: frozenset[str] = frozenset()
-    id_token: str | None = None
+    scope: frozenset[str]
+    id_token: Secret | None
 
-    def __post_init__(self) -> None:
-        if not self.access_token:
+    def __init__(
+        self,
+        *,
+        access_token: str | SecretStr,
+        refresh_token: str | SecretStr | None = None,
+        token_type: str = "bearer",  # noqa: S107 - the OAuth token type, not a secret
+        expires_at: datetime,
+        scope: Iterable[str] = frozenset(),
+        id_token: str | SecretStr | None = None,
+    ) -> None:
+        # Wrapped first: if a check below fails, this frame holds secrets, not strings.
+        access_token = as_secret(access_token)
+        refresh_token = None if refresh_token is None else as_secret(refresh_token)
+        id_token = None if id_token is None else as_secret(id_token)
+        if not len(access_token):
             raise ValueError("access_token must be a non-empty string")
-        if self.expires_at.tzinfo is None or self.expires_at.utcoffset() is None:
+        if expires_at.tzinfo is None or expires_at.utcoffset() is None:
             raise ValueError("expires_at must be timezone-aware")
-        # frozen: normalise through object.__setattr__ so equal instants compare (and CAS) equal
-        object.__setattr__(self, "expires_at", self.expires_at.astimezone(UTC))
-        object.__setattr__(self, "scope", frozenset(self.scope))
+        set_ = object.__setattr__  # frozen
+        set_(self, "access_token", access_token)
+        set_(self, "refresh_token", refresh_token)
+        set_(self, "token_type", token_type)
+        # normalised so that equal instants compare (and CAS) equal
+        set_(self, "expires_at", expires_at.astimezone(UTC))
+        set_(self, "scope", frozenset(scope))
+        set_(self, "id_token", id_token)
 
     @classmethod
     def from_response(
-        cls, payload: Mapping[str, Any], requested_at: datetime, previous: OAuthToken | None = None
+        cls,
+        payload: httpx.Response | Mapping[str, Any],
+        requested_at: datetime,
+        previous: OAuthToken | None = None,
     ) -> OAuthToken:
-        """Build a token from the token endpoint's JSON. ``requested_at`` is when the request was SENT, so
-        latency can only make the token look shorter-lived. Without ``expires_in``: 3600 s. Without
-        ``refresh_token`` or ``scope``: ``previous``'s are kept (unchanged, byte for byte).
+        """Build a token from the token endpoint's answer: the ``httpx.Response`` itself (its JSON is read straight
+        into secrets) or its parsed JSON. ``requested_at`` is when the request was SENT, so latency can only make
+        the token look shorter-lived. Without ``expires_in``: 3600 s. Without ``refresh_token`` or ``scope``:
+        ``previous``'s are kept (unchanged, the same object).
 
         Raises :class:`InvalidTokenResponseError` (naming the field, never a value)."""
-        if requested_at.tzinfo is None or requested_at.utcoffset() is None:
-            raise ValueError("requested_at must be timezone-aware")
-        if not isinstance(payload, Mapping):
-            raise InvalidTokenResponseError("token response: not a JSON object")
-        access = payload.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise InvalidTokenResponseError("token response: 'access_token' is missing or not a non-empty string")
-        token_type = _optional_str(payload, "token_type") or "bearer"
-        lifetime = _expires_in(payload.get("expires_in"))
-        refresh = _optional_str(payload, "refresh_token")
-        if refresh is None and previous is not None:
-            refresh = previous.refresh_token
-        raw_scope = payload.get("scope")
-        scope = _scope(raw_scope) if raw_scope is not None else previous.scope if previous else frozenset[str]()
-        return cls(
-            access_token=access,
-            refresh_token=refresh,
-            token_type=token_type,
-            expires_at=requested_at.astimezone(UTC) + timedelta(seconds=lifetime),
-            scope=scope,
-            id_token=_optional_str(payload, "id_token"),
+        return read_token(
+            payload,
+            requested_at,
+            refresh=None if previous is None else previous.refresh_token,
+            scope=None if previous is None else previous.scope,
         )
 
     def remaining(self, now: datetime) -> timedelta:

@@ -15,15 +15,17 @@ from onyx_core.errors import ConcurrentUpdateError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.ports import Cipher
 from onyx_core.tokens import TokenSet
+from onyx_fanvue.redaction import Secret
 
 __all__ = ["SqlConnectionRepository", "decode_tokens", "encode_tokens"]
 
 
 def encode_tokens(tokens: TokenSet) -> bytes:
     """The token set in the stored JSON format (to be encrypted before it is stored)."""
+    refresh = None if tokens.refresh_token is None else Secret(tokens.refresh_token)
     return token_json.dump(
         token_json.StoredToken(
-            tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.scopes, tokens.token_type
+            Secret(tokens.access_token), refresh, tokens.expires_at, tokens.scopes, tokens.token_type
         )
     )
 
@@ -31,7 +33,9 @@ def encode_tokens(tokens: TokenSet) -> bytes:
 def decode_tokens(data: bytes) -> TokenSet:
     """The inverse of :func:`encode_tokens`."""
     stored = token_json.load(data)
-    return TokenSet(stored.access_token, stored.refresh_token, stored.expires_at, stored.scopes, stored.token_type)
+    refresh = None if stored.refresh_token is None else stored.refresh_token.get_secret_value()
+    access = stored.access_token.get_secret_value()
+    return TokenSet(access, refresh, stored.expires_at, stored.scopes, stored.token_type)
 
 
 class SqlConnectionRepository:
