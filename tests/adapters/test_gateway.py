@@ -237,6 +237,35 @@ async def test_agency_connection_cannot_read_reversals(
     assert caught.value.reason is MissingReason.PERMISSION
 
 
+async def test_earnings_days_are_the_summary_of_the_rows_the_list_gives(
+    gateway: FanvueGateway, agency: Connection, sandbox: FanvueSandbox
+) -> None:
+    creator = _creator(sandbox)
+    first, end = (NOW - timedelta(days=30)).date(), NOW.date()
+    days = await gateway.fetch_earnings_days(agency, creator, first, end)
+    rows = list(sandbox.world.iter_earnings(creator.id, None, NOW))
+    expected: dict[date, tuple[int, int]] = {}
+    for r in rows:
+        day = r.date.astimezone(UTC).date()
+        if first <= day < end:
+            gross, net = expected.get(day, (0, 0))
+            expected[day] = (gross + r.gross, net + r.net)
+    assert len(expected) > 20
+    assert {d: (t.gross, t.net) for d, t in days.days.items()} == expected
+    assert (days.all_time.gross, days.all_time.net) == (sum(r.gross for r in rows), sum(r.net for r in rows))
+    # the creator's own grant reads the same summary through /insights/earnings/summary
+    assert await gateway.fetch_earnings_days(_own(sandbox), creator, first, end) == days
+
+
+async def test_an_all_zero_earnings_summary_is_empty_never_compared(
+    gateway: FanvueGateway, agency: Connection, sandbox: FanvueSandbox
+) -> None:
+    sandbox.inject("empty", route="*/insights/earnings/summary")
+    with pytest.raises(SourceUnavailableError) as caught:
+        await gateway.fetch_earnings_days(agency, _creator(sandbox), (NOW - timedelta(days=9)).date(), NOW.date())
+    assert caught.value.reason is MissingReason.EMPTY
+
+
 async def test_subscriber_days_are_the_trend_rows(
     paging_gateway: FanvueGateway, agency: Connection, sandbox: FanvueSandbox
 ) -> None:

@@ -16,7 +16,7 @@ from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import CreatorId
 from onyx_core.ports import SourceUnavailableError
-from onyx_core.reconciliation import DayTotals, EarningsDays, Window, disagreeing_days, windows
+from onyx_core.reconciliation import ZERO, DayTotals, EarningsDays, Window, disagreeing_days, windows
 from onyx_core.stats import MissingReason
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import Context, load_creator, with_connection
@@ -50,7 +50,9 @@ class ReconcileReport:
     """Rows the re-fetch inserted (rows the ledger had lost)."""
     still_disagreeing: tuple[date, ...] = ()
     all_time: DayTotals | None = None
-    """Fanvue's lifetime total of earnings rows, for comparison with the whole stored ledger."""
+    """Fanvue's lifetime total of earnings rows."""
+    stored_all_time: DayTotals | None = None
+    """The stored earnings' lifetime total, after any re-fetch."""
     connection: ConnectionKind | None = None
     note: str = ""
 
@@ -61,11 +63,11 @@ class ReconcileReport:
             case ReconcileOutcome.SKIPPED:
                 return f"skipped: {self.note}"
             case ReconcileOutcome.AGREED:
-                return f"{self.days_checked} days agree with Fanvue"
+                return f"{self.days_checked} days agree with Fanvue{self._lifetime}"
             case ReconcileOutcome.HEALED:
                 return (
                     f"healed {len(self.disagreeing)} of {self.days_checked} days "
-                    f"(+{self.recovered} rows in {len(self.windows)} windows)"
+                    f"(+{self.recovered} rows in {len(self.windows)} windows){self._lifetime}"
                 )
             case ReconcileOutcome.DISAGREES:
                 first = self.still_disagreeing[0].isoformat()
@@ -73,6 +75,13 @@ class ReconcileReport:
                     f"{len(self.still_disagreeing)} days still differ from Fanvue after a re-fetch (first {first}; "
                     f"+{self.recovered} rows)"
                 )
+
+    @property
+    def _lifetime(self) -> str:
+        if self.all_time is None or self.stored_all_time is None or self.all_time == self.stored_all_time:
+            return ""
+        gap = self.all_time.net - self.stored_all_time.net
+        return f"; lifetime differs by {gap} net cents (today's rows, or from before the backfill start)"
 
 
 async def _stored_days(ctx: Context, creator_id: CreatorId, start: date, end: date) -> dict[date, DayTotals]:
@@ -109,14 +118,18 @@ async def _mark_reconciled(ctx: Context, creator_id: CreatorId) -> None:
 async def reconcile_ledger(ctx: Context, creator_id: CreatorId) -> ReconcileReport:
     """Compare the creator's stored earnings, day by day, with Fanvue's earnings summary over the days the ledger
     has completed (from ``sync_policy.backfill_from`` to the day before ``synced_through``); fetch the days that
-    disagree again, in windows of ``sync_policy.reconcile_window_days``, and compare once more.
+    disagree again, in windows of ``sync_policy.reconcile_window_days``, and compare once more. The report also
+    carries Fanvue's lifetime total of earnings and the stored one (they differ by rows of today, or from before
+    ``backfill_from``, which the days do not cover).
 
     Raises :class:`SourceUnavailableError` when Fanvue fails (the rows a re-fetch already committed stay): a rerun
     completes it. An empty summary is not compared (it cannot be told from a permission problem)."""
     creator = await load_creator(ctx, creator_id)
     async with ctx.uow() as uow:
         earnings = await uow.cursors.get(creator_id, Stream.EARNINGS)
-    if earnings is None or not earnings.backfilled or earnings.synced_through is None:
+    # A completed walk is enough, backfilled or not: a first walk whose first page came back empty completes
+    # without data (an empty window is quiet), and only Fanvue's totals can tell that it was not.
+    if earnings is None or earnings.synced_through is None:
         return ReconcileReport(creator_id, ReconcileOutcome.SKIPPED, note="the ledger has no completed walk yet")
     start, end = ctx.sync_policy.backfill_from.date(), earnings.synced_through.date()
 
@@ -132,21 +145,18 @@ async def reconcile_ledger(ctx: Context, creator_id: CreatorId) -> ReconcileRepo
         return ReconcileReport(creator_id, ReconcileOutcome.SKIPPED, note=f"Fanvue's summary: {unavailable.detail}")
     days_checked = (end - start).days
     wrong = disagreeing_days(fanvue, await _stored_days(ctx, creator_id, start, end))
-    if not wrong:
-        await _mark_reconciled(ctx, creator_id)
-        return ReconcileReport(
-            creator_id, ReconcileOutcome.AGREED, days_checked, all_time=fanvue.all_time, connection=kind
-        )
     todo = windows(wrong, ctx.sync_policy.reconcile_window_days)
     recovered = 0
     for window in todo:
         recovered += await _walk(ctx, creator, window)
-    still = disagreeing_days(fanvue, await _stored_days(ctx, creator_id, start, end))
+    still = disagreeing_days(fanvue, await _stored_days(ctx, creator_id, start, end)) if todo else []
+    lifetime = sum((await _stored_days(ctx, creator_id, date.min, date.max)).values(), ZERO)
     await _mark_reconciled(ctx, creator_id)
-    outcome = ReconcileOutcome.DISAGREES if still else ReconcileOutcome.HEALED
+    outcome = ReconcileOutcome.DISAGREES if still else ReconcileOutcome.HEALED if wrong else ReconcileOutcome.AGREED
     return ReconcileReport(
-        creator_id, outcome, days_checked, tuple(wrong), tuple(todo), recovered, tuple(still), fanvue.all_time, kind
-    )
+        creator_id, outcome, days_checked, tuple(wrong), tuple(todo), recovered, tuple(still),
+        fanvue.all_time, lifetime, kind,
+    )  # fmt: skip
 
 
 __all__ = ["ReconcileOutcome", "ReconcileReport", "reconcile_ledger"]
