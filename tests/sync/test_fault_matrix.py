@@ -484,6 +484,7 @@ async def test_an_unassigned_creator_falls_back_to_her_own_connection_or_is_repo
             assert mine.failures == {
                 "ledger:earnings": MissingReason.NOT_ASSIGNED,
                 "ledger:reversals": MissingReason.PERMISSION,  # never readable by an agency
+                SyncJob.RECONCILE: MissingReason.NOT_ASSIGNED,
                 SyncJob.HISTORY: MissingReason.NOT_ASSIGNED,
                 SyncJob.TOP_SPENDERS: MissingReason.NOT_ASSIGNED,
                 SyncJob.LINKS: MissingReason.NOT_ASSIGNED,
