@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from onyx_fanvue.sandbox.clock import HORIZON
-from onyx_fanvue.sandbox.faults import MAX_DELAY_SECONDS, FaultSpec, fault_spec_from_json
+from onyx_fanvue.sandbox.faults import MAX_DELAY_SECONDS, STRICT, FaultSpec, fault_spec_from_json
 from onyx_fanvue.sandbox.world import EARNING_SOURCES
 
 __all__ = [
@@ -69,15 +68,7 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(
-        strict=True,
-        extra="forbid",
-        allow_inf_nan=False,
-        frozen=True,
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
+    model_config = ConfigDict(**STRICT, frozen=True)
 
 
 class Advance(_Body):

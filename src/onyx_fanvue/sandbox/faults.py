@@ -46,7 +46,7 @@ MAX_TIMES = 1_000_000_000
 
 # Strict: a fault field of the wrong type (``route: 123``, ``status: 500.0``) is refused, never stored to break
 # every later request. The control API sends the same fields in camelCase (``retryAfter``).
-_STRICT = ConfigDict(
+STRICT = ConfigDict(
     strict=True,
     extra="forbid",
     allow_inf_nan=False,
@@ -56,7 +56,7 @@ _STRICT = ConfigDict(
 )
 
 
-@validated(frozen=True, slots=True, config=_STRICT)
+@validated(frozen=True, slots=True, config=STRICT)
 class FaultSpec:
     """What goes wrong and which requests it hits; validated (types and bounds) when made."""
 
@@ -99,7 +99,7 @@ class FaultSpec:
         return _SPEC.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
 
 
-@validated(frozen=True, slots=True, config=_STRICT)
+@validated(frozen=True, slots=True, config=STRICT)
 class Fault(FaultSpec):
     """A fault switched on: its spec, the id it was given and how often it has fired."""
 
