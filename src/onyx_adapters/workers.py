@@ -36,10 +36,10 @@ from procrastinate.jobs import Job, JobDeferrer
 from procrastinate.retry import BaseRetryStrategy, RetryDecision, RetryStrategy
 from procrastinate.schema import SchemaManager
 from procrastinate.types import JSONValue
-from sqlalchemy.engine import make_url
 
 from onyx_adapters.crypto import CipherKeyError
 from onyx_adapters.runtime import ConfigurationError, Runtime
+from onyx_adapters.sql.engine import parse_database_url
 from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
@@ -111,9 +111,10 @@ RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
 
 
 def conninfo(database_url: str) -> str:
-    """A libpq connection string (URI) for a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://…`` etc.).
-    Raises :class:`ConfigurationError` for any other database: the queue needs PostgreSQL."""
-    url = make_url(database_url)
+    """A libpq connection string (URI) for a PostgreSQL URL as Onyx reads them (``postgres://``,
+    ``postgresql+psycopg://…``: :func:`~onyx_adapters.sql.engine.parse_database_url`). Raises
+    :class:`ConfigurationError` for any other database (the queue needs PostgreSQL) or an unusable URL."""
+    url = parse_database_url(database_url)
     if url.get_backend_name() != "postgresql":
         raise ConfigurationError(
             f"the job queue needs PostgreSQL, not {url.get_backend_name()} (set ONYX_DATABASE_URL to a "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.runtime import FanvueApp, Runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_adapters.sql.migrate import upgrade
+from onyx_fanvue import Secret
 
 PASSWORD = "hunter2-never-shown"
 
@@ -105,6 +107,19 @@ def test_an_unexpected_error_is_one_line_that_names_where_but_not_what(
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert PASSWORD in err  # --debug shows everything: it is the user's own terminal, asked for
+
+
+def test_no_log_line_of_any_library_shows_a_token_the_process_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    token = Secret("ory_at_held-by-this-process-0123456789")  # a Secret is remembered for scrubbing
+
+    def chatty() -> int:
+        logging.getLogger("procrastinate.worker").warning("job failed with %s", token.get_secret_value())
+        return 0
+
+    assert run_command("worker", chatty, debug=True) == 0
+    err = capsys.readouterr().err
+    assert "job failed with [redacted]" in err
+    assert token.get_secret_value() not in err
 
 
 def test_ctrl_c_is_a_line_and_exit_130(capsys: pytest.CaptureFixture[str]) -> None:

@@ -231,6 +231,8 @@ def test_conninfo_turns_a_sqlalchemy_url_into_a_libpq_one() -> None:
         conninfo("postgresql+psycopg://postgres:pw@127.0.0.1:5432/db") == "postgresql://postgres:pw@127.0.0.1:5432/db"
     )
     assert conninfo("postgresql://u@h/db?sslmode=require") == "postgresql://u@h/db?sslmode=require"
+    # the alias hosted PostgreSQL services write, read as everywhere else in Onyx
+    assert conninfo("postgres://u:pw@h:6543/db") == "postgresql://u:pw@h:6543/db"
 
 
 async def test_one_waiting_and_one_running_job_per_creator(fresh_postgresql: str) -> None:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from onyx_fanvue.redaction import SecretFilter
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -105,6 +107,8 @@ def _logging(*, debug: bool) -> Iterator[None]:
     handler = _StderrHandler()
     layout = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handler.setFormatter(logging.Formatter(layout) if debug else _OneLineFormatter(layout))
+    # On the handler, not on loggers: it then scrubs every library's records (procrastinate's, SQLAlchemy's), too.
+    handler.addFilter(SecretFilter())
     saved = root.level, {name: logging.getLogger(name).level for name in (*QUIET_LOGGERS, "onyx")}
     root.addHandler(handler)
     root.setLevel(logging.INFO if debug else logging.WARNING)
