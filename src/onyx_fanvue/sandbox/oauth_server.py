@@ -360,6 +360,19 @@ class OAuthState:
                 self._revoke_family(family_id)
             return len(ids)
 
+    def unspent_refresh_tokens(self, token: str) -> frozenset[str]:
+        """The refresh tokens of ``token``'s grant (``token``: any access or refresh token it issued) that were never
+        used: while the grant lives exactly one (a refresh spends the token it uses as it issues the next), none once
+        the grant is revoked or if ``token`` is unknown. Tests compare a client's stored refresh token with it."""
+        with self._lock:
+            access = self._access.get(token)
+            refresh = self._refresh.get(token)
+            family_id = access.family if access is not None else refresh.family if refresh is not None else None
+            if family_id is None or self._families[family_id].revoked:
+                return frozenset()
+            tokens = self._families[family_id].refresh_tokens
+            return frozenset(t for t in tokens if self._refresh[t].used_at is None)
+
     def introspect(self, access_token: str) -> TokenInfo | None:
         """What a bearer token stands for, or ``None`` if it is unknown, expired or revoked."""
         with self._lock:
