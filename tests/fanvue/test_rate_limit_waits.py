@@ -279,3 +279,41 @@ def test_a_refused_bucket_never_holds_another_bucket(flavour: str) -> None:
     assert refused.call_count == 1
     assert other.call_count == 3
     assert fake.sleeps == []
+
+
+@respx.mock
+async def test_while_one_bucket_sits_out_a_429_another_buckets_calls_go_on() -> None:
+    """Call order, not speed: creator c-2's calls start once c-1 sits out its 429, and c-1's wait lasts until they
+    are all done. Had c-2 waited on c-1's bucket, its own wait would hang on the same gate: the test times out."""
+    fake = FakeTime()
+    order: list[str] = []
+    sitting_out, others_done = asyncio.Event(), asyncio.Event()
+
+    async def gated_sleep(seconds: float) -> None:
+        sitting_out.set()
+        await asyncio.wait_for(others_done.wait(), timeout=5)
+        fake.sleep(seconds)  # time moves when the wait ends
+
+    def answer(creator: str) -> Callable[[httpx.Request], httpx.Response]:
+        def respond(_: httpx.Request) -> httpx.Response:
+            order.append(creator)
+            if creator == "c-1" and order.count("c-1") == 1:
+                return too_many(fake, retry_after=30, reset_in=60)
+            return httpx.Response(200, json=EMPTY_PAGE)
+
+        return respond
+
+    respx.get(f"{API}/creators/c-1/insights/earnings").mock(side_effect=answer("c-1"))
+    respx.get(f"{API}/creators/c-2/insights/earnings").mock(side_effect=answer("c-2"))
+    budget = RateBudget(clock=fake.monotonic, wall_clock=fake.wall, async_sleep=gated_sleep)
+    async with AsyncFanvueClient(access_token=TOKEN, rate_budget=budget, sleep=gated_sleep) as client:
+
+        async def others() -> None:
+            await sitting_out.wait()
+            for _ in range(3):
+                await client.insights.earnings(creator_uuid="c-2")
+            others_done.set()
+
+        await asyncio.gather(client.insights.earnings(creator_uuid="c-1"), others())
+    assert order == ["c-1", "c-2", "c-2", "c-2", "c-1"]
+    assert fake.sleeps == [pytest.approx(30.0)]
