@@ -5,8 +5,10 @@ budget; has its failures mapped to typed errors; and is retried (tenacity) when 
 
 Which rate-limit header wins: on a 429, ``Retry-After`` (Fanvue's instruction for that refusal) decides when the
 request, and any other call on its bucket, may go again; the same answer's ``X-RateLimit-Remaining``/``-Reset`` are
-not applied (without a ``Retry-After``, the 429's reset stands in for it). On any other answer, ``Remaining: 0``
-paces the bucket until ``Reset``. Sitting out a 429 is bounded: see :attr:`RetryPolicy.max_wait` and
+not applied (without a ``Retry-After``, the 429's reset stands in for it). A request still refused when it gives
+up (retries spent, or a wait it may not take) closes its bucket until that ``Reset``: later calls wait for the
+window instead of asking again every ``Retry-After``. On any other answer, ``Remaining: 0`` paces the bucket until
+``Reset``. Sitting out a 429 is bounded: see :attr:`RetryPolicy.max_wait` and
 :class:`~onyx_fanvue.ratelimit.WaitBudget`.
 """
 
@@ -252,6 +254,16 @@ class BaseClient:
             )
         )
 
+    def _gave_up(self, path: str, refused: RateLimitError) -> None:
+        """A request still refused when it gives up closes its bucket until the refusal's window resets (at most
+        one period): a persistent 429 is not asked again every ``Retry-After`` by the calls after it."""
+        info = parse_rate_limit_headers(refused.headers)
+        if self.rate_budget is None or info is None or info.remaining > 0:
+            return
+        seconds = min(self.rate_budget.seconds_until(info.reset_at), self.rate_budget.period)
+        if seconds > 0:
+            self.rate_budget.penalize(self._budget_key(path), seconds)
+
     def _held(self) -> _Held:
         return _Held(self.retry.max_wait, current_wait_allowance())
 
@@ -317,9 +329,13 @@ class SyncTransportCore(BaseClient):
         method = method.upper()
         held = self._held()
         retrying = Retrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
-        for attempt in retrying:
-            with attempt:
-                return self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        except RateLimitError as refused:
+            self._gave_up(path, refused)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _once(
@@ -367,9 +383,13 @@ class AsyncTransportCore(BaseClient):
         method = method.upper()
         held = self._held()
         retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
-        async for attempt in retrying:
-            with attempt:
-                return await self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        except RateLimitError as refused:
+            self._gave_up(path, refused)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _once(

@@ -173,13 +173,42 @@ def test_a_429s_retry_after_wins_over_an_earlier_reset(flavour: str) -> None:
 
 
 @respx.mock
-def test_after_a_429_the_next_call_on_its_bucket_waits_retry_after_not_the_reset(flavour: str) -> None:
+def test_while_a_refused_request_is_retried_its_bucket_waits_retry_after_not_the_reset(flavour: str) -> None:
+    """The retry succeeds, so nothing closes the bucket: the next call goes at once."""
     fake = FakeTime()
-    answers = iter([too_many(fake, retry_after=1, reset_in=60), httpx.Response(200, json=ME)])
+    answers = iter(
+        [too_many(fake, retry_after=1, reset_in=60), httpx.Response(200, json=ME), httpx.Response(200, json=ME)]
+    )
     route = respx.get(f"{API}/users/me").mock(side_effect=lambda _: next(answers))
-    caller(flavour, fake, retry=RetryPolicy(max_retries=0))(twice)
-    assert route.call_count == 2
+    caller(flavour, fake)(twice)
+    assert route.call_count == 3
     assert fake.sleeps == [pytest.approx(1.0)]
+
+
+@respx.mock
+def test_a_request_still_refused_when_it_gives_up_closes_its_bucket_until_the_reset(flavour: str) -> None:
+    """Retry-After 1 s, window reset in 60 s, and every retry refused too: after giving up, later calls on that
+    bucket wait for the reset instead of asking again every second (or, when that does not fit, fail unsent)."""
+    fake = FakeTime()
+    answers = iter(
+        [*(too_many(fake, retry_after=1, reset_in=60 - fake.now) for _ in range(3)), httpx.Response(200, json=ME)]
+    )
+    route = respx.get(f"{API}/users/me").mock(side_effect=lambda _: next(answers))
+    caller(flavour, fake)(twice)
+    assert route.call_count == 4
+    assert fake.sleeps[:2] == [pytest.approx(1.0, abs=1.0), pytest.approx(1.0, abs=1.0)]  # the 429's own retries
+    assert fake.slept == pytest.approx(60.0)  # then the next call waited for the window's reset
+
+
+@respx.mock
+def test_a_closed_bucket_that_does_not_fit_the_allowance_fails_the_next_call_unsent(flavour: str) -> None:
+    fake = FakeTime()
+    route = respx.get(f"{API}/users/me").mock(side_effect=lambda _: too_many(fake, retry_after=1, reset_in=60))
+    with WaitBudget(5), pytest.raises(RateLimitError) as raised:
+        caller(flavour, fake)(twice)
+    assert route.call_count == 3  # the second call was not sent
+    assert "not sent" in str(raised.value)
+    assert raised.value.retry_after == pytest.approx(60.0, abs=1.0)  # until the reset the last 429 announced
 
 
 @respx.mock
@@ -239,8 +268,9 @@ def test_a_storm_holds_one_request_at_most_max_wait(flavour: str) -> None:
 
 @respx.mock
 def test_a_wait_budget_is_shared_by_the_calls_in_its_scope(flavour: str) -> None:
-    """A storm answering Retry-After 2: the first call retries twice (4 s of the 5 s), the next finds its bucket
-    still refused for 2 s, more than the 1 s left, and raises without sending anything."""
+    """A storm answering Retry-After 2: the first call retries twice (4 s of the 5 s) and gives up, which closes
+    its bucket until the window's reset; the next call would wait for that, more than the 1 s left, and raises
+    without sending anything."""
     fake = FakeTime()
     route = respx.get(f"{API}/users/me").mock(side_effect=lambda _: too_many(fake, retry_after=2, reset_in=60))
     with WaitBudget(5) as budget, pytest.raises(RateLimitError) as raised:
@@ -248,7 +278,7 @@ def test_a_wait_budget_is_shared_by_the_calls_in_its_scope(flavour: str) -> None
     assert route.call_count == 3
     assert fake.slept == pytest.approx(4.0)
     assert budget.spent == pytest.approx(4.0)
-    assert raised.value.retry_after == pytest.approx(2.0)
+    assert raised.value.retry_after == pytest.approx(60.0, abs=1.0)  # until the reset the last 429 announced
     assert "not sent" in str(raised.value)
 
 
