@@ -64,6 +64,7 @@ from typing import Generic, TypeVar
 import httpx
 
 from onyx_core.analytics import SubscriberDay
+from onyx_core.budget import current_job_budget
 from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import CreatorId, FanId, TrackingLinkId
@@ -90,6 +91,7 @@ from onyx_fanvue.errors import (
 )
 from onyx_fanvue.models.insights import EarningRow, SpendingRow, TopSpenderRow
 from onyx_fanvue.models.users import Account, User
+from onyx_fanvue.ratelimit import parse_rate_limit_headers, waiting_within
 from onyx_fanvue.redaction import scrub
 
 __all__ = ["SOURCE", "ClientFactory", "FanvueGateway", "reason_for"]
@@ -196,12 +198,22 @@ class FanvueGateway:
     @staticmethod
     async def _guard(call: Awaitable[_T]) -> _T:
         """Await an SDK call; any failure becomes :class:`SourceUnavailableError` with its reason, a refused grant
-        :class:`GrantRefusedError` (the use cases then mark the connection needs-reauth)."""
+        :class:`GrantRefusedError` (the use cases then mark the connection needs-reauth).
+
+        Inside a job (:func:`~onyx_core.budget.current_job_budget`) the SDK sits out 429s only as long as the
+        job's budget has left, and a call refused for good tells the budget when Fanvue takes calls again."""
+        budget = current_job_budget()
         try:
-            return await call
+            if budget is None:
+                return await call
+            with waiting_within(budget):
+                return await call
         except InvalidGrantError as error:
             raise GrantRefusedError(_detail(error)) from error
         except (FanvueError, httpx.HTTPError) as error:
+            if budget is not None and isinstance(error, RateLimitError):
+                info = parse_rate_limit_headers(error.headers)
+                budget.refused(error.retry_after, info.reset_at if info is not None and info.remaining <= 0 else None)
             raise SourceUnavailableError(reason_for(error), _detail(error)) from error
 
     @staticmethod

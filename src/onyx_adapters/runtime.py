@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -165,11 +165,15 @@ class Runtime:
         database_url: str | None = None,
         sync_policy: SyncPolicy | None = None,
     ) -> AsyncIterator[Runtime]:
-        """A runtime from ``ONYX_*`` settings: the database (``database_url`` overrides it), the cipher keys and
-        the Fanvue app. Raises :class:`ConfigurationError` or ``CipherKeyError`` for a missing setting."""
+        """A runtime from ``ONYX_*`` settings: the database (``database_url`` overrides it), the cipher keys, the
+        Fanvue app and the job budget (``ONYX_SYNC_JOB_BUDGET``, applied to ``sync_policy``). Raises
+        :class:`ConfigurationError` or ``CipherKeyError`` for a missing setting."""
         settings = settings or OnyxSettings()
         cipher = FernetCipher.from_settings(settings)
         app = FanvueApp.from_settings(settings)
+        if settings.sync_job_budget is not None:  # ONYX_SYNC_JOB_BUDGET over the given (or default) policy
+            budget = timedelta(seconds=settings.sync_job_budget)
+            sync_policy = replace(sync_policy or SyncPolicy(), job_budget=budget)
         async with (
             app.oauth_client() as oauth,
             cls.open(

@@ -4,8 +4,10 @@ The embedded default (``onyx schedule``, SQLite): no queue, no second process. E
 maintenance and the creator re-import when their interval has passed, then every creator's due jobs
 (:func:`onyx_core.usecases.due_work`, from the stored freshness, so a restart picks up where the data stands),
 at most ``sync_policy.concurrency`` creators at a time. A tick waits for its syncs; a long backfill delays the
-next tick instead of overlapping it, so one creator's sync never runs twice at once. The distributed runner
-(:mod:`onyx_adapters.workers`) runs the same use cases.
+next tick instead of overlapping it, so one creator's sync never runs twice at once. Fanvue's throttling cannot
+hold a tick: every job, the import and the agency-wide top spenders included, sits out 429s only for
+``sync_policy.job_budget`` and then stops, partial, until a later tick (:mod:`onyx_core.budget`). The distributed
+runner (:mod:`onyx_adapters.workers`) runs the same use cases.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TypeVar
 
 from onyx_adapters.failures import explain
 from onyx_adapters.runtime import Runtime
+from onyx_core.budget import JobBudget
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Schedule
@@ -33,6 +36,7 @@ from onyx_core.usecases import (
     record_agency_top_spenders,
     sync_creator,
 )
+from onyx_core.usecases.context import budgeted, retry_at_of
 from onyx_fanvue.redaction import install_log_filter
 
 __all__ = ["Scheduler", "TickReport"]
@@ -52,10 +56,18 @@ class TickReport:
     synced: list[CreatorSyncReport] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     """Steps that could not run (an import Fanvue refused, a creator's sync that raised), with why."""
+    budgets: list[JobBudget] = field(default_factory=list)
+    """The budgets of the tick's own steps (imports, agency-wide top spenders)."""
 
     @property
     def partial(self) -> bool:
         return bool(self.failures) or any(report.partial for report in self.synced)
+
+    @property
+    def retry_at(self) -> datetime | None:
+        """The latest time Fanvue named for a call it refused in this tick (``None``: none)."""
+        times = [t for t in (retry_at_of(self.budgets), *(r.retry_at for r in self.synced)) if t is not None]
+        return max(times) if times else None
 
 
 def _log_failure(step: str, error: BaseException) -> None:
@@ -98,19 +110,28 @@ class Scheduler:
             key = f"import:{agency_id}"
             if self._due(key, self.schedule.import_every, now):
                 self._last[key] = now
-                imported = await self._step(report, key, import_creators(ctx, agency_id))
+                imported = await self._step(report, key, budgeted(ctx, import_creators(ctx, agency_id), report.budgets))
                 if imported is not None:
                     report.imports[agency_id] = imported
         await self._step(report, "sync", self._sync_due(report))
+        refreshed = {synced.creator_id for synced in report.synced if synced.top_spenders is not None}
         for agency_id in agencies:
             key = f"agency_top_spenders:{agency_id}"
-            due = self._due(key, self.schedule.top_spenders_every, now)
-            if due and await self._step(report, key, record_agency_top_spenders(ctx, agency_id)) is not None:
+            # combined from the stored per-creator rankings: only worth storing when one of them was refreshed
+            due = self._due(key, self.schedule.top_spenders_every, now) and await self._any_of(agency_id, refreshed)
+            top = budgeted(ctx, record_agency_top_spenders(ctx, agency_id), report.budgets) if due else None
+            if top is not None and await self._step(report, key, top) is not None:
                 self._last[key] = now
         log.info("tick at %s: %d creator(s) synced, partial=%s", now.isoformat(), len(report.synced), report.partial)
         if self._on_tick is not None:
             self._on_tick(report)
         return report
+
+    async def _any_of(self, agency_id: AgencyId, creators: set[CreatorId]) -> bool:
+        if not creators:
+            return False
+        async with self.runtime.ctx.uow() as uow:
+            return any(creator.id in creators for creator in await uow.creators.for_agency(agency_id))
 
     async def _agencies(self) -> list[AgencyId]:
         async with self.runtime.ctx.uow() as uow:

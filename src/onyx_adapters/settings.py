@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from onyx_core.errors import OnyxError
 
-__all__ = ["ConfigurationError", "OnyxSettings", "default_database_url"]
+__all__ = ["MAX_JOB_BUDGET", "ConfigurationError", "OnyxSettings", "default_database_url"]
+
+MAX_JOB_BUDGET = 3600.0
+"""The longest ``ONYX_SYNC_JOB_BUDGET`` (an hour): a budget is there to bound a job, not to wait out a day."""
 
 
 class ConfigurationError(OnyxError):
@@ -31,7 +34,10 @@ class OnyxSettings(BaseSettings):
 
     Fanvue: ``ONYX_FANVUE_CLIENT_ID``, ``ONYX_FANVUE_CLIENT_SECRET`` and ``ONYX_FANVUE_REDIRECT_URI`` are the
     app registration; ``ONYX_FANVUE_API_URL`` and ``ONYX_FANVUE_AUTH_URL`` (the OAuth server's base, serving
-    ``/auth``, ``/token`` and ``/revoke``) default to Fanvue's and point at ``onyx sandbox`` in development."""
+    ``/auth``, ``/token`` and ``/revoke``) default to Fanvue's and point at ``onyx sandbox`` in development.
+
+    ``ONYX_SYNC_JOB_BUDGET``: seconds one sync job may sit out Fanvue's 429s before it stops, partial, with when
+    to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429)."""
 
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
@@ -42,6 +48,7 @@ class OnyxSettings(BaseSettings):
     fanvue_redirect_uri: str = "http://127.0.0.1:8765/callback"
     fanvue_api_url: str = "https://api.fanvue.com"
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
+    sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

@@ -89,6 +89,11 @@ class SyncPolicy:
     before the run stops partial (resumable) instead of taking it for the end of the history."""
     reconcile_window_days: int = 31
     """Reconciliation fetches disagreeing days again in windows of at most this many days."""
+    job_budget: timedelta = timedelta(seconds=5)
+    """How long one job (a creator's stats, one ledger stream, reconciliation, history, top spenders, links; an
+    import) may sit out Fanvue's 429s before it stops, partial, with when to try again (:mod:`onyx_core.budget`).
+    Answers and the client's own pacing under Fanvue's rate do not count. The default keeps a sync of 3 creators
+    under a storm of 429s well inside a minute; ``timedelta(0)`` never waits for a 429."""
 
     def __post_init__(self) -> None:
         require_utc(self.backfill_from, "SyncPolicy.backfill_from")
@@ -98,3 +103,5 @@ class SyncPolicy:
             raise DomainValueError("max_pages, concurrency and reconcile_window_days must be at least 1")
         if self.page_retries < 0:
             raise DomainValueError("page_retries cannot be negative")
+        if self.job_budget < timedelta(0):
+            raise DomainValueError("job_budget cannot be negative")

@@ -2,6 +2,14 @@
 
 Every request gets the version header, a user agent and the caller's auth; is paced by the client-side rate
 budget; has its failures mapped to typed errors; and is retried (tenacity) when that is safe.
+
+Which rate-limit header wins: on a 429, ``Retry-After`` (Fanvue's instruction for that refusal) decides when the
+request, and any other call on its bucket, may go again; the same answer's ``X-RateLimit-Remaining``/``-Reset`` are
+not applied (without a ``Retry-After``, the 429's reset stands in for it). A request still refused when it gives
+up (retries spent, or a wait it may not take) closes its bucket until that ``Reset``: later calls wait for the
+window instead of asking again every ``Retry-After``. On any other answer, ``Remaining: 0`` paces the bucket until
+``Reset``. Sitting out a 429 is bounded: see :attr:`RetryPolicy.max_wait` and
+:class:`~onyx_fanvue.ratelimit.WaitBudget`.
 """
 
 from __future__ import annotations
@@ -24,10 +32,18 @@ from tenacity import (
     stop_after_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from onyx_fanvue._errors_map import error_from_response
 from onyx_fanvue.errors import FanvueError, RateLimitError, ServerError, TimeoutError, TransportError
-from onyx_fanvue.ratelimit import RateBudget, parse_rate_limit_headers, rate_limit_key
+from onyx_fanvue.ratelimit import (
+    RateBudget,
+    RateLimitInfo,
+    WaitAllowance,
+    current_wait_allowance,
+    parse_rate_limit_headers,
+    rate_limit_key,
+)
 from onyx_fanvue.redaction import scrub
 
 DEFAULT_BASE_URL = "https://api.fanvue.com"
@@ -53,12 +69,18 @@ class RetryPolicy:
 
     429 is retried for every method (Fanvue did not process the request), honouring ``Retry-After``; 5xx and
     transport errors only for idempotent methods, or when the request never left (connection refused).
+
+    ``max_wait`` bounds how long one request may sit out 429s in all: the waits before its retries and the wait for
+    a bucket a 429 closed. A wait that does not fit raises :class:`RateLimitError` at once (``retry_after`` says
+    when Fanvue will take the request) instead of sleeping; a caller's
+    :class:`~onyx_fanvue.ratelimit.WaitBudget` can lower it further for a whole group of calls.
     """
 
     max_retries: int = 2
     max_total_seconds: float = 60.0
     base_delay: float = 0.5
     max_delay: float = 8.0
+    max_wait: float = 60.0
 
     def retryable(self, error: BaseException, method: str) -> bool:
         if isinstance(error, RateLimitError):
@@ -77,6 +99,40 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return max(backoff, error.retry_after)
         return backoff
+
+
+class _Held:
+    """What one request may still spend sitting out 429s: the policy's ``max_wait`` and, when the caller opened
+    one, its scoped allowance (whichever has less left)."""
+
+    def __init__(self, limit: float, scope: WaitAllowance | None) -> None:
+        self._limit = limit
+        self._scope = scope
+        self._spent = 0.0
+
+    def left(self) -> float:
+        own = max(0.0, self._limit - self._spent)
+        return own if self._scope is None else min(own, max(0.0, self._scope.left()))
+
+    def spend(self, seconds: float) -> None:
+        self._spent += seconds
+        if self._scope is not None:
+            self._scope.spend(seconds)
+
+
+def _refused(state: RetryCallState) -> RateLimitError | None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return error if isinstance(error, RateLimitError) else None
+
+
+class _HeldTooLong(stop_base):
+    """Stop retrying a 429 whose wait does not fit in what the request may still sit out."""
+
+    def __init__(self, held: _Held) -> None:
+        self._held = held
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return _refused(retry_state) is not None and retry_state.upcoming_sleep > self._held.left() + 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +200,30 @@ class BaseClient:
         for hook in self.hooks:
             hook(event)
 
+    def _seconds_until(self, info: RateLimitInfo) -> float:
+        if self.rate_budget is not None:
+            return self.rate_budget.seconds_until(info.reset_at)
+        return max(0.0, info.reset_at.timestamp() - time.time())
+
     def _finish(
         self, request: httpx.Request, response: httpx.Response, path: str, attempt: int, started: float
     ) -> None:
         """Record rate-limit headers, report the attempt, and raise the typed error for an error status."""
         elapsed = time.monotonic() - started
         info = parse_rate_limit_headers(response.headers)
-        if self.rate_budget is not None and info is not None:
-            self.rate_budget.observe(self._budget_key(path), info)
         error: FanvueError | None = None
         if response.status_code >= 400:
             error = error_from_response(
                 response.status_code, _body(response), response.headers, method=request.method, path=path
             )
-            if isinstance(error, RateLimitError) and self.rate_budget is not None and error.retry_after:
+        if isinstance(error, RateLimitError):
+            # Retry-After wins over the same answer's Remaining/Reset; without one, the reset stands in for it.
+            if error.retry_after is None and info is not None and info.remaining <= 0:
+                error.retry_after = self._seconds_until(info)
+            if self.rate_budget is not None and error.retry_after is not None:
                 self.rate_budget.penalize(self._budget_key(path), error.retry_after)
+        elif self.rate_budget is not None and info is not None:
+            self.rate_budget.observe(self._budget_key(path), info)
         if self.hooks:  # building the event costs a URL copy and a header scrub: only when someone listens
             self._emit(
                 RequestEvent(
@@ -189,15 +254,41 @@ class BaseClient:
             )
         )
 
-    def _retry_options(self, method: str, *, idempotent: bool | None) -> dict[str, Any]:
-        """tenacity options for one request; ``idempotent`` overrides what the method implies."""
+    def _gave_up(self, path: str, refused: RateLimitError) -> None:
+        """A request still refused when it gives up closes its bucket until the refusal's window resets (at most
+        one period): a persistent 429 is not asked again every ``Retry-After`` by the calls after it."""
+        info = parse_rate_limit_headers(refused.headers)
+        if self.rate_budget is None or info is None or info.remaining > 0:
+            return
+        seconds = min(self.rate_budget.seconds_until(info.reset_at), self.rate_budget.period)
+        if seconds > 0:
+            self.rate_budget.penalize(self._budget_key(path), seconds)
+
+    def _held(self) -> _Held:
+        return _Held(self.retry.max_wait, current_wait_allowance())
+
+    def _retry_options(self, method: str, held: _Held, *, idempotent: bool | None) -> dict[str, Any]:
+        """tenacity options for one request; ``idempotent`` overrides what the method implies. Sitting out a 429
+        is spent from ``held``; a wait that does not fit stops the retries (the 429 is raised)."""
         retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
+
+        def spend(state: RetryCallState) -> None:
+            if _refused(state) is not None:
+                held.spend(state.upcoming_sleep)
+
         return {
-            "stop": stop_after_attempt(self.retry.max_retries + 1) | stop_after_delay(self.retry.max_total_seconds),
+            "stop": stop_after_attempt(self.retry.max_retries + 1)
+            | stop_after_delay(self.retry.max_total_seconds)
+            | _HeldTooLong(held),
             "wait": self.retry.wait,
             "retry": retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
+            "before_sleep": spend,
             "reraise": True,
         }
+
+
+def _not_sent(method: str, path: str, refused: RateLimitError) -> RateLimitError:
+    return RateLimitError(f"{method} {path}: {refused}", status_code=429, retry_after=refused.retry_after)
 
 
 def clean_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -236,15 +327,25 @@ class SyncTransportCore(BaseClient):
         idempotent: bool | None = None,
     ) -> httpx.Response:
         method = method.upper()
-        retrying = Retrying(sleep=self._sleep, **self._retry_options(method, idempotent=idempotent))
-        for attempt in retrying:
-            with attempt:
-                return self._once(method, path, params, json, attempt.retry_state.attempt_number)
+        held = self._held()
+        retrying = Retrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        except RateLimitError as refused:
+            self._gave_up(path, refused)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _once(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int) -> httpx.Response:
+    def _once(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int, held: _Held
+    ) -> httpx.Response:
         if self.rate_budget is not None:
-            self.rate_budget.acquire(self._budget_key(path))
+            try:
+                self.rate_budget.acquire(self._budget_key(path), held)
+            except RateLimitError as refused:
+                raise _not_sent(method, path, refused) from None
         request = self.http.build_request(
             method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
         )
@@ -280,17 +381,25 @@ class AsyncTransportCore(BaseClient):
         idempotent: bool | None = None,
     ) -> httpx.Response:
         method = method.upper()
-        retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(method, idempotent=idempotent))
-        async for attempt in retrying:
-            with attempt:
-                return await self._once(method, path, params, json, attempt.retry_state.attempt_number)
+        held = self._held()
+        retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
+        except RateLimitError as refused:
+            self._gave_up(path, refused)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _once(
-        self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int
+        self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int, held: _Held
     ) -> httpx.Response:
         if self.rate_budget is not None:
-            await self.rate_budget.acquire_async(self._budget_key(path))
+            try:
+                await self.rate_budget.acquire_async(self._budget_key(path), held)
+            except RateLimitError as refused:
+                raise _not_sent(method, path, refused) from None
         request = self.http.build_request(
             method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
         )

@@ -116,7 +116,10 @@ class SunsetAPIVersionError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` (seconds) is Fanvue's ``Retry-After``, when sent."""
+    """429: too many requests. ``retry_after`` is the seconds until Fanvue will take the request: its
+    ``Retry-After`` (or, without one, the time to its ``X-RateLimit-Reset``), or, when the client did not send the
+    request because a bucket an earlier 429 closed stays closed longer than the call may wait, what is left of that.
+    ``None`` when Fanvue said nothing."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

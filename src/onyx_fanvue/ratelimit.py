@@ -10,6 +10,8 @@ user's bucket. Every response carries ``X-RateLimit-Limit``/``-Remaining``/``-Re
 * :class:`RateBudget` is the client-side bucket per key, shared by threads and asyncio tasks, that paces requests
   so that the server's bucket is never exceeded; it learns from the headers (:meth:`RateBudget.observe`) and from
   429s (:meth:`RateBudget.penalize`).
+* :class:`WaitBudget` bounds how long the requests in its scope may sit out Fanvue's refusals (429s) in total; any
+  :class:`WaitAllowance` can stand in for it (:func:`waiting_within`).
 
 One :class:`RateBudget` stands for one OAuth client (the ``clientId`` part of Fanvue's key is implicit).
 """
@@ -17,16 +19,21 @@ One :class:`RateBudget` stands for one OAuth client (the ``clientId`` part of Fa
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import math
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Protocol, Self
 from urllib.parse import unquote, urlsplit
+
+from onyx_fanvue.errors import RateLimitError
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -34,8 +41,12 @@ __all__ = [
     "RateBudget",
     "RateLimitInfo",
     "RefillModel",
+    "WaitAllowance",
+    "WaitBudget",
+    "current_wait_allowance",
     "parse_rate_limit_headers",
     "rate_limit_key",
+    "waiting_within",
 ]
 
 DEFAULT_CAPACITY = 200
@@ -170,6 +181,97 @@ def parse_rate_limit_headers(headers: Mapping[str, str]) -> RateLimitInfo | None
     return RateLimitInfo(limit=int(limit_text), remaining=int(remaining_text), reset_at=reset_at)
 
 
+class WaitAllowance(Protocol):
+    """Seconds that requests may still spend sitting out Fanvue's refusals: the wait before retrying a 429 and
+    the wait for a bucket a 429 closed. Pacing under the rate budget (at most one period per wait) and the short
+    back-off after a 5xx or a dropped connection are not refusals and are not counted."""
+
+    def left(self) -> float:
+        """Seconds still allowed (0 or more)."""
+        ...
+
+    def spend(self, seconds: float) -> None:
+        """Record a wait of ``seconds`` that is about to be taken."""
+        ...
+
+
+_ALLOWANCE: contextvars.ContextVar[WaitAllowance | None] = contextvars.ContextVar(
+    "onyx_fanvue_wait_allowance", default=None
+)
+
+
+def current_wait_allowance() -> WaitAllowance | None:
+    """The allowance the requests made here share (see :func:`waiting_within`), if any."""
+    return _ALLOWANCE.get()
+
+
+@contextmanager
+def waiting_within(allowance: WaitAllowance) -> Iterator[WaitAllowance]:
+    """Every request made inside the block (by any client, sync or async, in this thread or task and the tasks it
+    starts) spends its refusal waits from ``allowance``; a wait that does not fit in what is left raises
+    :class:`~onyx_fanvue.errors.RateLimitError` at once instead of sleeping. The innermost scope applies."""
+    token = _ALLOWANCE.set(allowance)
+    try:
+        yield allowance
+    finally:
+        _ALLOWANCE.reset(token)
+
+
+class WaitBudget:
+    """A :class:`WaitAllowance` of ``seconds`` in total, and a context manager that puts it in force::
+
+        with WaitBudget(10) as budget:  # the calls below sit out 429s for 10 s at most, together
+            client.users.me()
+            client.insights.earnings(...)
+        print(budget.spent)
+
+    Thread-safe; reusable (its spending adds up)."""
+
+    def __init__(self, seconds: float) -> None:
+        raw: object = seconds
+        if not (isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw) and raw >= 0):
+            raise ValueError(f"a wait budget is a non-negative number of seconds, got {seconds!r}")
+        self.seconds = float(seconds)
+        self._spent = 0.0
+        self._lock = threading.Lock()
+        self._tokens: list[contextvars.Token[WaitAllowance | None]] = []
+
+    @property
+    def spent(self) -> float:
+        """Seconds spent so far."""
+        with self._lock:
+            return self._spent
+
+    def left(self) -> float:
+        with self._lock:
+            return max(0.0, self.seconds - self._spent)
+
+    def spend(self, seconds: float) -> None:
+        with self._lock:
+            self._spent += max(0.0, seconds)
+
+    def __enter__(self) -> Self:
+        self._tokens.append(_ALLOWANCE.set(self))
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _ALLOWANCE.reset(self._tokens.pop())
+
+    def __repr__(self) -> str:
+        return f"WaitBudget(seconds={self.seconds}, spent={self.spent:.3f})"
+
+
+def _refused(key: str, wait: float, allowance: WaitAllowance) -> RateLimitError:
+    return RateLimitError(
+        f"not sent: Fanvue's last 429 closed bucket {key!r} for {wait:.1f} s more, longer than the "
+        f"{allowance.left():.1f} s this call may still wait",
+        status_code=429,
+        retry_after=wait,
+    )
+
+
 @dataclass(slots=True)
 class _Bucket:
     """One key's state. Which fields matter depends on the refill model."""
@@ -179,6 +281,7 @@ class _Bucket:
     updated_at: float = 0.0  # continuous: when ``tokens`` was last brought up to date
     releases: list[float] = field(default_factory=list)  # rolling: heap of times at which spent tokens return
     blocked_until: float = -math.inf  # observe(remaining=0) / penalize(): nothing is granted before this
+    refused_until: float = -math.inf  # penalize(): the part of the block a 429 asked for (a refusal, not pacing)
 
 
 class RateBudget:
@@ -206,8 +309,10 @@ class RateBudget:
 
     :meth:`observe` feeds each response's headers back: the local bucket is lowered to the server's ``remaining``
     (never raised) with those tokens coming back at ``reset_at``, and ``remaining == 0`` blocks the key until then.
-    :meth:`penalize` empties and blocks a key for a 429's ``Retry-After``. Keys are independent; buckets that are
-    idle and full (equivalent to new ones) are dropped, so a fan-out over thousands of creators stays bounded.
+    :meth:`penalize` empties and blocks a key for a 429's ``Retry-After``: a *refusal*, which :meth:`acquire` sits
+    out only as far as a :class:`WaitAllowance` allows. Keys are independent (one key's block never delays
+    another); buckets that are idle and full (equivalent to new ones) are dropped, so a fan-out over thousands of
+    creators stays bounded.
 
     ``clock`` (monotonic seconds), ``wall_clock`` (Unix seconds, to place ``reset_at``), ``sleep`` and
     ``async_sleep`` can be injected for tests. Network latency shifts when requests *arrive*; if a server-side
@@ -255,32 +360,57 @@ class RateBudget:
         the seconds until one may be (a later call can still find it taken by someone else)."""
         with self._lock:
             now = self._clock()
-            return self._try_take(key, now)
+            return self._try_take(key, now)[0]
 
-    def acquire(self, key: str) -> float:
-        """Block (with the injected ``sleep``) until a token for ``key`` is taken; return the seconds waited."""
+    def acquire(self, key: str, allowance: WaitAllowance | None = None) -> float:
+        """Block (with the injected ``sleep``) until a token for ``key`` is taken; return the seconds waited.
+
+        Waiting for a key a 429 closed (:meth:`penalize`) is spent from ``allowance``; when that wait is longer
+        than the allowance has left, :class:`~onyx_fanvue.errors.RateLimitError` (``retry_after``: the wait) is
+        raised at once and nothing is taken. Pacing waits are not counted: each is at most one period."""
         with self._lock:
             start = now = self._clock()
-            wait = self._try_take(key, now)
+            wait, refused = self._try_take(key, now)
         while wait > 0:
+            before = now
+            self._check(key, wait, allowance if refused else None)
             self._sleep(wait)
             with self._lock:
                 now = self._clock()
-                wait = self._try_take(key, now)
+                wait_after, refused_after = self._try_take(key, now)
+            if refused and allowance is not None:
+                allowance.spend(max(0.0, now - before))  # what the wait took on the budget's clock
+            wait, refused = wait_after, refused_after
         return max(0.0, now - start)
 
-    async def acquire_async(self, key: str) -> float:
+    async def acquire_async(self, key: str, allowance: WaitAllowance | None = None) -> float:
         """Like :meth:`acquire`, but waits with the injected async sleep; the thread lock is never held while
         sleeping, so tasks on any event loop and plain threads can share one budget."""
         with self._lock:
             start = now = self._clock()
-            wait = self._try_take(key, now)
+            wait, refused = self._try_take(key, now)
         while wait > 0:
+            before = now
+            self._check(key, wait, allowance if refused else None)
             await self._async_sleep(wait)
             with self._lock:
                 now = self._clock()
-                wait = self._try_take(key, now)
+                wait_after, refused_after = self._try_take(key, now)
+            if refused and allowance is not None:
+                allowance.spend(max(0.0, now - before))
+            wait, refused = wait_after, refused_after
         return max(0.0, now - start)
+
+    @staticmethod
+    def _check(key: str, wait: float, allowance: WaitAllowance | None) -> None:
+        """Raise when a refusal wait does not fit in ``allowance`` (``None``: not a refusal, or no bound)."""
+        if allowance is not None and wait > allowance.left() + _EPSILON:
+            raise _refused(key, wait, allowance)
+
+    def seconds_until(self, at: datetime) -> float:
+        """Seconds from now (on the wall clock) until ``at``; 0 when it has passed."""
+        delay = at.timestamp() - self._wall_clock()
+        return max(0.0, delay) if math.isfinite(delay) else 0.0
 
     def observe(self, key: str, info: RateLimitInfo) -> None:
         """Align ``key``'s bucket with a response's rate-limit headers.
@@ -301,7 +431,8 @@ class RateBudget:
                 bucket.blocked_until = max(bucket.blocked_until, until)
 
     def penalize(self, key: str, retry_after: float) -> None:
-        """After a 429: empty ``key``'s bucket and grant nothing for ``retry_after`` seconds.
+        """After a 429: empty ``key``'s bucket and grant nothing for ``retry_after`` seconds (a refusal: see
+        :meth:`acquire`). A block already in force for longer stays.
 
         A negative value counts as 0; NaN or infinity as ``period``.
         """
@@ -314,6 +445,7 @@ class RateBudget:
             bucket = self._bucket(key, now)
             self._lower(bucket, now, 0, until)
             bucket.blocked_until = max(bucket.blocked_until, until)
+            bucket.refused_until = max(bucket.refused_until, until)
 
     def available(self, key: str) -> float:
         """Tokens ``key`` could take right now (0 while blocked). Fractional only with ``"continuous"``."""
@@ -374,10 +506,17 @@ class RateBudget:
             return float(self.capacity - len(bucket.releases))
         return bucket.tokens
 
-    def _try_take(self, key: str, now: float) -> float:
+    def _try_take(self, key: str, now: float) -> tuple[float, bool]:
+        """``(0, False)`` with a token taken, or the seconds to wait and whether a 429 (not pacing) imposes them."""
         bucket = self._bucket(key, now)
+        if bucket.refused_until > now:
+            return bucket.refused_until - now, True
         if bucket.blocked_until > now:
-            return bucket.blocked_until - now
+            return bucket.blocked_until - now, False
+        return self._take_token(bucket, now), False
+
+    def _take_token(self, bucket: _Bucket, now: float) -> float:
+        """Take a token (``0.0``) or return the seconds until the refill model gives one back."""
         self._refill(bucket, now)
         if self.refill == "rolling":
             if len(bucket.releases) < self.capacity:

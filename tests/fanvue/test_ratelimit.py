@@ -19,14 +19,18 @@ from typing import Any
 import httpx
 import pytest
 
+from onyx_fanvue.errors import RateLimitError
 from onyx_fanvue.ratelimit import (
     DEFAULT_CAPACITY,
     DEFAULT_PERIOD,
     RateBudget,
     RateLimitInfo,
     RefillModel,
+    WaitBudget,
+    current_wait_allowance,
     parse_rate_limit_headers,
     rate_limit_key,
+    waiting_within,
 )
 
 WALL = 1_700_000_000.0
@@ -373,6 +377,85 @@ def test_penalize_odd_values() -> None:
     assert rb.acquire("k") == 60.0
     rb.penalize("k", float("inf"))
     assert rb.acquire("k") == 60.0
+
+
+# ----------------------------------------------------------------------------------- refusals and allowances
+
+
+@pytest.mark.parametrize("refill", ["rolling", "continuous", "window"])
+def test_a_refusal_longer_than_the_allowance_raises_without_taking_or_sleeping(refill: RefillModel) -> None:
+    clock = FakeClock()
+    rb = budget(clock, refill)
+    rb.penalize("k", 8.0)
+    allowance = WaitBudget(5)
+    with pytest.raises(RateLimitError) as raised:
+        rb.acquire("k", allowance)
+    assert raised.value.retry_after == pytest.approx(8.0)
+    assert clock.sleeps == []
+    assert allowance.spent == 0.0
+    assert rb.acquire("other", allowance) == 0.0  # another key is never held by this one's refusal
+
+
+async def test_a_refusal_that_fits_is_waited_and_spent() -> None:
+    clock = FakeClock()
+    rb = budget(clock)
+    rb.penalize("k", 3.0)
+    allowance = WaitBudget(5)
+    assert await rb.acquire_async("k", allowance) == pytest.approx(3.0)
+    assert allowance.spent == pytest.approx(3.0)
+    assert allowance.left() == pytest.approx(2.0)
+
+
+def test_pacing_is_not_a_refusal_and_spends_nothing() -> None:
+    clock = FakeClock()
+    rb = budget(clock)
+    rb.observe("k", info(0, 30.0, clock))  # a success said the bucket is empty until the reset
+    allowance = WaitBudget(0)
+    assert rb.acquire("k", allowance) == pytest.approx(30.0)
+    assert allowance.spent == 0.0
+
+
+def test_only_the_refused_part_of_a_longer_block_is_spent() -> None:
+    clock = FakeClock()
+    rb = budget(clock)
+    rb.observe("k", info(0, 30.0, clock))
+    rb.penalize("k", 2.0)
+    allowance = WaitBudget(5)
+    assert rb.acquire("k", allowance) == pytest.approx(30.0)
+    assert allowance.spent == pytest.approx(2.0)
+
+
+def test_seconds_until_uses_the_wall_clock() -> None:
+    clock = FakeClock(10.0)
+    rb = budget(clock)
+    assert rb.seconds_until(datetime.fromtimestamp(WALL + 25.0, tz=UTC)) == pytest.approx(15.0)
+    assert rb.seconds_until(datetime.fromtimestamp(WALL, tz=UTC)) == 0.0
+
+
+def test_wait_budget_scopes_nest_and_add_up() -> None:
+    outer, inner = WaitBudget(10), WaitBudget(1)
+    assert current_wait_allowance() is None
+    with outer:
+        assert current_wait_allowance() is outer
+        with inner:
+            assert current_wait_allowance() is inner
+        with waiting_within(inner):
+            assert current_wait_allowance() is inner
+        assert current_wait_allowance() is outer
+    assert current_wait_allowance() is None
+    inner.spend(0.4)
+    inner.spend(-3)
+    inner.spend(0.4)
+    assert inner.spent == pytest.approx(0.8)
+    assert inner.left() == pytest.approx(0.2)
+    inner.spend(5)
+    assert inner.left() == 0.0
+
+
+@pytest.mark.parametrize("seconds", [-1, float("nan"), float("inf"), True, "5"])
+def test_wait_budget_validates(seconds: object) -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        WaitBudget(seconds)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------- memory

@@ -1,8 +1,9 @@
 """``onyx connect``, ``onyx sync`` and ``onyx schedule``: the sync engine from the command line.
 
 Configuration comes from ``ONYX_*`` settings (see :class:`~onyx_adapters.settings.OnyxSettings`): the database,
-the cipher keys and the Fanvue app registration. They run inside the CLI's error boundary
-(:mod:`onyx_adapters.cli.errors`, which lists the exit codes); ``onyx sync`` exits 3 when the sync was partial.
+the cipher keys, the Fanvue app registration and the job budget. They run inside the CLI's error boundary
+(:mod:`onyx_adapters.cli.errors`, which lists the exit codes); ``onyx sync`` exits 3 when the sync was partial and
+says per creator when to try again.
 """
 
 from __future__ import annotations
@@ -21,20 +22,22 @@ from rich.console import Console
 
 from onyx_adapters.cli.database import database_url
 from onyx_adapters.cli.errors import EXIT_OK, EXIT_PARTIAL
-from onyx_adapters.cli.sync_display import SyncProgress, print_reports, print_summary
+from onyx_adapters.cli.sync_display import SyncProgress, print_reports, print_summary, try_again, when
 from onyx_adapters.connect import store_agency_grant, store_creator_grant
 from onyx_adapters.oauth_callback import obtain_grant
 from onyx_adapters.runtime import Runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_adapters.sql.analytics import SqlAnalytics
+from onyx_core.budget import JobBudget
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Schedule, SyncJob
 from onyx_core.sync import SyncPolicy
 from onyx_core.usecases import import_creators, sync_agency
+from onyx_core.usecases.context import budgeted, retry_at_of
 
-__all__ = ["add_sync_commands", "run_connect", "run_schedule", "run_sync"]
+__all__ = ["add_sync_commands", "run_connect", "run_schedule", "run_sync", "tick_line"]
 
 
 def add_sync_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -167,12 +170,17 @@ def run_sync(args: argparse.Namespace) -> int:
                 raise NotFoundError("no agency yet: connect one with `onyx connect agency`")
             for agency_id in agencies:
                 if not args.no_import:
+                    spent: list[JobBudget] = []
                     try:
-                        imported = await import_creators(ctx, agency_id)
+                        imported = await budgeted(ctx, import_creators(ctx, agency_id), spent)
                         console.print(f"agency {agency_id}: imported {len(imported.added)} new creator(s)")
                     except SourceUnavailableError as failure:  # the stored creators still sync
                         partial = True
-                        console.print(f"agency {agency_id}: import failed ({failure.reason.value}: {failure.detail})")
+                        why = f"{failure.reason.value}: {failure.detail}"
+                        console.print(
+                            f"agency {agency_id}: import failed ({why}); {try_again(retry_at_of(spent))}",
+                            soft_wrap=True,
+                        )
                 async with ctx.uow() as uow:
                     creators = await uow.creators.for_agency(agency_id)
                 console.print(f"agency {agency_id}: syncing {len(creators)} creator(s)")
@@ -181,6 +189,8 @@ def run_sync(args: argparse.Namespace) -> int:
                 print_reports(report.creators, {c.id: c.handle for c in creators}, console)
                 for step, why in sorted(report.failures.items()):
                     console.print(f"{step}: {why}")
+                if report.partial:
+                    console.print(f"agency {agency_id}: partial; {try_again(report.retry_at)}", soft_wrap=True)
                 await print_summary(ctx, SqlAnalytics(runtime.engine), creators, console)
                 partial = partial or report.partial
         return EXIT_PARTIAL if partial else EXIT_OK
@@ -188,13 +198,21 @@ def run_sync(args: argparse.Namespace) -> int:
     return asyncio.run(sync())
 
 
+def tick_line(report: TickReport) -> str:
+    """The line `onyx schedule` prints after a tick."""
+    refreshed = 0 if report.maintenance is None else len(report.maintenance.results)
+    state = "partial" if report.partial else "ok"
+    if report.partial and report.retry_at is not None:
+        state += f", Fanvue throttling until {when(report.retry_at)}"
+    return (
+        f"{report.at:%Y-%m-%d %H:%M:%S} tick: {len(report.synced)} creator(s) synced, "
+        f"{refreshed} connection(s) checked, {state}"
+    )
+
+
 def run_schedule(args: argparse.Namespace) -> int:
     def show(report: TickReport) -> None:
-        refreshed = 0 if report.maintenance is None else len(report.maintenance.results)
-        _say(
-            f"{report.at:%Y-%m-%d %H:%M:%S} tick: {len(report.synced)} creator(s) synced, "
-            f"{refreshed} connection(s) checked, {'partial' if report.partial else 'ok'}"
-        )
+        _say(tick_line(report))
 
     async def schedule() -> int:
         stop = asyncio.Event()

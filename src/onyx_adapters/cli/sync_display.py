@@ -4,7 +4,7 @@ numbers (unknown values as "—", stale ones starred, never a made-up 0) with wh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -23,7 +23,7 @@ from onyx_core.stats import Metric, MetricRecord
 from onyx_core.sync import Stream
 from onyx_core.usecases import Context, CreatorSyncReport
 
-__all__ = ["SyncProgress", "print_reports", "print_summary"]
+__all__ = ["SyncProgress", "print_reports", "print_summary", "try_again", "when"]
 
 
 class SyncProgress:
@@ -111,11 +111,25 @@ async def print_summary(
             console.print(f"  {note}")
 
 
+def when(at: datetime) -> str:
+    """A time to try again, as printed: to the second, in UTC."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def try_again(retry_at: datetime | None) -> str:
+    """What a partial sync tells the user about running again."""
+    if retry_at is None:
+        return "run again to complete it"
+    return f"Fanvue is throttling: try again after {when(retry_at)}"
+
+
 def print_reports(reports: Sequence[CreatorSyncReport], handles: dict[CreatorId, str], console: Console) -> None:
-    """One line per creator: rows added per ledger stream, and what could not be read, with why."""
+    """One line per creator: rows added per ledger stream, what could not be read, with why, and for a partial
+    creator when to try again (the time Fanvue's rate limit named, when it throttled)."""
     for report in reports:
         added = ", ".join(f"{r.stream.value} +{r.inserted}" for r in report.ledger) or "no ledger run"
         failed = ", ".join(f"{job} ({reason.value})" for job, reason in sorted(report.failures.items()))
         state = "partial" if report.partial else "complete"
         line = f"{handles.get(report.creator_id, report.creator_id)}: {state}; ledger {added}"
-        console.print(line + (f"; unavailable: {failed}" if failed else ""))
+        line += f"; unavailable: {failed}" if failed else ""
+        console.print(line + (f"; {try_again(report.retry_at)}" if report.partial else ""), soft_wrap=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from onyx_core.budget import JobBudget, job_budget
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, ConnectionStatus, resolve_connection
 from onyx_core.errors import NotFoundError
@@ -63,11 +64,29 @@ async def with_agency_connection(ctx: Context, agency_id: AgencyId, call: Callab
     return result
 
 
+async def budgeted(ctx: Context, call: Awaitable[T], spent: list[JobBudget] | None = None) -> T:
+    """Await ``call`` as one job under ``sync_policy.job_budget`` (see :mod:`onyx_core.budget`); the job's
+    :class:`JobBudget` (when Fanvue said to come back) is appended to ``spent``."""
+    with job_budget(ctx.sync_policy.job_budget.total_seconds(), ctx.clock) as budget:
+        if spent is not None:
+            spent.append(budget)
+        return await call
+
+
+def retry_at_of(budgets: Sequence[JobBudget]) -> datetime | None:
+    """The latest time Fanvue named for a call it refused in any of ``budgets`` (``None``: none)."""
+    times = [b.retry_at for b in budgets if b.retry_at is not None]
+    return max(times) if times else None
+
+
 async def for_each_creator(
     ctx: Context, creator_ids: Sequence[CreatorId], call: Callable[[CreatorId], Awaitable[T]]
 ) -> tuple[dict[CreatorId, T], dict[CreatorId, Exception]]:
     """``call`` for every creator, at most ``sync_policy.concurrency`` at a time. A creator whose call raises
-    (storage trouble, a bug) is returned with its exception; the others still run. Results keep the given order."""
+    (storage trouble, a bug) is returned with its exception; the others still run. Results keep the given order.
+    A creator Fanvue throttles holds its slot only as long as its jobs' budgets allow (``sync_policy.job_budget``
+    each): a storm on one creator delays the creators queued behind it by a bounded time, and never those
+    already running (each creator has its own Fanvue bucket)."""
     gate = asyncio.Semaphore(ctx.sync_policy.concurrency)
     results: dict[CreatorId, T] = {}
     failures: dict[CreatorId, Exception] = {}

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from onyx_core.budget import JobBudget
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Freshness, Schedule, SyncJob, due_jobs
 from onyx_core.stats import RETRYABLE_REASONS, MissingReason
 from onyx_core.sync import Stream
-from onyx_core.usecases.context import Context, for_each_creator, require_agency
+from onyx_core.usecases.context import Context, budgeted, for_each_creator, require_agency, retry_at_of
 from onyx_core.usecases.import_creators import ImportReport, import_creators
 from onyx_core.usecases.rankings import (
     LinksReport,
@@ -49,6 +50,9 @@ class CreatorSyncReport:
     top_spenders: SnapshotReport | None = None
     links: LinksReport | None = None
     failures: dict[str, MissingReason] = field(default_factory=dict)
+    retry_at: datetime | None = None
+    """When Fanvue's rate limit lets a rerun in: the latest time it named for a call it refused (``None``: it
+    refused nothing). A job stops once it has sat out 429s for ``SyncPolicy.job_budget``."""
 
     @property
     def partial(self) -> bool:
@@ -81,9 +85,13 @@ async def sync_creator(
     progress: ProgressHook | None = None,
 ) -> CreatorSyncReport:
     """Run ``jobs`` for one creator, in :class:`SyncJob` order. A job that fails is recorded and the next one
-    still runs; nothing is ever zeroed or deleted because Fanvue failed. Re-running is always safe."""
+    still runs; nothing is ever zeroed or deleted because Fanvue failed. Re-running is always safe.
+
+    Each job (and each ledger stream) runs under its own ``sync_policy.job_budget`` of sitting out 429s: under a
+    storm a job stops within it (its reason ``rate_limited``) and the report says when to try again."""
     wanted = set(jobs)
     failures: dict[str, MissingReason] = {}
+    budgets: list[JobBudget] = []
     stats: StatsRefresh | None = None
     ledger: list[LedgerSyncReport] = []
     reconciled = history = spenders = links = None
@@ -97,27 +105,33 @@ async def sync_creator(
             progress(creator_id, SyncJob.LEDGER, f"{stream.value}: {rows} rows in {pages} pages", done=False)
 
     if SyncJob.STATS in wanted:
-        stats = await refresh_creator_stats(ctx, creator_id)
+        stats = await budgeted(ctx, refresh_creator_stats(ctx, creator_id), budgets)
         done(SyncJob.STATS, f"{stats.observations} observations, {len(stats.stale)} stale")
     if SyncJob.LEDGER in wanted:
         for stream in LEDGER_STREAMS:
-            report = await sync_ledger(ctx, creator_id, stream, paging)
+            report = await budgeted(ctx, sync_ledger(ctx, creator_id, stream, paging), budgets)
             ledger.append(report)
             if report.outcome is not SyncOutcome.COMPLETED:
                 failures[f"ledger:{stream.value}"] = report.failure or MissingReason.PARTIAL
         done(SyncJob.LEDGER, ", ".join(f"{r.stream.value} +{r.inserted} {r.outcome.value}" for r in ledger))
     if SyncJob.RECONCILE in wanted:
-        reconciled = await _attempt(failures, SyncJob.RECONCILE, reconcile_ledger(ctx, creator_id))
+        reconciled = await _attempt(
+            failures, SyncJob.RECONCILE, budgeted(ctx, reconcile_ledger(ctx, creator_id), budgets)
+        )
         summary = reconciled.summary if isinstance(reconciled, ReconcileReport) else failures[SyncJob.RECONCILE]
         done(SyncJob.RECONCILE, str(summary))
     if SyncJob.HISTORY in wanted:
-        history = await _attempt(failures, SyncJob.HISTORY, record_subscriber_history(ctx, creator_id))
+        history = await _attempt(
+            failures, SyncJob.HISTORY, budgeted(ctx, record_subscriber_history(ctx, creator_id), budgets)
+        )
         done(SyncJob.HISTORY, "ok" if history is not None else failures[SyncJob.HISTORY].value)
     if SyncJob.TOP_SPENDERS in wanted:
-        spenders = await _attempt(failures, SyncJob.TOP_SPENDERS, record_top_spenders(ctx, creator_id))
+        spenders = await _attempt(
+            failures, SyncJob.TOP_SPENDERS, budgeted(ctx, record_top_spenders(ctx, creator_id), budgets)
+        )
         done(SyncJob.TOP_SPENDERS, "ok" if spenders is not None else failures[SyncJob.TOP_SPENDERS].value)
     if SyncJob.LINKS in wanted:
-        links = await _attempt(failures, SyncJob.LINKS, sync_tracking_links(ctx, creator_id))
+        links = await _attempt(failures, SyncJob.LINKS, budgeted(ctx, sync_tracking_links(ctx, creator_id), budgets))
         done(SyncJob.LINKS, "ok" if links is not None else failures[SyncJob.LINKS].value)
     return CreatorSyncReport(
         creator_id,
@@ -128,6 +142,7 @@ async def sync_creator(
         spenders if isinstance(spenders, SnapshotReport) else None,
         links if isinstance(links, LinksReport) else None,
         failures,
+        retry_at_of(budgets),
     )
 
 
@@ -141,10 +156,19 @@ class AgencySyncReport:
     top_spenders: SnapshotReport | None
     failures: dict[str, str]
     """Steps that failed outside a creator's own jobs (import, agency top spenders, a creator's sync raising)."""
+    own_retry_at: datetime | None = None
+    """When Fanvue's rate limit lets the import and the agency-wide top spenders in again (``None``: it refused
+    neither)."""
 
     @property
     def partial(self) -> bool:
         return bool(self.failures) or any(report.partial for report in self.creators)
+
+    @property
+    def retry_at(self) -> datetime | None:
+        """The latest time Fanvue named for a refused call anywhere in this sync (``None``: none)."""
+        times = [t for t in (self.own_retry_at, *(r.retry_at for r in self.creators)) if t is not None]
+        return max(times) if times else None
 
 
 async def sync_agency(
@@ -156,16 +180,18 @@ async def sync_agency(
     progress: ProgressHook | None = None,
 ) -> AgencySyncReport:
     """Import the agency's creators (unless ``import_first`` is false), sync each of them (at most
-    ``sync_policy.concurrency`` at a time) and, with the top-spenders job, the agency-wide top 50.
+    ``sync_policy.concurrency`` at a time) and, with the top-spenders job, the agency-wide top 50 (when at least
+    one creator's ranking was refreshed).
 
     An import that fails leaves the stored creators as they are and their sync still runs."""
     await require_agency(ctx, agency_id)
     wanted = tuple(jobs)
     failures: dict[str, str] = {}
+    budgets: list[JobBudget] = []
     imported: ImportReport | None = None
     if import_first:
         try:
-            imported = await import_creators(ctx, agency_id)
+            imported = await budgeted(ctx, import_creators(ctx, agency_id), budgets)
         except SourceUnavailableError as failure:
             failures["import"] = failure.reason.value
     async with ctx.uow() as uow:
@@ -177,12 +203,15 @@ async def sync_agency(
     reports, failed = await for_each_creator(ctx, [c.id for c in creators], sync)
     failures.update({f"creator:{creator_id}": type(error).__name__ for creator_id, error in failed.items()})
     top: SnapshotReport | None = None
-    if SyncJob.TOP_SPENDERS in wanted:
+    # The agency's ranking is combined from the stored per-creator ones: with none of them refreshed it would be
+    # the same list stamped "now", a freshness no answer gave (a storm of 429s must change nothing stored).
+    refreshed = any(report.top_spenders is not None for report in reports.values())
+    if SyncJob.TOP_SPENDERS in wanted and refreshed:
         try:
-            top = await record_agency_top_spenders(ctx, agency_id)
+            top = await budgeted(ctx, record_agency_top_spenders(ctx, agency_id), budgets)
         except SourceUnavailableError as failure:
             failures["agency_top_spenders"] = failure.reason.value
-    return AgencySyncReport(agency_id, imported, tuple(reports.values()), top, failures)
+    return AgencySyncReport(agency_id, imported, tuple(reports.values()), top, failures, retry_at_of(budgets))
 
 
 async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
