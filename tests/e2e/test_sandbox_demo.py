@@ -67,6 +67,8 @@ async def test_the_sandbox_agency_syncs_into_sqlite_idempotently_with_tokens_enc
         assert stored[creator.uuid] == (sum(row.net for row in world.iter_earnings(creator.uuid, end=until)), 0)
         assert f"{creator.person.handle}: complete; ledger earnings" in first
         assert "unavailable: ledger:reversals (permission)" in first
+    # the first sync reconciles every creator's earnings with Fanvue's daily totals and says so
+    assert first.count("days agree with Fanvue") == len(world.creators), first
 
     # Stored revenue is Fanvue's lifetime total (refunds taken off): the reconciled ledger net.
     with sqlite3.connect(path) as db:

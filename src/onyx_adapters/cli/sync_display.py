@@ -21,7 +21,7 @@ from onyx_core.money import USD
 from onyx_core.schedule import SyncJob
 from onyx_core.stats import Metric, MetricRecord
 from onyx_core.sync import Stream
-from onyx_core.usecases import Context, CreatorSyncReport
+from onyx_core.usecases import Context, CreatorSyncReport, ReconcileOutcome
 
 __all__ = ["SyncProgress", "print_reports", "print_summary", "try_again", "when"]
 
@@ -131,5 +131,7 @@ def print_reports(reports: Sequence[CreatorSyncReport], handles: dict[CreatorId,
         failed = ", ".join(f"{job} ({reason.value})" for job, reason in sorted(report.failures.items()))
         state = "partial" if report.partial else "complete"
         line = f"{handles.get(report.creator_id, report.creator_id)}: {state}; ledger {added}"
+        if report.reconcile is not None and report.reconcile.outcome is not ReconcileOutcome.SKIPPED:
+            line += f"; reconciled: {report.reconcile.summary}"
         line += f"; unavailable: {failed}" if failed else ""
         console.print(line + (f"; {try_again(report.retry_at)}" if report.partial else ""), soft_wrap=True)
