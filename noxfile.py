@@ -14,9 +14,12 @@ DEV = ".[dev]"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (PostgreSQL tests skip on a laptop without it, and fail in CI)."""
+    """The whole test suite, one worker per core (PostgreSQL tests skip on a laptop without it, and fail in CI).
+
+    Every test keeps to its own databases, files and ports, so the workers never meet; ``-- -n0`` runs it in one
+    process (pytest takes the last ``-n``)."""
     session.install("-e", DEV)
-    session.run("pytest", "--junitxml=build/test-results.xml", *session.posargs)
+    session.run("pytest", "-n", "auto", "--junitxml=build/test-results.xml", *session.posargs)
 
 
 @nox.session
