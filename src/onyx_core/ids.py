@@ -18,3 +18,12 @@ FanId = NewType("FanId", str)
 
 TrackingLinkId = NewType("TrackingLinkId", str)
 """A Fanvue tracking link uuid."""
+
+MemberId = NewType("MemberId", str)
+"""Onyx's id of a member: a person who signs in to an agency's Onyx."""
+
+InviteId = NewType("InviteId", str)
+"""Onyx's id of an invitation (to join an agency, or for a creator to connect her own Fanvue account)."""
+
+ApiTokenId = NewType("ApiTokenId", str)
+"""Onyx's id of a personal API token (the token itself is a secret and never an id)."""
