@@ -116,7 +116,7 @@ def _copy_with_planted_keys(root: Path, destination: Path) -> tuple[str, str]:
     (destination / new_file).write_text(f"AWS_ACCESS_KEY_ID={_fake_aws_key()}\n")
     with (destination / changed_file).open("a") as out:
         out.write("\n" + "\n".join(f"# {line}" for line in _fake_private_key()) + "\n")
-    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+    for command in (["git", "init", "-q"], ["git", "add", "--all", "--force"]):  # tracked even if ignored
         subprocess.run(command, cwd=destination, check=True, capture_output=True)  # noqa: S603
     return new_file, changed_file
 
