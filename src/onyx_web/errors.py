@@ -1,10 +1,10 @@
 """The one exception-handling layer: every error answer is ``application/problem+json`` (RFC 9457).
 
-The body is ``{"type", "title", "status", "detail"?, "request_id"}``; ``detail`` only where it is safe (words the
-web layer chose, or Litestar's own 4xx explanation, scrubbed); a 400 from validation adds ``errors`` (field, where
-and why, never the value sent). A 500 says only "Internal Server Error" and the request id: never the exception's
-text, a traceback or a secret. The traceback goes to the log (logger ``onyx_web.errors``, scrubbed by
-:class:`~onyx_fanvue.redaction.SecretFilter`).
+The body is ``{"type", "title", "status", "detail"?, "request_id"}``; ``detail`` only where it is safe: words the
+web layer chose (:class:`Problem`), never the text of Litestar's own exceptions (they quote the request, query
+string included). A 400 from validation adds ``errors`` (field, where and why, never the value sent). A 500 says
+only "Internal Server Error" and the request id: never the exception's text, a traceback or a secret. The
+traceback goes to the log (logger ``onyx_web.errors``, scrubbed by :class:`~onyx_fanvue.redaction.SecretFilter`).
 
 Raise :class:`Problem` for an answer of the web layer's own wording; add a domain error to :data:`DOMAIN_ERRORS`
 to give it a status (its message is never shown).
@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -119,14 +120,8 @@ def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Respo
     if isinstance(error, HTTPException) and error.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         title = HTTPStatus(error.status_code).phrase
         extra = {"errors": _field_errors(error.extra)} if isinstance(error, ValidationException) else None
-        return problem_response(
-            request,
-            error.status_code,
-            title=title,
-            detail=_safe_detail(error.detail, title),
-            headers=error.headers,
-            extra=extra,
-        )
+        # no detail: Litestar's own quote the request (a query string may carry a code or a secret)
+        return problem_response(request, error.status_code, title=title, headers=error.headers, extra=extra)
     logger.error(
         "request %s failed: %s %s",
         request_id(request.scope),
@@ -135,13 +130,6 @@ def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Respo
         exc_info=(type(error), error, error.__traceback__),
     )
     return problem_response(request, HTTPStatus.INTERNAL_SERVER_ERROR)
-
-
-def _safe_detail(detail: str, title: str) -> str | None:
-    text = " ".join(scrub(detail or "").split())
-    if not text or text == title:
-        return None
-    return text[:MAX_DETAIL]
 
 
 def _field_errors(extra: Any) -> list[dict[str, str]]:
@@ -156,4 +144,6 @@ def _field_errors(extra: Any) -> list[dict[str, str]]:
 
 
 def _one_line(value: object) -> str:
+    if isinstance(value, Enum):
+        value = value.value
     return " ".join(scrub(str(value)).split())[:MAX_DETAIL]

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from litestar import Litestar
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.crypto import FernetCipher
@@ -22,7 +23,7 @@ from onyx_adapters.sql.engine import create_engine
 from onyx_core.ports import Cipher
 from onyx_web.errors import Problem
 
-__all__ = ["STATE_KEY", "RuntimeFactory", "WebRuntime", "fanvue_configured", "open_web_runtime", "web_runtime"]
+__all__ = ["STATE_KEY", "RuntimeFactory", "Web", "WebRuntime", "fanvue_configured", "open_web_runtime", "web_runtime"]
 
 STATE_KEY = "onyx_web"
 """Where the open :class:`WebRuntime` sits in ``app.state`` while the app serves."""
@@ -45,6 +46,10 @@ class WebRuntime:
         if self.runtime is None:
             raise Problem(503, "Connecting Fanvue is not configured on this server.")
         return self.runtime
+
+
+Web = NamedDependency[WebRuntime]
+"""A handler's parameter ``web: Web`` receives the app's open :class:`WebRuntime`."""
 
 
 def fanvue_configured(settings: OnyxSettings) -> bool:

@@ -13,7 +13,7 @@ from onyx_adapters.sql.migrate import check_database, check_file
 from onyx_fanvue.redaction import install_log_filter
 from onyx_web.errors import Problem, problem_spec
 from onyx_web.health.schemas import Health
-from onyx_web.runtime import WebRuntime
+from onyx_web.runtime import Web
 
 __all__ = ["READY_TIMEOUT", "healthz", "readyz"]
 
@@ -36,7 +36,7 @@ async def healthz() -> Health:
     summary="The database answers and is migrated",
     responses={503: problem_spec("Not ready: the database does not answer or is not migrated")},
 )
-async def readyz(web: WebRuntime) -> Health:
+async def readyz(web: Web) -> Health:
     try:
         # a missing SQLite file is not ready (and opening it would create an empty one)
         check_file(web.engine.url.render_as_string(hide_password=False))
