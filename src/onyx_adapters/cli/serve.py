@@ -64,6 +64,9 @@ def run_serve(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
     import uvicorn  # noqa: PLC0415
 
+    from onyx_fanvue.redaction import install_log_filter  # noqa: PLC0415
+
+    install_log_filter("uvicorn.error")  # uvicorn's own tracebacks (an app failing outside its handlers), scrubbed
     try:
         sock = _bind(host, port)
     except OSError as error:
