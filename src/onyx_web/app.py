@@ -25,7 +25,7 @@ from onyx_adapters.runtime import Runtime
 from onyx_adapters.settings import OnyxSettings
 from onyx_fanvue.redaction import SecretFilter
 from onyx_web import health
-from onyx_web.accounts.authentication import AuthenticationMiddleware, Authenticator, deny_all
+from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator, deny_all
 from onyx_web.errors import handle_exception
 from onyx_web.headers import add_security_headers
 from onyx_web.runtime import STATE_KEY, RuntimeFactory, WebRuntime, open_web_runtime, web_runtime
@@ -77,7 +77,7 @@ def create_app(
             version=_version(),
             # the document as JSON only: a UI page would need scripts from a CDN, which the CSP forbids
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            openapi_router=Router(path="/schema", route_handlers=[], opt={PUBLIC: True}),
         ),
         debug=False,
         pdb_on_exception=False,
