@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from onyx_adapters.cli.worker import add_worker_commands  # noqa: PLC0415
 
     add_worker_commands(commands)
+    from onyx_adapters.cli.serve import add_serve_command  # noqa: PLC0415
+
+    add_serve_command(commands)
     _debug_everywhere(parser)
     return parser
 
@@ -254,6 +257,12 @@ def _run_worker_command(args: argparse.Namespace) -> int:
     return cli_worker.run_enqueue_command(args)
 
 
+def _run_serve(args: argparse.Namespace) -> int:
+    from onyx_adapters.cli.serve import run_serve  # noqa: PLC0415
+
+    return run_serve(args)
+
+
 _COMMANDS = {
     "demo": _run_demo,
     "sandbox": _run_sandbox,
@@ -264,6 +273,7 @@ _COMMANDS = {
     "schedule": _run_sync_command,
     "worker": _run_worker_command,
     "enqueue": _run_worker_command,
+    "serve": _run_serve,
 }
 
 

@@ -1,0 +1,105 @@
+"""Who is calling: every route is private unless it declares ``opt={"public": True}`` (W1).
+
+For a private route, :class:`AuthenticationMiddleware` reads the credentials — ``Authorization: Bearer <token>``
+(an API token) or else the ``__Host-onyx_session`` cookie — and hands them to the app's :class:`Authenticator`,
+which returns the principal (``request.user`` from then on) or raises :class:`NotAuthenticatedError`. No
+credentials, malformed ones or a refusal answer 401 (problem+json); anything else the authenticator raises is a
+500 like any other failure. The authenticator decides everything about validity (expiry, revocation, stage): it is
+the core's (``authenticate_session`` / ``authenticate_api_token``), wired by the app factory; until then
+:func:`deny_all` refuses everyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
+
+from onyx_web.errors import Problem
+from onyx_web.runtime import WebRuntime, web_runtime
+
+__all__ = [
+    "MAX_CREDENTIAL_LENGTH",
+    "PUBLIC",
+    "SESSION_COOKIE",
+    "AuthenticationMiddleware",
+    "Authenticator",
+    "Credentials",
+    "NotAuthenticatedError",
+    "deny_all",
+    "unauthenticated",
+]
+
+SESSION_COOKIE = "__Host-onyx_session"
+PUBLIC = "public"
+"""The route option that lets anonymous callers in: ``@get("/healthz", opt={"public": True})``."""
+MAX_CREDENTIAL_LENGTH = 512
+"""Longer credentials are refused without asking the authenticator (ours are 43-52 characters)."""
+
+
+class NotAuthenticatedError(Exception):
+    """The credentials are unknown, expired or revoked: the caller is nobody (401)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    scheme: Literal["session", "bearer"]
+    """``session``: the cookie (unsafe methods also need the CSRF token); ``bearer``: an API token."""
+    secret: str = field(repr=False)
+
+
+class Authenticator(Protocol):
+    """Turns credentials into a principal, or raises :class:`NotAuthenticatedError` (or an error the app maps to
+    401). ``web`` gives it the database and the rest of the runtime."""
+
+    async def __call__(self, web: WebRuntime, credentials: Credentials, /) -> Any: ...
+
+
+async def deny_all(web: WebRuntime, credentials: Credentials, /) -> Any:  # noqa: ARG001
+    """The authenticator while no accounts are wired: nobody is anybody."""
+    raise NotAuthenticatedError
+
+
+def unauthenticated() -> Problem:
+    """The 401 every refusal answers: the same for a missing, malformed, unknown or expired credential."""
+    return Problem(401, "Log in, or send an API token.", headers={"WWW-Authenticate": 'Bearer realm="onyx"'})
+
+
+def credentials_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Credentials | None:
+    """The request's credentials; ``None`` for none or malformed ones. A bearer token wins over the cookie."""
+    authorization = connection.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not _plausible(token):
+            return None
+        return Credentials("bearer", token)
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if cookie is None or not _plausible(cookie):
+        return None
+    return Credentials("session", cookie)
+
+
+def _plausible(secret: str) -> bool:
+    return 0 < len(secret) <= MAX_CREDENTIAL_LENGTH and secret.isascii() and secret.isprintable() and " " not in secret
+
+
+class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Authenticates every request to a route without ``opt={"public": True}``, whatever its method."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        super().__init__(app, exclude_from_auth_key=PUBLIC, exclude_http_methods=())
+        self.authenticator = authenticator
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        credentials = credentials_of(connection)
+        if credentials is None:
+            raise unauthenticated()
+        try:
+            principal = await self.authenticator(web_runtime(connection.app), credentials)
+        except NotAuthenticatedError:
+            raise unauthenticated() from None
+        return AuthenticationResult(user=principal, auth=credentials)

@@ -1,0 +1,109 @@
+"""The app factory: ``create_app(settings)`` builds the Litestar app from ``ONYX_*`` settings through the same
+composition root as the CLI; ``create_app_from_env()`` is what ``onyx serve`` (``uvicorn --factory``) calls.
+
+To add a domain: give it a folder (``onyx_web/<domain>/``) with its controllers and a ``route_handlers`` list in
+its ``__init__``, and add that list to :data:`DOMAINS`. Every route is private (401 without credentials) unless it
+declares ``opt={"public": True}``; tests/web/test_route_inventory.py checks every registered route.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+from onyx_adapters.runtime import Runtime
+from onyx_adapters.settings import OnyxSettings
+from onyx_fanvue.redaction import SecretFilter
+from onyx_web import health
+from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator, deny_all
+from onyx_web.errors import handle_exception
+from onyx_web.headers import add_security_headers
+from onyx_web.runtime import STATE_KEY, RuntimeFactory, WebRuntime, open_web_runtime, web_runtime
+
+__all__ = ["DOMAINS", "create_app", "create_app_from_env"]
+
+DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (health.route_handlers,)
+"""The route handlers of every domain, in one place."""
+
+
+def _version() -> str:
+    try:
+        return version("onyx-fanvue")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+def create_app(
+    settings: OnyxSettings | None = None,
+    *,
+    runtime_factory: RuntimeFactory = Runtime.from_settings,
+    authenticator: Authenticator = deny_all,
+) -> Litestar:
+    """The Onyx web app. The runtime (database, cipher, Fanvue app) opens when the app starts and closes when it
+    stops; ``settings`` default to the environment's. Debug mode is off, always: no answer carries a trace."""
+    settings = settings or OnyxSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_web_runtime(settings, runtime_factory) as web:
+            app.state[STATE_KEY] = web
+            try:
+                yield
+            finally:
+                del app.state[STATE_KEY]
+
+    async def provide_web() -> WebRuntime:
+        return web_runtime(app)
+
+    app = Litestar(
+        route_handlers=[handler for domain in DOMAINS for handler in domain],
+        lifespan=[lifespan],
+        dependencies={"web": Provide(provide_web)},
+        middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator)],
+        exception_handlers={Exception: handle_exception},
+        before_send=[add_security_headers],
+        openapi_config=OpenAPIConfig(
+            title="Onyx",
+            version=_version(),
+            # the document as JSON only: a UI page would need scripts from a CDN, which the CSP forbids
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={PUBLIC: True}),
+        ),
+        debug=False,
+        pdb_on_exception=False,
+        logging_config=None,  # the process's logging is its runner's (onyx serve, a test)
+    )
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """``create_app()`` on the environment's settings, logging to stderr (scrubbed, with tracebacks): what
+    ``onyx serve`` starts (``uvicorn --factory onyx_web.app:create_app_from_env``)."""
+    _log_to_stderr()
+    return create_app(OnyxSettings())
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The web's log handler: full records with their tracebacks, every one scrubbed of secrets."""
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("onyx_web")
+    if any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        return
+    handler = _StderrHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

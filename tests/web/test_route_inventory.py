@@ -1,0 +1,121 @@
+"""W1: every registered route is either public by its own declaration (``opt={"public": True}``) or answers 401
+without credentials (and with made-up ones); no route with ``debug`` or ``admin`` in its path is public.
+
+The cases come from ``app.routes``: a route added later is checked without anyone listing it here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from litestar import Litestar, get, post
+from litestar.params import FromPath
+from web_helpers import serving
+
+from onyx_web.accounts.authentication import PUBLIC, SESSION_COOKIE
+
+_PARAM = re.compile(r"\{(\w+):(\w+)\}")
+_SAMPLES = {"int": "1", "uuid": "00000000-0000-4000-8000-000000000001", "float": "1.5", "decimal": "1.5"}
+ANONYMOUS: dict[str, dict[str, str]] = {
+    "no credentials": {},
+    "a made-up API token": {"Authorization": "Bearer onyx_pat_made-up"},
+    "a made-up session": {"Cookie": f"{SESSION_COOKIE}=made-up-session-id"},
+    "a malformed authorization": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    method: str
+    public: bool
+
+    def url(self) -> str:
+        return _PARAM.sub(lambda m: _SAMPLES.get(m.group(2), "x"), self.path)
+
+
+def operations(app: Litestar) -> list[Operation]:
+    return sorted(
+        {
+            Operation(route.path, method, bool(handler.opt.get(PUBLIC)))
+            for route in app.routes
+            for handler in route.route_handlers  # type: ignore[attr-defined]
+            for method in handler.http_methods
+        },
+        key=lambda op: (op.path, op.method),
+    )
+
+
+def anonymous_answers_not_401(app: Litestar) -> list[str]:
+    """Every private operation that answers anything but a 401 problem to an anonymous caller."""
+    wrong = []
+    with serving(app) as client:
+        for op in (op for op in operations(app) if not op.public):
+            for who, headers in ANONYMOUS.items():
+                response = client.request(op.method, op.url(), headers=headers)
+                if response.status_code != 401 or response.headers.get("content-type") != "application/problem+json":
+                    wrong.append(f"{op.method} {op.path} with {who}: {response.status_code}")
+    return wrong
+
+
+def public_debug_or_admin(app: Litestar) -> list[str]:
+    return [f"{op.method} {op.path}" for op in operations(app) if op.public and re.search("debug|admin", op.path, re.I)]
+
+
+@get("/test/private")
+async def private() -> dict[str, str]:
+    return {"secret": "data"}
+
+
+@post("/test/private/{item_id:int}")
+async def private_write(item_id: FromPath[int]) -> dict[str, int]:
+    return {"item": item_id}
+
+
+@pytest.fixture
+def app_with_private_routes(app: Litestar) -> Litestar:
+    """The app, plus two private routes of the test's own (the app has none of its own yet)."""
+    app.register(private)
+    app.register(private_write)
+    return app
+
+
+def test_every_private_route_answers_401_without_credentials(
+    app_with_private_routes: Litestar, record_property: pytest.RecordProperty
+) -> None:
+    ops = operations(app_with_private_routes)
+    private_ops = [op for op in ops if not op.public]
+    assert {("/test/private", "GET"), ("/test/private/{item_id:int}", "POST")} <= {
+        (op.path, op.method) for op in private_ops
+    }
+    assert anonymous_answers_not_401(app_with_private_routes) == []
+    record_property(
+        "W1", f" {len(ops)} operations, {len(ops) - len(private_ops)} public, {len(private_ops)} private: 100 % 401"
+    )
+
+
+def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
+    public = {(op.path, op.method) for op in operations(app) if op.public}
+    allowed_paths = {"/healthz", "/readyz", "/schema", "/schema/openapi.json", "/schema/{path:str}"}
+    assert {path for path, _ in public} <= allowed_paths
+    assert ("/healthz", "GET") in public
+    assert ("/readyz", "GET") in public
+
+
+def test_no_debug_or_admin_route_is_public(app: Litestar) -> None:
+    assert public_debug_or_admin(app) == []
+
+
+def test_the_checks_catch_an_open_route() -> None:
+    """The checks above fail for an app whose private route lets anyone in, or with a public admin route."""
+
+    @get("/admin/settings", opt={PUBLIC: True})
+    async def open_admin() -> None:
+        return None
+
+    unprotected = Litestar([private, open_admin])
+    found = set(anonymous_answers_not_401(unprotected))
+    assert {f"GET /test/private with {who}: 200" for who in ANONYMOUS} <= found
+    assert public_debug_or_admin(unprotected) == ["GET /admin/settings"]
