@@ -75,8 +75,9 @@ class SqlMemberRepository:
         row = {**self._row(member), "id": member.id, "agency_id": member.agency_id, "email": member.email}
         row |= {"created_at": member.created_at, "password_hash": password_hash}
         conn = await self._tx.writer()
+        # RETURNING says whether the row went in (psycopg reports no rowcount for INSERT … ON CONFLICT)
         stmt = insert(self._tx.dialect, members).values(row).on_conflict_do_nothing(index_elements=["email"])
-        if (await conn.execute(stmt)).rowcount != 1:
+        if (await conn.execute(stmt.returning(members.c.id))).one_or_none() is None:
             raise DuplicateEmailError(f"a member with the address {member.email} exists already")
         await self._write_scope(member)
 
