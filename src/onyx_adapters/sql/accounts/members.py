@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, insert, upsert
 from onyx_adapters.sql.schema import agency_policies, login_throttles, member_creators, members
-from onyx_core.accounts.model import AgencyPolicy, LoginThrottle, Member, Role, normalize_email
+from onyx_core.accounts.model import AgencyPolicy, LoginThrottle, Member, Role
 from onyx_core.accounts.ports import DuplicateEmailError
 from onyx_core.ids import AgencyId, CreatorId, MemberId
 
@@ -60,7 +60,7 @@ class SqlMemberRepository:
         return await self._one(select(*_MEMBER_COLUMNS).where(members.c.id == member_id))
 
     async def by_email(self, email: str) -> Member | None:
-        return await self._one(select(*_MEMBER_COLUMNS).where(members.c.email == normalize_email(email)))
+        return await self._one(select(*_MEMBER_COLUMNS).where(members.c.email == email))
 
     async def for_agency(self, agency_id: AgencyId) -> list[Member]:
         conn = await self._tx.reader()
