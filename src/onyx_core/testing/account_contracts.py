@@ -59,7 +59,9 @@ __all__ = [
     "check_recovery_code_consume_has_one_winner",
     "check_recovery_codes_replace_and_consume",
     "check_session_round_trip_and_delete_for_member",
+    "check_throttle_get_for_update_loses_no_failure",
     "check_totp_claim_step_has_one_winner",
+    "check_totp_get_for_update_loses_no_failure",
     "check_totp_round_trip_and_claim_step",
     "check_uncommitted_accounts_work_is_discarded",
 ]
@@ -260,6 +262,28 @@ async def check_policy_and_throttle_round_trip(uow_factory: AccountsUnitOfWorkFa
         _expect(await uow.throttles.get(other.key) == other, "clear must remove only that key")
 
 
+async def check_throttle_get_for_update_loses_no_failure(uow_factory: AccountsUnitOfWorkFactory) -> None:
+    """Concurrent failed logins of one address, each reading the throttle with ``get_for_update``, adding one
+    failure and saving: every failure is counted, also the first ones, before any throttle is stored."""
+    key = _email("raced")
+
+    async def fail(uow: AccountsUnitOfWork) -> bool:
+        throttle = await uow.throttles.get_for_update(key)
+        await asyncio.sleep(0)  # invite the others in between the read and the write
+        failures = 1 if throttle is None else throttle.failures + 1
+        await uow.throttles.save(LoginThrottle(key, failures, T0))
+        return True
+
+    await _concurrently(fail, uow_factory)
+    async with uow_factory() as uow:
+        got = await uow.throttles.get(key)
+    counted = 0 if got is None else got.failures
+    _expect(
+        counted == CONCURRENT_WRITERS,
+        f"{CONCURRENT_WRITERS} concurrent failures counted as {counted}: get_for_update must serialise them",
+    )
+
+
 # ----------------------------------------------------------------------------- sessions
 
 
@@ -364,6 +388,35 @@ async def check_totp_claim_step_has_one_winner(uow_factory: AccountsUnitOfWorkFa
     async with uow_factory() as uow:
         got = await uow.totp.get(seed.owner.id)
         _expect(got is not None and got.last_step == 42, "the claimed step must be stored")
+
+
+async def check_totp_get_for_update_loses_no_failure(uow_factory: AccountsUnitOfWorkFactory) -> None:
+    """Concurrent wrong codes, each reading the enrolment with ``get_for_update``, adding one failure and saving:
+    every failure is counted (the lock-out cannot be outrun by sending codes in parallel)."""
+    seed = await _seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.totp.save(replace(enrolment_row(seed.owner), active=True))
+        await uow.commit()
+
+    async def fail(uow: AccountsUnitOfWork) -> bool:
+        enrolment = await uow.totp.get_for_update(seed.owner.id)
+        if enrolment is None:
+            return False
+        await asyncio.sleep(0)  # invite the others in between the read and the write
+        counted = enrolment.consecutive_failures + 1
+        await uow.totp.save(replace(enrolment, failures=enrolment.failures + 1, consecutive_failures=counted))
+        return True
+
+    found = await _concurrently(fail, uow_factory)
+    _expect(found == CONCURRENT_WRITERS, f"get_for_update found the enrolment {found} times of {CONCURRENT_WRITERS}")
+    async with uow_factory() as uow:
+        got = await uow.totp.get(seed.owner.id)
+    _expect(
+        got is not None and got.failures == got.consecutive_failures == CONCURRENT_WRITERS,
+        f"{CONCURRENT_WRITERS} concurrent failures counted as {got and got.failures}: get_for_update must lock",
+    )
+    async with uow_factory() as uow:
+        _expect(await uow.totp.get_for_update(MemberId(uid("member"))) is None, "no enrolment: None")
 
 
 async def check_recovery_codes_replace_and_consume(uow_factory: AccountsUnitOfWorkFactory) -> None:
@@ -796,9 +849,11 @@ ALL_ACCOUNT_CONTRACTS: list[AccountsContract] = [
     check_member_round_trip,
     check_email_is_unique,
     check_policy_and_throttle_round_trip,
+    check_throttle_get_for_update_loses_no_failure,
     check_session_round_trip_and_delete_for_member,
     check_totp_round_trip_and_claim_step,
     check_totp_claim_step_has_one_winner,
+    check_totp_get_for_update_loses_no_failure,
     check_recovery_codes_replace_and_consume,
     check_recovery_code_consume_has_one_winner,
     check_invite_round_trip,

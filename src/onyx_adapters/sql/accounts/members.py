@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, insert, upsert
 from onyx_adapters.sql.schema import agency_policies, login_throttles, member_creators, members
@@ -133,18 +134,44 @@ class SqlAgencyPolicyRepository:
         await conn.execute(upsert(self._tx.dialect, agency_policies, [row], ["agency_id"]))
 
 
+THROTTLE_LOCK_CLASS = 0x4F4E5854
+"""The first key of the PostgreSQL advisory locks on login throttles (the two-key space; the token store's locks
+use the one-key space, which never overlaps it)."""
+_THROTTLE_LOCK = text("SELECT pg_advisory_xact_lock(:class_id, :object_id)")
+
+
+def _throttle_lock_key(key: str) -> int:
+    """A stable signed 32-bit key for ``key`` (the same in every process)."""
+    return int.from_bytes(hashlib.sha256(b"onyx:login-throttle:" + key.encode()).digest()[:4], "big", signed=True)
+
+
+def _throttle(row: Any) -> LoginThrottle | None:
+    return None if row is None else LoginThrottle(row.key, int(row.failures), row.window_start, row.locked_until)
+
+
 class SqlLoginThrottleRepository:
-    """Implements :class:`~onyx_core.accounts.ports.LoginThrottleRepository`."""
+    """Implements :class:`~onyx_core.accounts.ports.LoginThrottleRepository`.
+
+    ``get_for_update`` must serialise units also while no row exists yet (the first failures of an address), so
+    a row lock is not enough: on PostgreSQL it takes a transaction-level advisory lock on the key; on SQLite the
+    unit's ``BEGIN IMMEDIATE`` write lock does it."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
 
     async def get(self, key: str) -> LoginThrottle | None:
         conn = await self._tx.reader()
-        row = (await conn.execute(select(login_throttles).where(login_throttles.c.key == key))).one_or_none()
-        if row is None:
-            return None
-        return LoginThrottle(row.key, int(row.failures), row.window_start, row.locked_until)
+        return _throttle(
+            (await conn.execute(select(login_throttles).where(login_throttles.c.key == key))).one_or_none()
+        )
+
+    async def get_for_update(self, key: str) -> LoginThrottle | None:
+        conn = await self._tx.writer()
+        if self._tx.dialect == "postgresql":
+            await conn.execute(_THROTTLE_LOCK, {"class_id": THROTTLE_LOCK_CLASS, "object_id": _throttle_lock_key(key)})
+        return _throttle(
+            (await conn.execute(select(login_throttles).where(login_throttles.c.key == key))).one_or_none()
+        )
 
     async def save(self, throttle: LoginThrottle) -> None:
         row = {

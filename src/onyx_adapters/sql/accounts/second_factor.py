@@ -48,6 +48,13 @@ class SqlTotpRepository:
         row = (await conn.execute(query)).one_or_none()
         return None if row is None else self._enrolment(row)
 
+    async def get_for_update(self, member_id: MemberId) -> TotpEnrolment | None:
+        """``SELECT … FOR UPDATE`` (PostgreSQL; on SQLite the unit takes the write lock)."""
+        conn = await self._tx.writer()
+        query = select(totp_enrolments).where(totp_enrolments.c.member_id == member_id).with_for_update()
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else self._enrolment(row)
+
     async def save(self, enrolment: TotpEnrolment) -> None:
         row = {
             "member_id": enrolment.member_id,
