@@ -19,9 +19,11 @@ from onyx_adapters.crypto import FernetCipher, check_stored_tokens
 from onyx_adapters.fanvue_clients import ConnectionClients
 from onyx_adapters.gateway import FanvueGateway
 from onyx_adapters.settings import ConfigurationError, OnyxSettings
+from onyx_adapters.sql.accounts import sql_accounts_unit_of_work_factory
 from onyx_adapters.sql.engine import create_engine, require_onyx_engine
 from onyx_adapters.sql.migrate import check_database
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
+from onyx_core.accounts.ports import AccountsUnitOfWorkFactory
 from onyx_core.ports import Cipher, Clock
 from onyx_core.stats import MergePolicy
 from onyx_core.sync import SyncPolicy
@@ -105,6 +107,8 @@ class Runtime:
         self.ctx = ctx
         self.client_options = dict(client_options or {})
         """What the runtime's SDK clients are built with (where Fanvue is), for a one-off client of its own."""
+        self.accounts: AccountsUnitOfWorkFactory = sql_accounts_unit_of_work_factory(engine, cipher)
+        """Units of work over the accounts (members, sessions, second factors, …) on the same database and cipher."""
 
     @classmethod
     @asynccontextmanager

@@ -22,6 +22,13 @@ QUERIES = {
     "ix_ledger_entries_creator_id_currency": (
         "SELECT key, currency FROM ledger_entries WHERE creator_id = %s AND currency <> %s LIMIT 1"
     ),
+    "ix_members_agency_id_created_at": "SELECT id FROM members WHERE agency_id = %s ORDER BY created_at, id",
+    "ix_web_sessions_member_id": "DELETE FROM web_sessions WHERE member_id = %s",
+    "ix_recovery_codes_member_id": "SELECT id FROM recovery_codes WHERE member_id = %s AND used_at IS NULL",
+    "ix_invites_agency_id_created_at": "SELECT id FROM invites WHERE agency_id = %s ORDER BY created_at, id",
+    "ix_api_tokens_member_id_created_at": "SELECT id FROM api_tokens WHERE member_id = %s ORDER BY created_at, id",
+    "ix_oauth_attempts_created_at": "DELETE FROM oauth_attempts WHERE created_at < now() - interval '10 minutes'",
+    "ix_audit_log_agency_id_id": "SELECT id FROM audit_log WHERE agency_id = %s AND id < 9 ORDER BY id DESC LIMIT 100",
     "ix_ledger_entries_creator_id_occurred_at": (
         "SELECT key FROM ledger_entries WHERE creator_id = %s AND occurred_at >= now() - interval '30 days' "
         "ORDER BY occurred_at"

@@ -20,23 +20,34 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from onyx_adapters.sql.types import UtcDateTime
 
 __all__ = [
     "agencies",
+    "agency_policies",
+    "api_tokens",
+    "audit_log",
     "connections",
     "creator_stats",
     "creators",
+    "invites",
     "ledger_entries",
+    "login_throttles",
+    "member_creators",
     "members",
     "metadata",
+    "oauth_attempts",
+    "recovery_codes",
     "stats_events",
     "subscriber_days",
     "sync_cursors",
     "top_spenders",
+    "totp_enrolments",
     "tracking_links",
+    "web_sessions",
 ]
 
 # Stable constraint names, so migrations can refer to them on every engine.
@@ -69,8 +80,143 @@ members = Table(
     Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
     Column("email", String(320), nullable=False, unique=True),  # unique: one login per address
     Column("display_name", String(200), nullable=False),
-    Column("role", String(16), nullable=False),  # "admin" | "member"
+    Column("role", String(16), nullable=False),  # onyx_core.accounts.model.Role: owner | admin | manager | viewer
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_hash", Text, nullable=True),  # argon2id; never a password in clear
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    # creator scope: false = sees every creator (scope None); true = only the member_creators rows (maybe none)
+    Column("scoped", Boolean, nullable=False, server_default=false()),
+    # MemberRepository.for_agency: the agency's members, oldest first
+    Index(None, "agency_id", "created_at"),
+)
+
+member_creators = Table(
+    "member_creators",
+    metadata,
+    # the creators a scoped member (members.scoped) may see; no foreign key to creators: a scope names ids
+    Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("creator_id", ID, primary_key=True),
+)
+
+agency_policies = Table(
+    "agency_policies",
+    metadata,
+    Column("agency_id", ID, ForeignKey("agencies.id"), primary_key=True),
+    Column("require_two_factor", Boolean, nullable=False),
+)
+
+login_throttles = Table(
+    "login_throttles",
+    metadata,
+    Column("key", String(400), primary_key=True),  # the normalized email (known or not)
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),  # SHA-256 of the cookie's value, never the value
+    Column("member_id", ID, ForeignKey("members.id"), nullable=False),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("authenticated_at", UtcDateTime(), nullable=False),
+    # SessionRepository.delete_for_member
+    Index(None, "member_id"),
+)
+
+totp_enrolments = Table(
+    "totp_enrolments",
+    metadata,
+    Column("member_id", ID, ForeignKey("members.id"), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),  # the base32 seed encrypted with the Cipher: never in clear
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("activated_at", UtcDateTime(), nullable=True),
+    Column("last_step", BigInteger, nullable=True),  # the replay guard (TotpRepository.claim_step)
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("consecutive_failures", Integer, nullable=False),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, ForeignKey("members.id"), nullable=False),
+    Column("code_hash", Text, nullable=False),  # argon2id
+    Column("used_at", UtcDateTime(), nullable=True),
+    # RecoveryCodeRepository.unused / replace
+    Index(None, "member_id"),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("token_digest", String(64), nullable=False, unique=True),  # InviteRepository.by_token_digest
+    Column("created_by", ID, ForeignKey("members.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("role", String(16), nullable=True),
+    Column("creator_scope", Text, nullable=True),  # JSON list of creator ids; NULL = every creator
+    Column("email", String(320), nullable=True),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    # InviteRepository.for_agency
+    Index(None, "agency_id", "created_at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, ForeignKey("members.id"), nullable=False),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("scopes", String(200), nullable=False),  # space-separated, sorted
+    Column("token_digest", String(64), nullable=False, unique=True),  # ApiTokenRepository.by_digest
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    # ApiTokenRepository.for_member
+    Index(None, "member_id", "created_at"),
+)
+
+oauth_attempts = Table(
+    "oauth_attempts",
+    metadata,
+    Column("state_digest", String(64), primary_key=True),
+    Column("session_digest", String(64), nullable=False),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("member_id", ID, nullable=True),
+    Column("code_verifier", LargeBinary, nullable=False),  # PKCE verifier encrypted with the Cipher
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("invite_id", ID, nullable=True),
+    Column("reconnect_connection_id", ID, nullable=True),
+    # OAuthAttemptRepository.purge_before
+    Index(None, "created_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("agency_id", ID, nullable=True),
+    Column("actor", ID, nullable=True),
+    Column("target", Text, nullable=True),
+    Column("details", Text, nullable=False),  # JSON object of short strings (never a secret)
+    Column("ip", String(64), nullable=True),
+    # AuditLog.for_agency: newest first, paged by id
+    Index(None, "agency_id", "id"),
 )
 
 creators = Table(

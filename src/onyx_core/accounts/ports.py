@@ -87,6 +87,11 @@ class AgencyPolicyRepository(Protocol):
 class LoginThrottleRepository(Protocol):
     async def get(self, key: str) -> LoginThrottle | None: ...
 
+    async def get_for_update(self, key: str) -> LoginThrottle | None:
+        """As :meth:`get`, and no other unit reads ``key`` for update until this one ends (also while no throttle
+        is stored yet): concurrent failed logins read-increment-save without losing a failure."""
+        ...
+
     async def save(self, throttle: LoginThrottle) -> None: ...
 
     async def clear(self, key: str) -> None: ...
@@ -112,6 +117,11 @@ class TotpRepository(Protocol):
     """``secret`` is encrypted at rest with the :class:`~onyx_core.ports.Cipher`."""
 
     async def get(self, member_id: MemberId) -> TotpEnrolment | None: ...
+
+    async def get_for_update(self, member_id: MemberId) -> TotpEnrolment | None:
+        """As :meth:`get`, and no other unit reads the enrolment for update until this one ends: concurrent wrong
+        codes read-increment-save the failure counters without losing one."""
+        ...
 
     async def save(self, enrolment: TotpEnrolment) -> None: ...
 
