@@ -24,7 +24,6 @@ from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar
-from urllib.parse import quote, urlencode
 
 from onyx_core.accounts.model import (
     AgencyPolicy,
@@ -545,8 +544,16 @@ class FakeTotp:
         return found
 
     def provisioning_uri(self, secret: str, account: str, issuer: str) -> str:
-        query = urlencode({"secret": secret, "issuer": issuer, "algorithm": "SHA1", "digits": 6, "period": 30})
-        return f"otpauth://totp/{quote(issuer)}:{quote(account)}?{query}"
+        query = f"secret={secret}&issuer={_quote(issuer)}&algorithm=SHA1&digits=6&period=30"
+        return f"otpauth://totp/{_quote(issuer)}:{_quote(account)}?{query}"
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _quote(text: str) -> str:
+    """Percent-encoding (RFC 3986) of everything but the unreserved characters (no ``urllib`` in the core)."""
+    return "".join(chr(b) if chr(b) in _UNRESERVED else f"%{b:02X}" for b in text.encode())
 
 
 if TYPE_CHECKING:  # never runs: makes mypy prove each fake implements its port
