@@ -68,7 +68,11 @@ async def test_failures_spread_beyond_the_window_do_not_throttle(kit: Kit) -> No
     await fail(kit, "olga@agency.test", 9)
     kit.clock.advance(timedelta(minutes=15))
     await fail(kit, "olga@agency.test", 9)  # a new window: 9 of 10
-    await login_password(kit.deps, email="olga@agency.test", password=PASSWORD)
+    kit.clock.advance(timedelta(minutes=1))
+    await fail(kit, "olga@agency.test", 1)  # the 10th of the new window locks it, until 15 min after its start
+    with pytest.raises(Throttled) as refused:
+        await login_password(kit.deps, email="olga@agency.test", password=PASSWORD)
+    assert refused.value.retry_after == 14 * 60
 
 
 async def test_success_resets_the_count(kit: Kit) -> None:

@@ -160,6 +160,7 @@ async def test_removing_a_member_disables_her_and_ends_her_sessions(kit: Kit, ow
     await remove_member(kit.deps, principal, viewer.id)
     assert kit.store.members[viewer.id].disabled
     assert kit.store.audit[-1].action is AuditAction.MEMBER_REMOVED
+    assert not [s for s in kit.store.sessions.values() if s.member_id == viewer.id]
     with pytest.raises(NotAuthenticated):
         await authenticate_session(kit.deps, secret)
 
