@@ -76,6 +76,12 @@ class _Gone:
 _GONE = _Gone()
 
 
+async def _io() -> None:
+    """Every repository call yields to other tasks once, as a database round trip does: concurrent units of work
+    interleave between their statements, so the tests see the races a real database would allow."""
+    await asyncio.sleep(0)
+
+
 class InMemoryAccountsStore:
     """The committed accounts state (plain dicts, readable in assertions) beside ``base`` (agencies, creators,
     connections). Change it only through units of work (or before any is open)."""
@@ -236,15 +242,19 @@ class _Members:
         self._uow, self._t, self._hashes = uow, uow._members, uow._hashes
 
     async def get(self, member_id: MemberId) -> Member | None:
+        await _io()
         return self._t.get(member_id)
 
     async def by_email(self, email: str) -> Member | None:
+        await _io()
         return next((m for m in self._t.values() if m.email == email), None)
 
     async def for_agency(self, agency_id: AgencyId) -> list[Member]:
+        await _io()
         return sorted((m for m in self._t.values() if m.agency_id == agency_id), key=lambda m: (m.created_at, m.id))
 
     async def add(self, member: Member, password_hash: str) -> None:
+        await _io()
         await self._uow._lock("member_email", member.email)  # a unique index: a second adder waits, then sees it
         if await self.by_email(member.email) is not None or self._t.get(member.id) is not None:
             raise DuplicateEmailError(f"a member with email {member.email} exists")
@@ -252,14 +262,17 @@ class _Members:
         self._hashes.put(member.id, password_hash)
 
     async def update(self, member: Member) -> None:
+        await _io()
         stored = self._t.get(member.id)
         if stored is not None:
             self._t.put(member.id, replace(member, email=stored.email, agency_id=stored.agency_id))
 
     async def password_hash(self, member_id: MemberId) -> str | None:
+        await _io()
         return self._hashes.get(member_id)
 
     async def set_password_hash(self, member_id: MemberId, password_hash: str) -> None:
+        await _io()
         if self._t.get(member_id) is not None:
             self._hashes.put(member_id, password_hash)
 
@@ -269,9 +282,11 @@ class _Policies:
         self._t = table
 
     async def get(self, agency_id: AgencyId) -> AgencyPolicy:
+        await _io()
         return self._t.get(agency_id) or AgencyPolicy(agency_id)
 
     async def save(self, policy: AgencyPolicy) -> None:
+        await _io()
         self._t.put(policy.agency_id, policy)
 
 
@@ -280,12 +295,15 @@ class _Throttles:
         self._t = table
 
     async def get(self, key: str) -> LoginThrottle | None:
+        await _io()
         return self._t.get(key)
 
     async def save(self, throttle: LoginThrottle) -> None:
+        await _io()
         self._t.put(throttle.key, throttle)
 
     async def clear(self, key: str) -> None:
+        await _io()
         self._t.delete(key)
 
 
@@ -294,12 +312,15 @@ class _Sessions:
         self._t = table
 
     async def add(self, session: WebSession) -> None:
+        await _io()
         self._t.put(session.id_digest, session)
 
     async def get(self, id_digest: str) -> WebSession | None:
+        await _io()
         return self._t.get(id_digest)
 
     async def save(self, session: WebSession) -> None:
+        await _io()
         stored = self._t.get(session.id_digest)
         if stored is not None:
             self._t.put(
@@ -313,9 +334,11 @@ class _Sessions:
             )
 
     async def delete(self, id_digest: str) -> None:
+        await _io()
         self._t.delete(id_digest)
 
     async def delete_for_member(self, member_id: MemberId) -> int:
+        await _io()
         doomed = [k for k, s in self._t.items() if s.member_id == member_id]
         for key in doomed:
             self._t.delete(key)
@@ -327,17 +350,24 @@ class _Totp:
         self._uow, self._t = uow, uow._totp
 
     async def get(self, member_id: MemberId) -> TotpEnrolment | None:
+        await _io()
         return self._t.get(member_id)
 
     async def save(self, enrolment: TotpEnrolment) -> None:
+        await _io()
         await self._uow._lock("totp", enrolment.member_id)
+        stored = self._t.get(enrolment.member_id)
+        if stored is not None and stored.last_step is not None:  # the replay guard only moves forward
+            enrolment = replace(enrolment, last_step=max(stored.last_step, enrolment.last_step or stored.last_step))
         self._t.put(enrolment.member_id, enrolment)
 
     async def delete(self, member_id: MemberId) -> None:
+        await _io()
         await self._uow._lock("totp", member_id)
         self._t.delete(member_id)
 
     async def claim_step(self, member_id: MemberId, step: int) -> bool:
+        await _io()
         await self._uow._lock("totp", member_id)
         stored = self._t.get(member_id)
         if stored is None or (stored.last_step is not None and step <= stored.last_step):
@@ -351,6 +381,7 @@ class _RecoveryCodes:
         self._uow, self._t = uow, uow._codes
 
     async def replace(self, member_id: MemberId, code_hashes: Sequence[str]) -> None:
+        await _io()
         for key in [k for k, c in self._t.items() if c.member_id == member_id]:
             self._t.delete(key)
         for code_hash in code_hashes:
@@ -358,11 +389,13 @@ class _RecoveryCodes:
             self._t.put(code_id, RecoveryCode(code_id, member_id, code_hash))
 
     async def unused(self, member_id: MemberId) -> list[RecoveryCode]:
+        await _io()
         return sorted(
             (c for c in self._t.values() if c.member_id == member_id and c.used_at is None), key=lambda c: c.id
         )
 
     async def consume(self, code_id: str, at: datetime) -> bool:
+        await _io()
         await self._uow._lock("recovery_codes", code_id)
         stored = self._t.get(code_id)
         if stored is None or stored.used_at is not None:
@@ -376,18 +409,23 @@ class _Invites:
         self._uow, self._t = uow, uow._invites
 
     async def add(self, invite: Invite) -> None:
+        await _io()
         self._t.put(invite.id, invite)
 
     async def get(self, invite_id: InviteId) -> Invite | None:
+        await _io()
         return self._t.get(invite_id)
 
     async def by_token_digest(self, token_digest: str) -> Invite | None:
+        await _io()
         return next((i for i in self._t.values() if i.token_digest == token_digest), None)
 
     async def for_agency(self, agency_id: AgencyId) -> list[Invite]:
+        await _io()
         return sorted((i for i in self._t.values() if i.agency_id == agency_id), key=lambda i: (i.created_at, i.id))
 
     async def consume(self, invite_id: InviteId, at: datetime) -> bool:
+        await _io()
         await self._uow._lock("invites", invite_id)
         stored = self._t.get(invite_id)
         if stored is None or stored.used_at is not None or stored.revoked_at is not None:
@@ -396,6 +434,7 @@ class _Invites:
         return True
 
     async def revoke(self, invite_id: InviteId, at: datetime) -> None:
+        await _io()
         await self._uow._lock("invites", invite_id)
         stored = self._t.get(invite_id)
         if stored is not None and stored.revoked_at is None:
@@ -407,18 +446,23 @@ class _ApiTokens:
         self._t = table
 
     async def add(self, token: ApiToken) -> None:
+        await _io()
         self._t.put(token.id, token)
 
     async def get(self, token_id: ApiTokenId) -> ApiToken | None:
+        await _io()
         return self._t.get(token_id)
 
     async def by_digest(self, token_digest: str) -> ApiToken | None:
+        await _io()
         return next((t for t in self._t.values() if t.token_digest == token_digest), None)
 
     async def for_member(self, member_id: MemberId) -> list[ApiToken]:
+        await _io()
         return sorted((t for t in self._t.values() if t.member_id == member_id), key=lambda t: (t.created_at, t.id))
 
     async def save(self, token: ApiToken) -> None:
+        await _io()
         stored = self._t.get(token.id)
         if stored is not None:
             self._t.put(token.id, replace(stored, last_used_at=token.last_used_at, revoked_at=token.revoked_at))
@@ -429,9 +473,11 @@ class _OAuthAttempts:
         self._uow, self._t = uow, uow._attempts
 
     async def add(self, attempt: OAuthAttempt) -> None:
+        await _io()
         self._t.put(attempt.state_digest, attempt)
 
     async def take(self, state_digest: str) -> OAuthAttempt | None:
+        await _io()
         await self._uow._lock("oauth_attempts", state_digest)
         attempt = self._t.get(state_digest)
         if attempt is not None:
@@ -439,6 +485,7 @@ class _OAuthAttempts:
         return attempt
 
     async def purge_before(self, instant: datetime) -> int:
+        await _io()
         instant = require_utc(instant, "instant")
         doomed = [k for k, a in self._t.items() if a.created_at < instant]
         for key in doomed:
@@ -451,11 +498,13 @@ class _Audit:
         self._uow = uow
 
     async def record(self, entry: AuditEntry) -> None:
+        await _io()
         self._uow._audit.append(entry)
 
     async def for_agency(
         self, agency_id: AgencyId, *, limit: int = 100, before_id: int | None = None
     ) -> list[AuditEntry]:
+        await _io()
         committed = [
             e
             for e in reversed(self._uow.store.audit)

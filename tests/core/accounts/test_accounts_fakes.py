@@ -178,3 +178,12 @@ def test_the_fake_hasher_marks_its_cost_and_never_stores_the_secret() -> None:
     assert not hasher.verify("garbage", "x")
     assert not hasher.needs_rehash(stored)
     assert hasher.needs_rehash(hasher.hash("x", cost=2))
+
+
+async def test_saving_an_enrolment_never_lowers_its_last_step() -> None:
+    store = InMemoryAccountsStore()
+    async with store.uow() as uow:
+        await uow.totp.save(TotpEnrolment(M, "SECRET", active=True, created_at=T, last_step=7))
+        await uow.totp.save(TotpEnrolment(M, "SECRET", active=True, created_at=T, last_step=None, failures=2))
+        await uow.commit()
+    assert (store.totp[M].last_step, store.totp[M].failures) == (7, 2)

@@ -297,3 +297,18 @@ async def test_verifying_needs_a_password_stage_session(kit: Kit, owner) -> None
         await verify_totp(kit.deps, session_secret="nope", code=kit.code(secret))
     with pytest.raises(NotAuthenticated):
         await use_recovery_code(kit.deps, session_secret="nope", code="aaaa-bbbb-cccc")
+
+
+async def test_wrong_codes_racing_a_right_one_never_undo_the_replay_guard(kit: Kit, owner) -> None:
+    member, principal = owner
+    secret, _ = await kit.enrol(principal)
+    code = kit.code(secret)
+    sessions = [await password_stage(kit, member.email) for _ in range(4)]
+    calls = [
+        verify_totp(kit.deps, session_secret=s, code=code if i == 1 else wrong(code)) for i, s in enumerate(sessions)
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert kit.store.totp[member.id].last_step == kit.totp.step_of(kit.clock.now())
+    with pytest.raises(InvalidCredentials):
+        await verify_totp(kit.deps, session_secret=await password_stage(kit, member.email), code=code)
