@@ -113,6 +113,11 @@ class TotpRepository(Protocol):
 
     async def get(self, member_id: MemberId) -> TotpEnrolment | None: ...
 
+    async def get_for_update(self, member_id: MemberId) -> TotpEnrolment | None:
+        """Like :meth:`get`, and lock the row until the unit of work ends (``SELECT ... FOR UPDATE``): code checks
+        of one member serialise, so concurrent wrong codes are all counted."""
+        ...
+
     async def save(self, enrolment: TotpEnrolment) -> None:
         """Insert or replace the member's enrolment, except that a stored ``last_step`` never goes down (keep the
         greater): a unit of work that read the row before a concurrent :meth:`claim_step` committed must not undo

@@ -353,6 +353,11 @@ class _Totp:
         await _io()
         return self._t.get(member_id)
 
+    async def get_for_update(self, member_id: MemberId) -> TotpEnrolment | None:
+        await _io()
+        await self._uow._lock("totp", member_id)
+        return self._t.get(member_id)
+
     async def save(self, enrolment: TotpEnrolment) -> None:
         await _io()
         await self._uow._lock("totp", enrolment.member_id)

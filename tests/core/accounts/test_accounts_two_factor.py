@@ -312,3 +312,16 @@ async def test_wrong_codes_racing_a_right_one_never_undo_the_replay_guard(kit: K
     assert kit.store.totp[member.id].last_step == kit.totp.step_of(kit.clock.now())
     with pytest.raises(InvalidCredentials):
         await verify_totp(kit.deps, session_secret=await password_stage(kit, member.email), code=code)
+
+
+async def test_concurrent_wrong_codes_are_all_counted(kit: Kit, owner) -> None:
+    member, principal = owner
+    secret, _ = await kit.enrol(principal)
+    sessions = [await password_stage(kit, member.email) for _ in range(10)]
+    bad = wrong(kit.code(secret))
+    results = await asyncio.gather(
+        *(verify_totp(kit.deps, session_secret=s, code=bad) for s in sessions), return_exceptions=True
+    )
+    assert sum(isinstance(r, InvalidCredentials) for r in results) == 4
+    assert sum(isinstance(r, Throttled) for r in results) == 6
+    assert kit.store.totp[member.id].consecutive_failures == 5

@@ -167,7 +167,7 @@ async def _second_factor_session(
     deps: AccountsDeps, uow: AccountsUnitOfWork, session_secret: str
 ) -> tuple[WebSession, Member, TotpEnrolment]:
     session, member = await _live_session(deps, uow, session_secret)
-    enrolment = await uow.totp.get(member.id)
+    enrolment = await uow.totp.get_for_update(member.id)  # one code check per member at a time: all are counted
     if session.stage is not SessionStage.PASSWORD or enrolment is None or not enrolment.active:
         raise NotAuthenticated("no second factor is due on this session")
     return session, member, enrolment

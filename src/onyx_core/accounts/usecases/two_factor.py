@@ -87,7 +87,7 @@ async def reauthenticate(
     stored = await uow.members.password_hash(member.id)
     if stored is None or not deps.hasher.verify(stored, password):
         raise ReauthenticationRequired("wrong password")
-    enrolment = await uow.totp.get(member.id)
+    enrolment = await uow.totp.get_for_update(member.id)
     if enrolment is None or not enrolment.active:
         return None
     check = await check_code(deps, uow, enrolment, member, code or "", now, None)
