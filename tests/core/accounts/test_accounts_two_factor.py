@@ -24,6 +24,7 @@ from onyx_core.accounts import (
     TwoFactorStateError,
     authenticate_session,
     begin_totp_enrolment,
+    change_password,
     confirm_totp_enrolment,
     disable_totp,
     login_password,
@@ -284,6 +285,8 @@ async def test_an_agency_requiring_2fa_lets_members_without_it_only_enrol(kit: K
     assert restricted.enrolment_required
     with pytest.raises(SecondFactorRequired):
         require(restricted, Permission.VIEW_CREATORS)
+    with pytest.raises(SecondFactorRequired):
+        await change_password(kit.deps, restricted, current=PASSWORD, new="a brand new passphrase")
     await kit.enrol(restricted)
     after = await authenticate_session(kit.deps, issued.secret)
     assert not after.enrolment_required

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from onyx_core.accounts.errors import InvalidInvite, LastOwnerError, NotPermitted, ReauthenticationRequired
+from onyx_core.accounts.errors import (
+    InvalidInvite,
+    LastOwnerError,
+    NotPermitted,
+    ReauthenticationRequired,
+    SecondFactorRequired,
+)
 from onyx_core.accounts.model import AuditAction, Invite, InviteKind, Member, Role, normalize_email
 from onyx_core.accounts.policy import check_password
 from onyx_core.accounts.ports import AccountsUnitOfWork
@@ -237,6 +243,8 @@ async def change_password(
     """Change one's own password: needs the current one (and a current TOTP code when 2FA is on). Every other
     session of the member ends; this one stays."""
     _session_only(principal)
+    if principal.enrolment_required:
+        raise SecondFactorRequired("your agency requires two-factor authentication: enrol first")
     if principal.session is None:
         raise NotPermitted("only a browser session can change a password")
     check_password(deps.policy, new)
