@@ -184,7 +184,7 @@ class InMemoryAccountsUnitOfWork:
         self.connections: ConnectionRepository = self._base.connections
         self.members: MemberRepository = _Members(self)
         self.policies: AgencyPolicyRepository = _Policies(self._policies)
-        self.throttles: LoginThrottleRepository = _Throttles(self._throttles)
+        self.throttles: LoginThrottleRepository = _Throttles(self)
         self.sessions: SessionRepository = _Sessions(self._sessions)
         self.totp: TotpRepository = _Totp(self)
         self.recovery_codes: RecoveryCodeRepository = _RecoveryCodes(self)
@@ -291,11 +291,16 @@ class _Policies:
 
 
 class _Throttles:
-    def __init__(self, table: _Table[str, LoginThrottle]) -> None:
-        self._t = table
+    def __init__(self, uow: InMemoryAccountsUnitOfWork) -> None:
+        self._uow, self._t = uow, uow._throttles
 
     async def get(self, key: str) -> LoginThrottle | None:
         await _io()
+        return self._t.get(key)
+
+    async def get_for_update(self, key: str) -> LoginThrottle | None:
+        await _io()
+        await self._uow._lock("throttles", key)
         return self._t.get(key)
 
     async def save(self, throttle: LoginThrottle) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -126,3 +127,13 @@ async def test_failed_logins_are_audited_without_the_password(kit: Kit) -> None:
     assert entry.action is AuditAction.LOGIN_FAILED
     assert entry.agency_id == owner.agency_id
     assert WRONG not in repr(entry)
+
+
+async def test_concurrent_failures_are_all_counted(kit: Kit) -> None:
+    await kit.owner()
+    results = await asyncio.gather(
+        *(login_password(kit.deps, email="olga@agency.test", password=WRONG) for _ in range(20)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, InvalidCredentials) for r in results) == 10
+    assert sum(isinstance(r, Throttled) for r in results) == 10

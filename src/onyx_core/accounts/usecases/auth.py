@@ -93,7 +93,7 @@ async def login_password(deps: AccountsDeps, *, email: str, password: str, ip: s
     policy, now = deps.policy, deps.clock.now()
     key = _throttle_key(email)
     async with deps.uow() as uow:
-        throttle = await uow.throttles.get(key)
+        throttle = await uow.throttles.get_for_update(key)  # one login per email at a time: all failures count
         if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
             raise Throttled(seconds_until(now, throttle.locked_until))
         member = await uow.members.by_email(key) if "@" in key else None
