@@ -23,10 +23,12 @@ from onyx_core.accounts import (
 )
 from onyx_core.accounts.model import Role
 
-attempts = st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=40)
+waits = st.one_of(st.integers(0, 20), st.integers(0, 120), st.integers(0, 1200))
+"""Bursts, steady tries and pauses beyond the window."""
+attempts = st.lists(st.tuples(waits, st.sampled_from([False, False, False, False, True])), min_size=15, max_size=60)
 
 
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(attempts=attempts, known=st.booleans())
 def test_the_login_throttle_follows_its_specification(attempts: list[tuple[int, bool]], known: bool) -> None:
     """Model: the first failure opens a 15-minute window; its 10th failure refuses every login until the window
