@@ -67,7 +67,14 @@ async def _target(uow: AccountsUnitOfWork, principal: Principal, member_id: Memb
 
 
 async def _issue_invite(
-    deps: AccountsDeps, uow: AccountsUnitOfWork, principal: Principal, kind: InviteKind, **fields: object
+    deps: AccountsDeps,
+    uow: AccountsUnitOfWork,
+    principal: Principal,
+    kind: InviteKind,
+    *,
+    role: Role | None = None,
+    creator_scope: frozenset[CreatorId] | None = None,
+    email: str | None = None,
 ) -> InviteIssued:
     now, secret = deps.clock.now(), new_secret()
     invite = Invite(
@@ -78,7 +85,9 @@ async def _issue_invite(
         created_by=principal.member.id,
         created_at=now,
         expires_at=now + deps.policy.invite_lifetime,
-        **fields,  # type: ignore[arg-type]
+        role=role,
+        creator_scope=creator_scope,
+        email=email,
     )
     await uow.invites.add(invite)
     details = {"kind": kind.value} | ({"role": invite.role.value} if invite.role else {})
