@@ -125,8 +125,12 @@ async def test_failed_logins_are_audited_without_the_password(kit: Kit) -> None:
     await fail(kit, owner.email, 1)
     entry = kit.store.audit[-1]
     assert entry.action is AuditAction.LOGIN_FAILED
-    assert entry.agency_id == owner.agency_id
+    assert (entry.agency_id, entry.target) == (owner.agency_id, owner.id)
     assert WRONG not in repr(entry)
+    typo = "my secret passphrase"  # typed into the email field by mistake
+    with pytest.raises(InvalidCredentials):
+        await login_password(kit.deps, email=typo, password=WRONG)
+    assert typo not in repr(kit.store.audit)
 
 
 async def test_concurrent_failures_are_all_counted(kit: Kit) -> None:

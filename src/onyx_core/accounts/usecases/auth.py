@@ -107,10 +107,11 @@ async def login_password(deps: AccountsDeps, *, email: str, password: str, ip: s
                 throttle = LoginThrottle(key, 1, now)
             else:
                 throttle = replace(throttle, failures=throttle.failures + 1)
-            await audit(uow, now, AuditAction.LOGIN_FAILED, member, target=key, ip=ip)
+            target = None if member is None else member.id  # never what was typed: it may be a password
+            await audit(uow, now, AuditAction.LOGIN_FAILED, member, target=target, ip=ip)
             if throttle.failures >= policy.login_max_failures:
                 throttle = replace(throttle, locked_until=throttle.window_start + policy.login_window)
-                await audit(uow, now, AuditAction.LOGIN_LOCKED, member, target=key, ip=ip)
+                await audit(uow, now, AuditAction.LOGIN_LOCKED, member, target=target, ip=ip)
             await uow.throttles.save(throttle)
             await uow.commit()
             raise InvalidCredentials("wrong email or password")
