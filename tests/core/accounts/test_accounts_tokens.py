@@ -140,6 +140,9 @@ async def test_the_audit_log_is_for_owners_newest_first_and_pages(kit: Kit, owne
     assert entries[0].id is not None
     older = await read_audit(kit.deps, principal, before_id=entries[-1].id)
     assert [e.action for e in older] == [AuditAction.OWNER_CREATED]
+    await record_audit(kit.deps, None, AuditAction.CONNECTION_ADDED, agency_id=member.agency_id, target="conn-1")
+    newest = (await read_audit(kit.deps, principal, limit=1))[0]
+    assert (newest.action, newest.actor, newest.target) == (AuditAction.CONNECTION_ADDED, None, "conn-1")
     _, admin = await kit.member(principal, Role.ADMIN)
     with pytest.raises(NotPermitted):
         await read_audit(kit.deps, admin)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from onyx_core.accounts.model import AuditAction, AuditEntry
 from onyx_core.accounts.rules import Permission
-from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, audit, require
+from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, require
+from onyx_core.ids import AgencyId
 
 __all__ = ["read_audit", "record_audit"]
 
@@ -29,11 +30,19 @@ async def record_audit(
     target: str | None = None,
     details: Mapping[str, str] | None = None,
     ip: str | None = None,
+    agency_id: AgencyId | None = None,
 ) -> None:
-    """Record one entry in its own unit of work (``principal``'s agency; ``None``: an anonymous action)."""
+    """Record one entry in its own unit of work: by ``principal`` in her agency, or (``principal`` ``None``) an
+    action of no member in ``agency_id`` (a creator connecting through an invitation)."""
+    entry = AuditEntry(
+        at=deps.clock.now(),
+        action=AuditAction(action),
+        agency_id=agency_id if principal is None else principal.member.agency_id,
+        actor=None if principal is None else principal.member.id,
+        target=target,
+        details=dict(details or {}),
+        ip=ip,
+    )
     async with deps.uow() as uow:
-        await audit(
-            uow, deps.clock.now(), AuditAction(action), None if principal is None else principal.member,
-            target=target, details=details, ip=ip,
-        )  # fmt: skip
+        await uow.audit.record(entry)
         await uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from onyx_core.accounts.errors import InvalidOAuthState, NotAuthenticated
+from onyx_core.accounts.errors import InvalidInvite, InvalidOAuthState, NotAuthenticated
 from onyx_core.accounts.model import InviteKind, OAuthAttempt
 from onyx_core.accounts.rules import Permission
 from onyx_core.accounts.tokens import digest, new_secret, same_secret
@@ -100,7 +100,7 @@ async def finish_connect(deps: AccountsDeps, *, state: str, session_secret: str 
         invite = await uow.invites.get(attempt.invite_id)
         try:
             usable_invite(invite, InviteKind.CREATOR_CONNECT, now)
-        except Exception as refused:
+        except InvalidInvite as refused:
             raise InvalidOAuthState("the invitation of this OAuth attempt is no longer valid") from refused
         if invite is None or not await uow.invites.consume(invite.id, now):
             raise InvalidOAuthState("the invitation of this OAuth attempt is no longer valid")
