@@ -88,8 +88,8 @@ class LoginThrottleRepository(Protocol):
     async def get(self, key: str) -> LoginThrottle | None: ...
 
     async def get_for_update(self, key: str) -> LoginThrottle | None:
-        """As :meth:`get`, and no other unit reads ``key`` for update until this one ends (also while no throttle
-        is stored yet): concurrent failed logins read-increment-save without losing a failure."""
+        """Like :meth:`get`, and hold a lock on ``key`` until the unit of work ends, also when no row exists yet
+        (e.g. ``pg_advisory_xact_lock``): logins of one email serialise, so concurrent failures are all counted."""
         ...
 
     async def save(self, throttle: LoginThrottle) -> None: ...
@@ -119,11 +119,15 @@ class TotpRepository(Protocol):
     async def get(self, member_id: MemberId) -> TotpEnrolment | None: ...
 
     async def get_for_update(self, member_id: MemberId) -> TotpEnrolment | None:
-        """As :meth:`get`, and no other unit reads the enrolment for update until this one ends: concurrent wrong
-        codes read-increment-save the failure counters without losing one."""
+        """Like :meth:`get`, and lock the row until the unit of work ends (``SELECT ... FOR UPDATE``): code checks
+        of one member serialise, so concurrent wrong codes are all counted."""
         ...
 
-    async def save(self, enrolment: TotpEnrolment) -> None: ...
+    async def save(self, enrolment: TotpEnrolment) -> None:
+        """Insert or replace the member's enrolment, except that a stored ``last_step`` never goes down (keep the
+        greater): a unit of work that read the row before a concurrent :meth:`claim_step` committed must not undo
+        the replay guard when it saves its failure counters."""
+        ...
 
     async def delete(self, member_id: MemberId) -> None: ...
 

@@ -390,6 +390,29 @@ async def check_totp_claim_step_has_one_winner(uow_factory: AccountsUnitOfWorkFa
         _expect(got is not None and got.last_step == 42, "the claimed step must be stored")
 
 
+async def check_totp_save_never_lowers_last_step(uow_factory: AccountsUnitOfWorkFactory) -> None:
+    """A unit that read the enrolment before another claimed a newer step, then saves its failure counters, keeps
+    the newer step: ``save`` never lowers ``last_step`` (else a replay of the claimed code would pass)."""
+    seed = await _seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.totp.save(replace(enrolment_row(seed.owner), active=True, last_step=41))
+        await uow.commit()
+    async with uow_factory() as uow:
+        stale = await uow.totp.get(seed.owner.id)
+    _expect(stale is not None, "the enrolment was saved")
+    assert stale is not None
+    async with uow_factory() as uow:
+        _expect(await uow.totp.claim_step(seed.owner.id, 42), "step 42 is newer: claimed")
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.totp.save(replace(stale, failures=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.totp.get(seed.owner.id)
+    _expect(got is not None and got.last_step == 42, f"save lowered last_step 42 to {got and got.last_step}")
+    _expect(got is not None and got.failures == 1, "save must still store the failure counters")
+
+
 async def check_totp_get_for_update_loses_no_failure(uow_factory: AccountsUnitOfWorkFactory) -> None:
     """Concurrent wrong codes, each reading the enrolment with ``get_for_update``, adding one failure and saving:
     every failure is counted (the lock-out cannot be outrun by sending codes in parallel)."""
@@ -853,6 +876,7 @@ ALL_ACCOUNT_CONTRACTS: list[AccountsContract] = [
     check_session_round_trip_and_delete_for_member,
     check_totp_round_trip_and_claim_step,
     check_totp_claim_step_has_one_winner,
+    check_totp_save_never_lowers_last_step,
     check_totp_get_for_update_loses_no_failure,
     check_recovery_codes_replace_and_consume,
     check_recovery_code_consume_has_one_winner,

@@ -56,18 +56,30 @@ class SqlTotpRepository:
         return None if row is None else self._enrolment(row)
 
     async def save(self, enrolment: TotpEnrolment) -> None:
+        conn = await self._tx.writer()
+        # the stored last_step never goes down: a unit that read the row before a concurrent claim_step committed
+        # must not undo the replay guard when it saves its failure counters
+        current = (
+            await conn.execute(
+                select(totp_enrolments.c.last_step)
+                .where(totp_enrolments.c.member_id == enrolment.member_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        last_step = enrolment.last_step
+        if current is not None and (last_step is None or current > last_step):
+            last_step = current
         row = {
             "member_id": enrolment.member_id,
             "secret": self._cipher.encrypt(enrolment.secret.encode()),
             "active": enrolment.active,
             "created_at": enrolment.created_at,
             "activated_at": enrolment.activated_at,
-            "last_step": enrolment.last_step,
+            "last_step": last_step,
             "failures": enrolment.failures,
             "locked_until": enrolment.locked_until,
             "consecutive_failures": enrolment.consecutive_failures,
         }
-        conn = await self._tx.writer()
         await conn.execute(upsert(self._tx.dialect, totp_enrolments, [row], ["member_id"]))
 
     async def delete(self, member_id: MemberId) -> None:
