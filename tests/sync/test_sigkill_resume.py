@@ -111,6 +111,8 @@ def _check_invariants(db: Snapshot, oracle: Snapshot, run: int) -> None:
         if cursor.synced_through is None:
             continue
         assert cursor.synced_through <= NOW, f"run {run}: {cursor.stream} cursor beyond the sync's end"
+        if cursor.stream == "ledger_reconciliation":
+            continue  # when the ledger was last compared with Fanvue's totals: it promises no rows of its own
         owed = _owed(oracle, cursor.creator_id, cursor.stream, cursor.synced_through)
         missing = owed - db[_TABLE_OF[cursor.stream]].keys()
         assert not missing, (
