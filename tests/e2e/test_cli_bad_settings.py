@@ -56,10 +56,11 @@ COMMANDS: dict[str, list[str]] = {
     "keys-rotate": ["keys", "rotate"],
     "enqueue": ["enqueue", "sync", "--agency", "acme"],
     "worker": ["worker", "--burst"],
+    "users-create-owner": ["users", "create-owner", "--agency", "A", "--email", "o@a.test", "--name", "O"],
 }
 ALL = tuple(COMMANDS)
 BUT_MIGRATE = tuple(name for name in COMMANDS if name != "migrate")
-USING_KEYS = ("sync", "schedule", "connect-agency", "connect-creator", "keys-rotate")
+USING_KEYS = ("sync", "schedule", "connect-agency", "connect-creator", "keys-rotate", "users-create-owner")
 
 
 def _closed_port() -> int:

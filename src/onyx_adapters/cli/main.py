@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     from onyx_adapters.cli.serve import add_serve_command  # noqa: PLC0415
 
     add_serve_command(commands)
+    from onyx_adapters.cli.users import add_users_commands  # noqa: PLC0415
+
+    add_users_commands(commands)
     _debug_everywhere(parser)
     return parser
 
@@ -263,6 +266,12 @@ def _run_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+def _run_users(args: argparse.Namespace) -> int:
+    from onyx_adapters.cli.users import run_users_command  # noqa: PLC0415
+
+    return run_users_command(args)
+
+
 _COMMANDS = {
     "demo": _run_demo,
     "sandbox": _run_sandbox,
@@ -274,6 +283,7 @@ _COMMANDS = {
     "worker": _run_worker_command,
     "enqueue": _run_worker_command,
     "serve": _run_serve,
+    "users": _run_users,
 }
 
 
@@ -287,5 +297,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _name(args: argparse.Namespace) -> str:
     """The command as typed, for the error line: ``keys rotate``, ``connect agency``, ``sync``."""
     action = getattr(args, "keys_command", None) or getattr(args, "connect_kind", None)
-    action = action or getattr(args, "enqueue_command", None)
+    action = action or getattr(args, "enqueue_command", None) or getattr(args, "users_command", None)
     return f"{args.command} {action}" if action else str(args.command)
