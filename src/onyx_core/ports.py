@@ -213,7 +213,22 @@ class SyncCursorRepository(Protocol):
     async def save(self, cursor: SyncCursor) -> None: ...
 
 
-class UnitOfWork(Protocol):
+class Transaction(Protocol):
+    """A unit of work's transaction. Leaving the ``async with`` without :meth:`commit` rolls back; after a commit or
+    a rollback the unit can be used again, as a new transaction."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWork(Transaction, Protocol):
     """One transaction over all repositories. Leaving the ``async with`` without :meth:`commit` rolls back."""
 
     agencies: AgencyRepository
@@ -225,16 +240,6 @@ class UnitOfWork(Protocol):
     top_spenders: TopSpenderRepository
     tracking_links: TrackingLinkRepository
     cursors: SyncCursorRepository
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def rollback(self) -> None: ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -362,6 +367,7 @@ __all__ = [
     "SyncCursorRepository",
     "TopSpenderRepository",
     "TrackingLinkRepository",
+    "Transaction",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UpsertResult",

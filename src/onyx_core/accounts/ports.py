@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from onyx_core.accounts.model import (
     AgencyPolicy,
@@ -27,7 +26,7 @@ from onyx_core.accounts.model import (
 )
 from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ApiTokenId, InviteId, MemberId
-from onyx_core.ports import AgencyRepository, ConnectionRepository, CreatorRepository
+from onyx_core.ports import AgencyRepository, ConnectionRepository, CreatorRepository, Transaction
 
 __all__ = [
     "AccountsUnitOfWork",
@@ -201,7 +200,7 @@ class AuditLog(Protocol):
         ...
 
 
-class AccountsUnitOfWork(Protocol):
+class AccountsUnitOfWork(Transaction, Protocol):
     """One transaction over the accounts repositories. Leaving the ``async with`` without :meth:`commit` rolls
     back."""
 
@@ -218,16 +217,6 @@ class AccountsUnitOfWork(Protocol):
     api_tokens: ApiTokenRepository
     oauth_attempts: OAuthAttemptRepository
     audit: AuditLog
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def rollback(self) -> None: ...
 
 
 AccountsUnitOfWorkFactory = Callable[[], AccountsUnitOfWork]
