@@ -23,9 +23,11 @@ from onyx_core.accounts import (
     authenticate_session,
     begin_totp_enrolment,
     confirm_totp_enrolment,
+    create_api_token,
     create_owner,
     login_password,
 )
+from onyx_core.accounts.model import ApiTokenScope
 from onyx_core.testing.fakes import ManualClock
 from onyx_web.accounts.authentication import SESSION_COOKIE
 from onyx_web.app import create_app
@@ -68,6 +70,21 @@ class Env:
             code = deps.totp.code_at(setup.secret, time_step(self.clock.now()))
             codes = await confirm_totp_enrolment(deps, principal, code)
             return Owner(email, setup.secret, codes)
+        finally:
+            await engine.dispose()
+
+    def api_token(self, owner: Owner) -> str:
+        """A read-write API token of ``owner`` (created through the core)."""
+        return asyncio.run(self._api_token(owner))
+
+    async def _api_token(self, owner: Owner) -> str:
+        engine = create_engine(self.url)
+        try:
+            deps = self.deps(engine)
+            issued = await login_password(deps, email=owner.email, password=PASSWORD)
+            principal = await authenticate_session(deps, issued.secret)
+            scopes = frozenset({ApiTokenScope.READ, ApiTokenScope.WRITE})
+            return (await create_api_token(deps, principal, name="ci", scopes=scopes)).secret
         finally:
             await engine.dispose()
 
