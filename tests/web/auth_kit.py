@@ -26,6 +26,7 @@ from onyx_core.accounts import (
     create_api_token,
     create_owner,
     login_password,
+    set_two_factor_required,
 )
 from onyx_core.accounts.model import ApiTokenScope
 from onyx_core.testing.fakes import ManualClock
@@ -85,6 +86,20 @@ class Env:
             principal = await authenticate_session(deps, issued.secret)
             scopes = frozenset({ApiTokenScope.READ, ApiTokenScope.WRITE})
             return (await create_api_token(deps, principal, name="ci", scopes=scopes)).secret
+        finally:
+            await engine.dispose()
+
+    def require_two_factor(self, owner: Owner) -> None:
+        """The owner's agency requires 2FA from now on (set through the core)."""
+        asyncio.run(self._require_two_factor(owner))
+
+    async def _require_two_factor(self, owner: Owner) -> None:
+        engine = create_engine(self.url)
+        try:
+            deps = self.deps(engine)
+            issued = await login_password(deps, email=owner.email, password=PASSWORD)
+            principal = await authenticate_session(deps, issued.secret)
+            await set_two_factor_required(deps, principal, True)
         finally:
             await engine.dispose()
 

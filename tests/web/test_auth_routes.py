@@ -88,6 +88,32 @@ def test_a_password_stage_session_is_refused_everywhere_but_the_second_factor(en
     assert allowed.status_code == 204
 
 
+ENROLMENT_ROUTES = {("/api/auth/me", "GET"), ("/api/auth/logout", "POST")}
+"""What a member who must enrol in 2FA first may call while no enrolment routes exist."""
+
+
+def test_a_member_who_must_enrol_may_only_see_herself_and_log_out(env: Env) -> None:
+    owner = env.owner()
+    env.require_two_factor(owner)
+    ops = [op for op in operations(env.app) if not op.public and op.method not in {"OPTIONS", "HEAD"}]
+    wrong: list[str] = []
+    with client(env.app) as c:
+        first = login(c, owner.email)
+        assert first.json()["enrolment_required"] is True
+        secret, csrf = set_cookie_secret(first), first.json()["csrf_token"]
+        for op in ops:
+            if (op.path, op.method) in ENROLMENT_ROUTES:
+                continue
+            response = c.request(op.method, op.url(), headers=as_session(secret, csrf), json={})
+            if response.status_code != 401:
+                wrong.append(f"{op.method} {op.path}: {response.status_code}")
+        me = c.get("/api/auth/me", headers=as_session(secret))
+        out = c.post("/api/auth/logout", headers=as_session(secret, csrf))
+    assert wrong == []
+    assert me.status_code == 200
+    assert out.status_code == 204
+
+
 def test_every_unsafe_route_needs_the_csrf_token_of_a_cookie_session(env: Env) -> None:
     owner = env.owner()
     unsafe = [op for op in operations(env.app) if not op.public and op.method in UNSAFE]
