@@ -23,16 +23,20 @@ from litestar.types import ControllerRouterHandler
 
 from onyx_adapters.runtime import Runtime
 from onyx_adapters.settings import OnyxSettings
+from onyx_core.accounts import AccountsDeps, AccountsPolicy
+from onyx_core.accounts.ports import PasswordHasher
+from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter
-from onyx_web import health
-from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator, deny_all
+from onyx_web import accounts, health
+from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
+from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
 from onyx_web.headers import add_security_headers
 from onyx_web.runtime import STATE_KEY, RuntimeFactory, WebRuntime, open_web_runtime, web_runtime
 
 __all__ = ["DOMAINS", "create_app", "create_app_from_env"]
 
-DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (health.route_handlers,)
+DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (health.route_handlers, accounts.route_handlers)
 """The route handlers of every domain, in one place."""
 
 
@@ -47,11 +51,19 @@ def create_app(
     settings: OnyxSettings | None = None,
     *,
     runtime_factory: RuntimeFactory = Runtime.from_settings,
-    authenticator: Authenticator = deny_all,
+    authenticator: Authenticator | None = None,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    policy: AccountsPolicy | None = None,
 ) -> Litestar:
     """The Onyx web app. The runtime (database, cipher, Fanvue app) opens when the app starts and closes when it
-    stops; ``settings`` default to the environment's. Debug mode is off, always: no answer carries a trace."""
+    stops; ``settings`` default to the environment's. Debug mode is off, always: no answer carries a trace.
+
+    Callers are authenticated by the accounts use cases (sessions and API tokens in the database) unless
+    ``authenticator`` replaces them; ``clock``, ``hasher`` and ``policy`` go to the accounts use cases (tests
+    move a clock instead of sleeping, and hash passwords cheaply)."""
     settings = settings or OnyxSettings()
+    wiring = AccountsWiring(clock=clock, hasher=hasher, policy=policy)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -65,11 +77,14 @@ def create_app(
     async def provide_web() -> WebRuntime:
         return web_runtime(app)
 
+    async def provide_accounts() -> AccountsDeps:
+        return wiring.deps(web_runtime(app))
+
     app = Litestar(
         route_handlers=[handler for domain in DOMAINS for handler in domain],
         lifespan=[lifespan],
-        dependencies={"web": Provide(provide_web)},
-        middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator)],
+        dependencies={"web": Provide(provide_web), "accounts": Provide(provide_accounts)},
+        middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate)],
         exception_handlers={Exception: handle_exception},
         before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(

@@ -5,8 +5,13 @@ For a private route, :class:`AuthenticationMiddleware` reads the credentials —
 which returns the principal (``request.user`` from then on) or raises :class:`NotAuthenticatedError`. No
 credentials, malformed ones or a refusal answer 401 (problem+json); anything else the authenticator raises is a
 500 like any other failure. The authenticator decides everything about validity (expiry, revocation, stage): it is
-the core's (``authenticate_session`` / ``authenticate_api_token``), wired by the app factory; until then
-:func:`deny_all` refuses everyone.
+the core's (``authenticate_session`` / ``authenticate_api_token``, :mod:`onyx_web.accounts.wiring`), the app
+factory's default; :func:`deny_all` refuses everyone.
+
+Then, centrally for every private route: a principal that still owes its second factor gets 401 except on routes
+with ``opt={"second_factor_step": True}`` (A8); one that must enrol in 2FA first, except on routes with
+``opt={"enrolment_step": True}``; and a cookie-authenticated request with an unsafe method needs the header
+``X-CSRF-Token`` equal to ``csrf_token_for(session id)``, else 403 (W6). Bearer-token requests need no CSRF token.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from onyx_core.accounts.tokens import csrf_token_for, same_secret
 from onyx_web.errors import Problem
 from onyx_web.runtime import WebRuntime, web_runtime
 
 __all__ = [
+    "CSRF_HEADER",
+    "ENROLMENT_STEP",
     "MAX_CREDENTIAL_LENGTH",
     "PUBLIC",
+    "SECOND_FACTOR_STEP",
     "SESSION_COOKIE",
     "AuthenticationMiddleware",
     "Authenticator",
@@ -36,6 +45,13 @@ __all__ = [
 SESSION_COOKIE = "__Host-onyx_session"
 PUBLIC = "public"
 """The route option that lets anonymous callers in: ``@get("/healthz", opt={"public": True})``."""
+SECOND_FACTOR_STEP = "second_factor_step"
+"""The route option of the few routes a session that still owes its second factor may call (A8): verify a TOTP
+or recovery code, log out. Every other private route answers such a session 401."""
+ENROLMENT_STEP = "enrolment_step"
+"""The route option of the routes a member who must enrol in 2FA first may call (enrol, log out, who am I)."""
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_CREDENTIAL_LENGTH = 512
 """Longer credentials are refused without asking the authenticator (ours are 43-52 characters)."""
 
@@ -102,4 +118,13 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
             principal = await self.authenticator(web_runtime(connection.app), credentials)
         except NotAuthenticatedError:
             raise unauthenticated() from None
+        options = connection.route_handler.opt
+        if getattr(principal, "second_factor_due", False) and not options.get(SECOND_FACTOR_STEP):
+            raise Problem(401, "Finish logging in with your second factor first.")
+        if getattr(principal, "enrolment_required", False) and not options.get(ENROLMENT_STEP):
+            raise Problem(401, "Set up two-factor authentication first.")
+        if credentials.scheme == "session" and connection.scope.get("method", "GET") not in SAFE_METHODS:
+            given = connection.headers.get(CSRF_HEADER, "")
+            if not same_secret(given, csrf_token_for(credentials.secret)):
+                raise Problem(403, "The CSRF token is missing or wrong.")
         return AuthenticationResult(user=principal, auth=credentials)

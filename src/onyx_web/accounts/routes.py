@@ -1,0 +1,173 @@
+"""Logging in and out (JSON, under ``/api/auth``): the password, then the second factor, each step giving a new
+session id in the ``__Host-onyx_session`` cookie (Secure, HttpOnly, SameSite=Lax, Path=/, no Domain).
+
+Login is public; a cross-site page must not log a victim in as someone else (login CSRF): besides SameSite, a
+login whose ``Origin`` (or ``Sec-Fetch-Site``) says another site is refused with 403. The core's answers are
+fixed sentences: an unknown email and a wrong password get the same 401, a throttled email 429 with
+``Retry-After`` whether it exists or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from onyx_core.accounts import (
+    AccountsDeps,
+    Principal,
+    SessionIssued,
+    Throttled,
+    login_password,
+    logout,
+    use_recovery_code,
+    verify_totp,
+)
+from onyx_core.accounts.tokens import csrf_token_for
+from onyx_web.accounts.authentication import ENROLMENT_STEP, PUBLIC, SECOND_FACTOR_STEP, SESSION_COOKIE, Credentials
+from onyx_web.errors import Problem
+
+__all__ = ["Accounts", "AuthController", "CodeBody", "LoginBody", "LoginStep", "Me"]
+
+Accounts = NamedDependency[AccountsDeps]
+"""A handler's parameter ``accounts: Accounts`` receives the accounts use cases' ports."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginBody:
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBody:
+    code: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginStep:
+    second_factor_due: bool
+    enrolment_required: bool
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    id: str
+    email: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    member: MemberView
+    role: str
+    csrf_token: str | None
+
+
+def session_cookie(secret: str) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=secret, path="/", domain=None, secure=True, httponly=True, samesite="lax")
+
+
+def _gone_cookie() -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE, value="", path="/", domain=None, secure=True, httponly=True, samesite="lax", max_age=0
+    )
+
+
+def _step(issued: SessionIssued) -> Response[LoginStep]:
+    body = LoginStep(issued.second_factor_due, issued.enrolment_required, csrf_token_for(issued.secret))
+    return Response(body, status_code=200, cookies=[session_cookie(issued.secret)])
+
+
+def _throttled(error: Throttled) -> Problem:
+    return Problem(429, "Too many attempts: try again later.", headers={"Retry-After": str(error.retry_after)})
+
+
+def _same_site(request: Request[Any, Any, Any]) -> None:
+    """Refuse a login sent from another site's page (the browser says so in ``Origin`` / ``Sec-Fetch-Site``)."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        raise Problem(403, "Log in from Onyx's own page.")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc != host:
+        raise Problem(403, "Log in from Onyx's own page.")
+
+
+def _ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _session_secret(request: Request[Any, Any, Any]) -> str:
+    credentials = request.auth
+    if not isinstance(credentials, Credentials) or credentials.scheme != "session":
+        raise Problem(401, "Log in first.")
+    return credentials.secret
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]  # noqa: RUF012 (Litestar's own attribute)
+
+    @post("/login", opt={PUBLIC: True}, status_code=200)
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], accounts: Accounts
+    ) -> Response[LoginStep]:
+        """Log in with email and password; the answer says whether a second factor (or enrolment) is due."""
+        _same_site(request)
+        try:
+            issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
+        except Throttled as error:
+            raise _throttled(error) from None
+        return _step(issued)
+
+    @post("/totp", opt={SECOND_FACTOR_STEP: True}, status_code=200)
+    async def totp(
+        self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
+    ) -> Response[LoginStep]:
+        """Finish logging in with a TOTP code: a new session id."""
+        try:
+            issued = await verify_totp(
+                accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
+            )
+        except Throttled as error:
+            raise _throttled(error) from None
+        return _step(issued)
+
+    @post("/recovery", opt={SECOND_FACTOR_STEP: True}, status_code=200)
+    async def recovery(
+        self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
+    ) -> Response[LoginStep]:
+        """Finish logging in with a recovery code (single use): a new session id."""
+        try:
+            issued = await use_recovery_code(
+                accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
+            )
+        except Throttled as error:
+            raise _throttled(error) from None
+        return _step(issued)
+
+    @post("/logout", opt={SECOND_FACTOR_STEP: True, ENROLMENT_STEP: True}, status_code=204)
+    async def logout(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[None]:
+        """End this session (the cookie is cleared; the id is dead on the server)."""
+        credentials = request.auth
+        if isinstance(credentials, Credentials) and credentials.scheme == "session":
+            await logout(accounts, credentials.secret)
+        return Response(None, status_code=204, cookies=[_gone_cookie()])
+
+    @get("/me", opt={ENROLMENT_STEP: True})
+    async def me(self, request: Request[Any, Any, Any]) -> Me:
+        """Who is calling, with the session's CSRF token (``None`` for an API token)."""
+        principal = request.user
+        assert isinstance(principal, Principal)  # noqa: S101 (the authenticator's type)
+        credentials = request.auth
+        csrf = csrf_token_for(credentials.secret) if credentials.scheme == "session" else None
+        member = principal.member
+        return Me(MemberView(str(member.id), member.email, member.display_name), str(member.role), csrf)
