@@ -48,7 +48,8 @@ install_log_filter("onyx_web.errors")
 DOMAIN_ERRORS: dict[type[Exception], HTTPStatus] = {
     NotFoundError: HTTPStatus.NOT_FOUND,  # also what an object outside the caller's agency or scope answers (W7)
 }
-"""Errors of the core and their status; the answer is the status's title alone (no message: it may name data)."""
+"""Errors of the core and their status; the answer is the status's title alone (no message: it may name data),
+with ``Retry-After`` when the error carries an integer ``retry_after`` (seconds)."""
 
 
 class Problem(Exception):  # noqa: N818 - it is the answer, not a failure of the web layer
@@ -116,7 +117,10 @@ def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Respo
         )
     for kind, status in DOMAIN_ERRORS.items():
         if isinstance(error, kind):
-            return problem_response(request, status)
+            # an error that says when to try again (the core's Throttled) says it in the standard header
+            retry_after = getattr(error, "retry_after", None)
+            headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+            return problem_response(request, status, headers=headers)
     if isinstance(error, HTTPException) and error.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         title = HTTPStatus(error.status_code).phrase
         extra = {"errors": _field_errors(error.extra)} if isinstance(error, ValidationException) else None

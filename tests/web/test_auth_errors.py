@@ -52,3 +52,5 @@ def test_each_accounts_error_has_its_status_and_says_nothing_more(
     body = response.json()
     assert set(body) == {"type", "title", "status", "request_id"}
     assert str(error) not in response.text
+    # when to try again travels in the standard header, from any route, and only for an error that knows it
+    assert response.headers.get("retry-after") == ("60" if isinstance(error, Throttled) else None)

@@ -22,7 +22,6 @@ from onyx_core.accounts import (
     AccountsDeps,
     Principal,
     SessionIssued,
-    Throttled,
     login_password,
     logout,
     use_recovery_code,
@@ -85,10 +84,6 @@ def _step(issued: SessionIssued) -> Response[LoginStep]:
     return Response(body, status_code=200, cookies=[session_cookie(issued.secret)])
 
 
-def _throttled(error: Throttled) -> Problem:
-    return Problem(429, "Too many attempts: try again later.", headers={"Retry-After": str(error.retry_after)})
-
-
 def _same_site(request: Request[Any, Any, Any]) -> None:
     """Refuse a login sent from another site's page (the browser says so in ``Origin`` / ``Sec-Fetch-Site``)."""
     if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
@@ -122,10 +117,7 @@ class AuthController(Controller):
     ) -> Response[LoginStep]:
         """Log in with email and password; the answer says whether a second factor (or enrolment) is due."""
         _same_site(request)
-        try:
-            issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
-        except Throttled as error:
-            raise _throttled(error) from None
+        issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
         return _step(issued)
 
     @post("/totp", opt={SECOND_FACTOR_STEP: True}, status_code=200)
@@ -133,12 +125,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
     ) -> Response[LoginStep]:
         """Finish logging in with a TOTP code: a new session id."""
-        try:
-            issued = await verify_totp(
-                accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
-            )
-        except Throttled as error:
-            raise _throttled(error) from None
+        issued = await verify_totp(accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request))
         return _step(issued)
 
     @post("/recovery", opt={SECOND_FACTOR_STEP: True}, status_code=200)
@@ -146,12 +133,9 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
     ) -> Response[LoginStep]:
         """Finish logging in with a recovery code (single use): a new session id."""
-        try:
-            issued = await use_recovery_code(
-                accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
-            )
-        except Throttled as error:
-            raise _throttled(error) from None
+        issued = await use_recovery_code(
+            accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
+        )
         return _step(issued)
 
     @post("/logout", opt={SECOND_FACTOR_STEP: True, ENROLMENT_STEP: True}, status_code=204)
