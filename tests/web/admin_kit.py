@@ -80,3 +80,14 @@ def session(c: TestClient[Litestar], email: str) -> dict[str, str]:
     response = login(c, email)
     assert response.status_code == 200, response.text
     return as_session(set_cookie_secret(response), response.json()["csrf_token"])
+
+
+def full_session(c: TestClient[Litestar], env: Env, owner: Owner) -> dict[str, str]:
+    """Log in an owner who has TOTP on: password, then the current code (her session headers)."""
+    first = login(c, owner.email)
+    assert first.status_code == 200, first.text
+    step = as_session(set_cookie_secret(first), first.json()["csrf_token"])
+    done = c.post("/api/auth/totp", headers=step, json={"code": env.code(owner)})
+    c.cookies.clear()
+    assert done.status_code == 200, done.text
+    return as_session(set_cookie_secret(done), done.json()["csrf_token"])

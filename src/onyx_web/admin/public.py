@@ -8,21 +8,22 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
-from onyx_core.accounts import accept_invite, peek_invite
+from onyx_core.accounts import InvalidInvite, accept_invite, peek_invite
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import PUBLIC
 from onyx_web.accounts.routes import Accounts
 from onyx_web.admin.guards import broken_rule, plausible_token
 from onyx_web.admin.schemas import AcceptInviteBody, InvitePreviewView, MemberView
-from onyx_web.errors import Problem, problem_spec
+from onyx_web.errors import problem_spec
 
 __all__ = ["PublicInvitesController"]
 
 _GONE = problem_spec("The link is unknown, used, revoked or expired")
 
 
-def _unusable() -> Problem:
-    return Problem(404, "This invitation link is not valid (unknown, used, revoked or expired).")
+def _unusable() -> InvalidInvite:
+    """What a link that cannot be one answers: the 404 of every unusable link (no lookup made)."""
+    return InvalidInvite("this invitation link is not valid")
 
 
 class PublicInvitesController(Controller):
