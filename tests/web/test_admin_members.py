@@ -8,7 +8,10 @@ import pytest
 from admin_kit import agency_of, creator, member, session
 from auth_kit import Env, Owner, client, login, make_env
 
+import onyx_web.app  # noqa: F401 (every domain's errors mapped)
+from onyx_core.accounts import LastOwnerError, NotPermitted
 from onyx_core.accounts.model import Role
+from onyx_web.errors import DOMAIN_ERRORS, domain_status
 
 
 @pytest.fixture
@@ -153,3 +156,17 @@ def test_agency_b_gets_404_and_none_of_a_s_data_on_a_s_members_and_invites(env: 
         viewer_a: ("viewer", False),
     }
     assert sorted(i["status"] for i in invites_a) == ["pending", "used"]  # the viewer's, and the one B tried
+
+
+def test_the_last_owner_error_answers_409_whatever_order_the_errors_were_mapped_in() -> None:
+    """``LastOwnerError`` is a ``NotPermitted`` (403): its own status wins, whichever domain mapped first."""
+    mapped = dict(DOMAIN_ERRORS)
+    try:
+        DOMAIN_ERRORS.clear()
+        DOMAIN_ERRORS.update({NotPermitted: mapped[NotPermitted], **mapped})  # the general one first
+        assert list(DOMAIN_ERRORS).index(NotPermitted) < list(DOMAIN_ERRORS).index(LastOwnerError)
+        assert domain_status(LastOwnerError("the last owner")) == 409
+        assert domain_status(NotPermitted("no")) == 403
+    finally:
+        DOMAIN_ERRORS.clear()
+        DOMAIN_ERRORS.update(mapped)
