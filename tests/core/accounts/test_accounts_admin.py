@@ -93,7 +93,7 @@ async def test_owners_read_every_security_action_in_the_audit_log(kit: Kit, owne
     member, principal = owner
     _, admin = await kit.member(principal, Role.ADMIN)
     with pytest.raises(InvalidCredentials):
-        await login_password(kit.deps, email=member.email, password="not the password")
+        await login_password(kit.deps, email=member.email, password="not the password")  # pragma: allowlist secret
     await kit.enrol(principal)
     await set_two_factor_required(kit.deps, principal, True)
     viewer, _ = await kit.member(principal, Role.VIEWER)
