@@ -33,6 +33,7 @@ __all__ = [
     "PROBLEM_JSON",
     "Problem",
     "ProblemDetails",
+    "domain_status",
     "handle_exception",
     "problem_response",
     "problem_spec",
@@ -108,6 +109,16 @@ def problem_response(
     return Response(json.dumps(body).encode(), status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
+def domain_status(error: Exception) -> HTTPStatus | None:
+    """The status of a core error: that of its most specific class in :data:`DOMAIN_ERRORS` (``LastOwnerError``
+    is a ``NotPermitted``, but answers its own status)."""
+    for kind in type(error).__mro__:
+        status = DOMAIN_ERRORS.get(kind)
+        if status is not None:
+            return status
+    return None
+
+
 def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     """The app's only exception handler (registered for ``Exception``: it sees every error of every route, and
     the router's own 404 and 405)."""
@@ -115,12 +126,12 @@ def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Respo
         return problem_response(
             request, error.status, title=error.title, detail=error.detail, type_=error.type, headers=error.headers
         )
-    for kind, status in DOMAIN_ERRORS.items():
-        if isinstance(error, kind):
-            # an error that says when to try again (the core's Throttled) says it in the standard header
-            retry_after = getattr(error, "retry_after", None)
-            headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
-            return problem_response(request, status, headers=headers)
+    status = domain_status(error)
+    if status is not None:
+        # an error that says when to try again (the core's Throttled) says it in the standard header
+        retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+        return problem_response(request, status, headers=headers)
     if isinstance(error, HTTPException) and error.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         title = HTTPStatus(error.status_code).phrase
         extra = {"errors": _field_errors(error.extra)} if isinstance(error, ValidationException) else None

@@ -19,10 +19,13 @@ from onyx_core.accounts.errors import (
 from onyx_core.accounts.policy import AccountsPolicy, check_password
 from onyx_core.accounts.rules import ROLE_PERMISSIONS, Permission
 from onyx_core.accounts.usecases import (
+    KEEP,
     AccountsDeps,
     ApiTokenIssued,
     ConnectStart,
     InviteIssued,
+    InvitePreview,
+    Keep,
     Principal,
     SessionIssued,
     TotpSetup,
@@ -47,6 +50,7 @@ from onyx_core.accounts.usecases import (
     list_members,
     login_password,
     logout,
+    peek_invite,
     read_audit,
     record_audit,
     regenerate_recovery_codes,
@@ -56,12 +60,14 @@ from onyx_core.accounts.usecases import (
     revoke_api_token,
     revoke_invite,
     set_two_factor_required,
+    update_member,
     use_recovery_code,
     verify_totp,
     visible_creators,
 )
 
 __all__ = [
+    "KEEP",
     "ROLE_PERMISSIONS",
     "AccountLocked",
     "AccountsDeps",
@@ -73,6 +79,8 @@ __all__ = [
     "InvalidInvite",
     "InvalidOAuthState",
     "InviteIssued",
+    "InvitePreview",
+    "Keep",
     "LastOwnerError",
     "NotAuthenticated",
     "NotPermitted",
@@ -107,6 +115,7 @@ __all__ = [
     "list_members",
     "login_password",
     "logout",
+    "peek_invite",
     "read_audit",
     "record_audit",
     "regenerate_recovery_codes",
@@ -116,6 +125,7 @@ __all__ = [
     "revoke_api_token",
     "revoke_invite",
     "set_two_factor_required",
+    "update_member",
     "use_recovery_code",
     "verify_totp",
     "visible_creators",

@@ -45,7 +45,8 @@ class NotPermitted(AccountsError):  # noqa: N818 (the names the design gives)
 
 
 class LastOwnerError(NotPermitted):
-    """403: the agency's last active owner cannot be demoted, removed or disabled."""
+    """409: the agency's last active owner cannot be demoted, removed or disabled (a :class:`NotPermitted`, but
+    about the agency's state, not the caller's role)."""
 
 
 class Throttled(AccountsError):  # noqa: N818 (the names the design gives)
@@ -65,7 +66,7 @@ class WeakPassword(AccountsError):  # noqa: N818 (the names the design gives)
 
 
 class InvalidInvite(AccountsError):  # noqa: N818 (the names the design gives)
-    """400/404: the invitation link is unknown, used, revoked, expired or for another address."""
+    """404: the invitation link is unknown, used, revoked, expired or for another address (all alike)."""
 
 
 class InvalidOAuthState(AccountsError):  # noqa: N818 (the names the design gives)

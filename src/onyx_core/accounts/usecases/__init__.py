@@ -26,6 +26,9 @@ from onyx_core.accounts.usecases.deps import (
     visible_creators,
 )
 from onyx_core.accounts.usecases.members import (
+    KEEP,
+    InvitePreview,
+    Keep,
     accept_invite,
     change_password,
     change_role,
@@ -34,8 +37,10 @@ from onyx_core.accounts.usecases.members import (
     invite_member,
     list_invites,
     list_members,
+    peek_invite,
     remove_member,
     revoke_invite,
+    update_member,
 )
 from onyx_core.accounts.usecases.two_factor import (
     begin_totp_enrolment,
@@ -46,10 +51,13 @@ from onyx_core.accounts.usecases.two_factor import (
 )
 
 __all__ = [
+    "KEEP",
     "AccountsDeps",
     "ApiTokenIssued",
     "ConnectStart",
     "InviteIssued",
+    "InvitePreview",
+    "Keep",
     "Principal",
     "SessionIssued",
     "TotpSetup",
@@ -74,6 +82,7 @@ __all__ = [
     "list_members",
     "login_password",
     "logout",
+    "peek_invite",
     "read_audit",
     "record_audit",
     "regenerate_recovery_codes",
@@ -83,6 +92,7 @@ __all__ = [
     "revoke_api_token",
     "revoke_invite",
     "set_two_factor_required",
+    "update_member",
     "use_recovery_code",
     "verify_totp",
     "visible_creators",

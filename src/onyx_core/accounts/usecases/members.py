@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 
 from onyx_core.accounts.errors import (
     InvalidInvite,
@@ -31,6 +32,9 @@ from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import CreatorId, InviteId, MemberId
 
 __all__ = [
+    "KEEP",
+    "InvitePreview",
+    "Keep",
     "accept_invite",
     "change_password",
     "change_role",
@@ -39,8 +43,10 @@ __all__ = [
     "invite_member",
     "list_invites",
     "list_members",
+    "peek_invite",
     "remove_member",
     "revoke_invite",
+    "update_member",
 ]
 
 
@@ -133,6 +139,29 @@ def usable_invite(invite: Invite | None, kind: InviteKind, now: datetime) -> Inv
     return invite
 
 
+@dataclass(frozen=True, slots=True)
+class InvitePreview:
+    """What an invitation link's page may show before it is used (no secret, no creator ids)."""
+
+    kind: InviteKind
+    role: Role | None
+    agency_name: str
+    expires_at: datetime
+
+
+async def peek_invite(deps: AccountsDeps, *, secret: str) -> InvitePreview:
+    """What the invitation ``secret`` offers, if it is still usable (any kind); :class:`InvalidInvite` for an
+    unknown, used, revoked or expired one. Reads only: the link stays as it was."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        found = await uow.invites.by_token_digest(digest(secret))
+        invite = usable_invite(found, found.kind if found is not None else InviteKind.MEMBER, now)
+        agency = await uow.agencies.get(invite.agency_id)
+    if agency is None:
+        raise InvalidInvite("this invitation link is not valid")
+    return InvitePreview(invite.kind, invite.role, agency.name, invite.expires_at)
+
+
 async def accept_invite(deps: AccountsDeps, *, secret: str, email: str, display_name: str, password: str) -> Member:
     """Join an agency through a member invitation (once). Raises :class:`InvalidInvite`, :class:`WeakPassword`,
     :class:`~onyx_core.accounts.ports.DuplicateEmailError`."""
@@ -191,44 +220,68 @@ async def list_invites(deps: AccountsDeps, principal: Principal) -> list[Invite]
         return await uow.invites.for_agency(principal.member.agency_id)
 
 
-async def change_role(deps: AccountsDeps, principal: Principal, member_id: MemberId, role: Role) -> Member:
-    """Give a member another role. Admins cannot touch owners nor make owners; the last owner stays one."""
+class Keep(Enum):
+    """``scope=KEEP``: :func:`update_member` leaves the member's creator scope as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+async def update_member(
+    deps: AccountsDeps,
+    principal: Principal,
+    member_id: MemberId,
+    *,
+    role: Role | None = None,
+    scope: Iterable[CreatorId] | Keep | None = KEEP,
+) -> Member:
+    """Change a member's role and/or creator scope in one transaction (all or nothing): ``role`` ``None`` keeps
+    it; ``scope`` :data:`KEEP` keeps it, ``None`` means every creator of the agency, a set limits a manager or
+    viewer (checked against the role she ends with). Admins cannot touch owners nor make owners; the last owner
+    stays one (:class:`LastOwnerError`); a creator outside the agency is :class:`NotFoundError`."""
     require(principal, Permission.MANAGE_MEMBERS)
-    role, now = Role(role), deps.clock.now()
+    now = deps.clock.now()
     async with deps.uow() as uow:
         target = await _target(uow, principal, member_id)
-        members = await uow.members.for_agency(target.agency_id)
-        check_role_change(principal.member, target, role, members)
-        changed = replace(target, role=role, creator_scope=target.creator_scope if has_scope(role) else None)
+        check_manage_member(principal.member, target)
+        changed = target
+        if role is not None:
+            role = Role(role)
+            check_role_change(principal.member, target, role, await uow.members.for_agency(target.agency_id))
+            changed = replace(target, role=role, creator_scope=target.creator_scope if has_scope(role) else None)
+        chosen: frozenset[CreatorId] | None = changed.creator_scope
+        if not isinstance(scope, Keep):
+            if scope is not None and not has_scope(changed.role):
+                raise DomainValueError("owners and admins see every creator: only managers and viewers have a scope")
+            chosen = await _checked_scope(uow, principal, changed.role, scope)
+            changed = replace(changed, creator_scope=chosen)
         await uow.members.update(changed)
-        await audit(
-            uow, now, AuditAction.ROLE_CHANGED, principal.member, target=target.id,
-            details={"from": target.role.value, "to": role.value},
-        )  # fmt: skip
+        if role is not None:
+            await audit(
+                uow, now, AuditAction.ROLE_CHANGED, principal.member, target=target.id,
+                details={"from": target.role.value, "to": role.value},
+            )  # fmt: skip
+        if not isinstance(scope, Keep):
+            await audit(
+                uow, now, AuditAction.SCOPE_CHANGED, principal.member, target=target.id,
+                details={"creators": "all" if chosen is None else ",".join(sorted(chosen))},
+            )  # fmt: skip
         await uow.commit()
     return changed
+
+
+async def change_role(deps: AccountsDeps, principal: Principal, member_id: MemberId, role: Role) -> Member:
+    """Give a member another role. Admins cannot touch owners nor make owners; the last owner stays one."""
+    return await update_member(deps, principal, member_id, role=Role(role))
 
 
 async def change_scope(
     deps: AccountsDeps, principal: Principal, member_id: MemberId, scope: Iterable[CreatorId] | None
 ) -> Member:
     """Limit a manager or viewer to ``scope`` (``None``: every creator of the agency)."""
-    require(principal, Permission.MANAGE_MEMBERS)
-    now = deps.clock.now()
-    async with deps.uow() as uow:
-        target = await _target(uow, principal, member_id)
-        check_manage_member(principal.member, target)
-        if scope is not None and not has_scope(target.role):
-            raise DomainValueError("owners and admins see every creator: only managers and viewers have a scope")
-        chosen = await _checked_scope(uow, principal, target.role, scope)
-        changed = replace(target, creator_scope=chosen)
-        await uow.members.update(changed)
-        await audit(
-            uow, now, AuditAction.SCOPE_CHANGED, principal.member, target=target.id,
-            details={"creators": "all" if chosen is None else ",".join(sorted(chosen))},
-        )  # fmt: skip
-        await uow.commit()
-    return changed
+    return await update_member(deps, principal, member_id, scope=scope)
 
 
 async def remove_member(deps: AccountsDeps, principal: Principal, member_id: MemberId) -> None:
