@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from account_kit import HASH_MARKERS, Session, audit_actions, full_session
 from auth_kit import Env, client, make_env
+from litestar import post
 from sqlalchemy import text
 
 from onyx_adapters.sql.engine import create_engine
@@ -17,9 +18,16 @@ from onyx_core.accounts.tokens import digest
 from onyx_fanvue.redaction import scrub
 
 
+@post("/test/write")
+async def private_write() -> dict[str, str]:
+    return {"ok": "yes"}
+
+
 @pytest.fixture
 def env(database_url: str) -> Env:
-    return make_env(database_url)
+    built = make_env(database_url)
+    built.app.register(private_write)  # a change a write-scoped token may make
+    return built
 
 
 def _bearer(secret: str) -> dict[str, str]:
@@ -124,3 +132,19 @@ def test_a_token_needs_a_name_and_a_known_scope(env: Env, name: str, scopes: lis
         assert refused.status_code == status, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         assert session.get("/api/account/tokens").json() == []
+
+
+def test_a_token_acts_only_within_its_scopes(env: Env) -> None:
+    owner = env.owner()
+    with client(env.app) as c:
+        session = full_session(env, c, owner.email)
+        reader = _bearer(_create(session, "reader", ("read",)).json()["secret"])
+        writer = _bearer(_create(session, "writer", ("write",)).json()["secret"])
+        both = _bearer(_create(session, "both", ("read", "write")).json()["secret"])
+        assert c.get("/api/auth/me", headers=reader).status_code == 200
+        assert c.post("/test/write", headers=reader).status_code == 403
+        assert c.post("/api/auth/logout", headers=reader).status_code == 403
+        assert c.get("/api/auth/me", headers=writer).status_code == 403
+        assert c.post("/test/write", headers=writer).status_code == 201
+        assert c.get("/api/auth/me", headers=both).status_code == 200
+        assert c.post("/test/write", headers=both).status_code == 201

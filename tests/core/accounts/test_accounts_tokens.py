@@ -149,3 +149,13 @@ async def test_the_audit_log_is_for_owners_newest_first_and_pages(kit: Kit, owne
     other = await kit.owner("zed@other.test")
     _, other_principal = await kit.login(other.email)
     assert {e.agency_id for e in await read_audit(kit.deps, other_principal)} == {other.agency_id}
+
+
+async def test_a_token_acts_within_its_scopes_and_a_session_within_all(kit: Kit, owner) -> None:
+    _, principal = owner
+    assert principal.within_scope(ApiTokenScope.READ)
+    assert principal.within_scope(ApiTokenScope.WRITE)
+    for scopes in ([ApiTokenScope.READ], [ApiTokenScope.WRITE], [ApiTokenScope.READ, ApiTokenScope.WRITE]):
+        issued = await create_api_token(kit.deps, principal, name="ci", scopes=scopes)
+        by_token = await authenticate_api_token(kit.deps, issued.secret)
+        assert {s for s in ApiTokenScope if by_token.within_scope(s)} == set(scopes)
