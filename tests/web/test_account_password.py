@@ -98,3 +98,11 @@ def test_the_passwords_sent_are_scrubbed_from_logs(env: Env) -> None:
     scrubbed = scrub(f"old {PASSWORD} new {new}")
     assert PASSWORD not in scrubbed
     assert new not in scrubbed
+
+
+def test_a_password_typed_at_login_is_scrubbed_from_logs_right_or_wrong(env: Env) -> None:
+    owner = env.owner()
+    typed = "a mistyped password at the login form"  # pragma: allowlist secret
+    with client(env.app) as c:
+        assert login(c, owner.email, typed).status_code == 401
+    assert typed not in scrub(f"login with {typed}")
