@@ -122,7 +122,15 @@ def test_a_token_cannot_make_list_or_revoke_tokens(env: Env) -> None:
 
 @pytest.mark.parametrize(
     ("name", "scopes", "status"),
-    [("", ["read"], 422), ("   ", ["read"], 422), ("x" * 101, ["read"], 422), ("ci", [], 422), ("ci", ["admin"], 400)],
+    [
+        ("", ["read"], 422),
+        ("   ", ["read"], 422),
+        ("a\x00b", ["read"], 422),
+        ("a\nb", ["read"], 422),
+        ("x" * 101, ["read"], 422),
+        ("ci", [], 422),
+        ("ci", ["admin"], 400),
+    ],
 )
 def test_a_token_needs_a_name_and_a_known_scope(env: Env, name: str, scopes: list[str], status: int) -> None:
     owner = env.owner()
