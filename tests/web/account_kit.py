@@ -14,6 +14,7 @@ from onyx_adapters.security.totp import time_step
 from onyx_adapters.sql.engine import create_engine
 from onyx_core.accounts import Principal, authenticate_session, login_password, read_audit
 
+WRONG_PASSWORD = "not the password at all"  # pragma: allowlist secret
 HASH_MARKERS = ("$argon2",)
 """What a stored password or recovery-code hash starts with: never in an answer."""
 

@@ -5,7 +5,7 @@ password is 422, and the passwords sent are remembered by the log scrubber. On S
 from __future__ import annotations
 
 import pytest
-from account_kit import HASH_MARKERS, audit_actions, code_now, full_session, start, wrong_code
+from account_kit import HASH_MARKERS, WRONG_PASSWORD, audit_actions, code_now, full_session, start, wrong_code
 from auth_kit import PASSWORD, Env, client, login, make_env
 
 from onyx_fanvue.redaction import scrub
@@ -37,9 +37,7 @@ def test_a_wrong_current_password_changes_nothing(env: Env) -> None:
     with client(env.app) as c:
         this = full_session(env, c, owner.email)
         other = full_session(env, c, owner.email)
-        wrong = this.post(
-            "/api/account/password", {"current_password": "not the password at all", "new_password": NEW_PASSWORD}
-        )
+        wrong = this.post("/api/account/password", {"current_password": WRONG_PASSWORD, "new_password": NEW_PASSWORD})
         assert wrong.status_code == 401
         assert wrong.headers["content-type"] == "application/problem+json"
         assert other.get("/api/auth/me").status_code == 200

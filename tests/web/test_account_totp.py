@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from account_kit import HASH_MARKERS, Session, audit_actions, code_now, full_session, start, wrong_code
+from account_kit import HASH_MARKERS, WRONG_PASSWORD, Session, audit_actions, code_now, full_session, start, wrong_code
 from auth_kit import PASSWORD, Env, client, make_env
 
 from onyx_fanvue.redaction import REDACTED, scrub
@@ -105,7 +105,7 @@ def test_new_recovery_codes_invalidate_the_old_ones(env: Env) -> None:
         env.clock.advance(30)
         wrong = session.post(
             "/api/account/recovery-codes",
-            {"password": "not the password at all", "code": code_now(env, owner.totp_secret)},
+            {"password": WRONG_PASSWORD, "code": code_now(env, owner.totp_secret)},
         )
         assert wrong.status_code == 401
         env.clock.advance(30)
@@ -132,7 +132,7 @@ def test_disabling_2fa_needs_the_password_and_a_current_code(env: Env) -> None:
         env.clock.advance(30)
         wrong_password = session.post(
             "/api/account/totp/disable",
-            {"password": "not the password at all", "code": code_now(env, owner.totp_secret)},
+            {"password": WRONG_PASSWORD, "code": code_now(env, owner.totp_secret)},
         )
         assert wrong_password.status_code == 401
         env.clock.advance(30)
