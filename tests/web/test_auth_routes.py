@@ -88,8 +88,13 @@ def test_a_password_stage_session_is_refused_everywhere_but_the_second_factor(en
     assert allowed.status_code == 204
 
 
-ENROLMENT_ROUTES = {("/api/auth/me", "GET"), ("/api/auth/logout", "POST")}
-"""What a member who must enrol in 2FA first may call while no enrolment routes exist."""
+ENROLMENT_ROUTES = {
+    ("/api/auth/me", "GET"),
+    ("/api/auth/logout", "POST"),
+    ("/api/account/totp/enrolment", "POST"),
+    ("/api/account/totp/enrolment/confirm", "POST"),
+}
+"""What a member who must enrol in 2FA first may call: see herself, log out, enrol."""
 
 
 def test_a_member_who_must_enrol_may_only_see_herself_and_log_out(env: Env) -> None:

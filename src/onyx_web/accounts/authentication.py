@@ -11,7 +11,8 @@ factory's default; :func:`deny_all` refuses everyone.
 Then, centrally for every private route: a principal that still owes its second factor gets 401 except on routes
 with ``opt={"second_factor_step": True}`` (A8); one that must enrol in 2FA first, except on routes with
 ``opt={"enrolment_step": True}``; and a cookie-authenticated request with an unsafe method needs the header
-``X-CSRF-Token`` equal to ``csrf_token_for(session id)``, else 403 (W6). Bearer-token requests need no CSRF token.
+``X-CSRF-Token`` equal to ``csrf_token_for(session id)``, else 403 (W6). Bearer-token requests need no CSRF token,
+but an API token needs the scope of the method (``read`` for GET/HEAD/OPTIONS, ``write`` for the others), else 403.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from onyx_core.accounts import Principal
+from onyx_core.accounts.model import ApiTokenScope
 from onyx_core.accounts.tokens import csrf_token_for, same_secret
 from onyx_web.errors import Problem
 from onyx_web.runtime import WebRuntime, web_runtime
@@ -123,8 +126,13 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
             raise Problem(401, "Finish logging in with your second factor first.")
         if getattr(principal, "enrolment_required", False) and not options.get(ENROLMENT_STEP):
             raise Problem(401, "Set up two-factor authentication first.")
-        if credentials.scheme == "session" and connection.scope.get("method", "GET") not in SAFE_METHODS:
+        unsafe = connection.scope.get("method", "GET") not in SAFE_METHODS
+        if credentials.scheme == "session" and unsafe:
             given = connection.headers.get(CSRF_HEADER, "")
             if not same_secret(given, csrf_token_for(credentials.secret)):
                 raise Problem(403, "The CSRF token is missing or wrong.")
+        if isinstance(principal, Principal) and not principal.within_scope(
+            ApiTokenScope.WRITE if unsafe else ApiTokenScope.READ
+        ):
+            raise Problem(403, "This API token's scopes do not allow this.")
         return AuthenticationResult(user=principal, auth=credentials)

@@ -28,6 +28,7 @@ from onyx_core.accounts import (
     verify_totp,
 )
 from onyx_core.accounts.tokens import csrf_token_for
+from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import ENROLMENT_STEP, PUBLIC, SECOND_FACTOR_STEP, SESSION_COOKIE, Credentials
 from onyx_web.errors import Problem
 
@@ -117,6 +118,7 @@ class AuthController(Controller):
     ) -> Response[LoginStep]:
         """Log in with email and password; the answer says whether a second factor (or enrolment) is due."""
         _same_site(request)
+        remember(data.password)  # right or wrong, the log filter scrubs it from now on
         issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
         return _step(issued)
 

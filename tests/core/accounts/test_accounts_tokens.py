@@ -27,7 +27,7 @@ from onyx_core.accounts import (
 )
 from onyx_core.accounts.model import ApiTokenScope, AuditAction, Role
 from onyx_core.accounts.tokens import digest
-from onyx_core.errors import NotFoundError
+from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import ApiTokenId
 
 
@@ -149,3 +149,24 @@ async def test_the_audit_log_is_for_owners_newest_first_and_pages(kit: Kit, owne
     other = await kit.owner("zed@other.test")
     _, other_principal = await kit.login(other.email)
     assert {e.agency_id for e in await read_audit(kit.deps, other_principal)} == {other.agency_id}
+
+
+async def test_a_token_acts_within_its_scopes_and_a_session_within_all(kit: Kit, owner) -> None:
+    _, principal = owner
+    assert principal.within_scope(ApiTokenScope.READ)
+    assert principal.within_scope(ApiTokenScope.WRITE)
+    for scopes in ([ApiTokenScope.READ], [ApiTokenScope.WRITE], [ApiTokenScope.READ, ApiTokenScope.WRITE]):
+        issued = await create_api_token(kit.deps, principal, name="ci", scopes=scopes)
+        by_token = await authenticate_api_token(kit.deps, issued.secret)
+        assert {s for s in ApiTokenScope if by_token.within_scope(s)} == set(scopes)
+
+
+@pytest.mark.parametrize(
+    ("name", "scopes"),
+    [("", ["read"]), ("  ", ["read"]), ("x" * 101, ["read"]), ("a\x00b", ["read"]), ("a\nb", ["read"]), ("ci", [])],
+)
+async def test_a_token_needs_a_printable_name_and_a_scope(kit: Kit, owner, name: str, scopes: list[str]) -> None:
+    _, principal = owner
+    with pytest.raises(DomainValueError):
+        await create_api_token(kit.deps, principal, name=name, scopes=[ApiTokenScope(s) for s in scopes])
+    assert await list_api_tokens(kit.deps, principal) == []

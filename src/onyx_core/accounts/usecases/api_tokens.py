@@ -39,8 +39,8 @@ async def create_api_token(
     chosen = frozenset(ApiTokenScope(s) for s in scopes)
     if not chosen:
         raise DomainValueError("a token needs at least one scope")
-    if not name.strip() or len(name) > 100:
-        raise DomainValueError("a token needs a name of at most 100 characters")
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        raise DomainValueError("a token needs a name of at most 100 printable characters")
     expires_at = optional_utc(expires_at, "expires_at")
     if expires_at is not None and expires_at <= now:
         raise DomainValueError("a token cannot expire in the past")

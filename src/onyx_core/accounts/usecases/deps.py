@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from onyx_core.accounts.errors import NotPermitted, SecondFactorRequired
-from onyx_core.accounts.model import ApiToken, AuditAction, AuditEntry, Invite, Member, WebSession
+from onyx_core.accounts.model import ApiToken, ApiTokenScope, AuditAction, AuditEntry, Invite, Member, WebSession
 from onyx_core.accounts.policy import AccountsPolicy
 from onyx_core.accounts.ports import AccountsUnitOfWork, AccountsUnitOfWorkFactory, PasswordHasher, TotpAlgorithm
 from onyx_core.accounts.rules import Permission, role_permits, sees_creator
@@ -62,6 +62,11 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return not self.restricted and role_permits(self.member.role, permission)
+
+    def within_scope(self, scope: ApiTokenScope) -> bool:
+        """Whether the credential allows ``scope``: a session has every scope (its member's role decides the
+        rest), an API token only those it was made with (``read``: reading; ``write``: changes)."""
+        return self.api_token is None or ApiTokenScope(scope) in self.api_token.scopes
 
 
 @dataclass(frozen=True, slots=True)
