@@ -108,6 +108,23 @@ def _body(response: object) -> dict[str, object]:
     return body
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["olga\x00@agency.test", "x" * 500 + "@agency.test", "no-at-sign-" + "y" * 600, "\x00"],
+    ids=["NUL", "long", "long-not-an-email", "only-NUL"],
+)
+def test_whatever_is_typed_as_email_is_a_plain_401(env: Env, typed: str) -> None:
+    """Not an address: the same 401 as a wrong password (never a 500 from a database refusing the text), and
+    throttled like any email."""
+    owner = env.owner()
+    with client(env.app) as c:
+        wrong = login(c, owner.email, "a wrong password here")
+        answers = [login(c, typed, "a wrong password here") for _ in range(10)]
+        assert [a.status_code for a in answers] == [401] * 10
+        assert _body(answers[0]) == _body(wrong)
+        assert login(c, typed).status_code == 429
+
+
 def test_idle_sessions_die_after_thirty_minutes(env: Env) -> None:
     owner = env.owner()
     with client(env.app) as c:

@@ -79,7 +79,9 @@ def _throttle_key(email: str) -> str:
     try:
         return normalize_email(email)
     except DomainValueError:
-        return email.strip().lower()
+        # not an address, so no member; still throttled as itself, under a key of fixed length and alphabet
+        # (what was typed may be megabytes, or hold characters a database refuses)
+        return f"invalid:{digest(email.strip().lower())}"
 
 
 async def _enrolment_required(uow: AccountsUnitOfWork, member: Member, totp: TotpEnrolment | None) -> bool:
