@@ -50,13 +50,7 @@ def normalize_email(email: str) -> str:
     """The form an address is stored and looked up in (trimmed, lower case); refuses what is plainly not one."""
     value = email.strip().lower()
     local, at, domain = value.partition("@")
-    if (
-        not at
-        or not local
-        or not domain
-        or len(value) > 320
-        or any(c.isspace() or not c.isprintable() for c in value)
-    ):
+    if not at or not local or not domain or len(value) > 320 or any(c.isspace() or not c.isprintable() for c in value):
         raise DomainValueError("an email address looks like name@example.com")
     return value
 
