@@ -12,14 +12,21 @@ from typing import Any
 
 from onyx_core.catalog import Agency
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.errors import InvalidCiphertextError, NotFoundError
+from onyx_core.errors import InvalidCiphertextError, NotFoundError, OnyxError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.tokens import TokenSet
 from onyx_core.usecases import Context
 from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue.oauth import OAuthToken
 
-__all__ = ["StoredGrant", "UnreadableConnectionError", "store_agency_grant", "store_creator_grant", "token_set"]
+__all__ = [
+    "ConnectionClaimedError",
+    "StoredGrant",
+    "UnreadableConnectionError",
+    "store_agency_grant",
+    "store_creator_grant",
+    "token_set",
+]
 
 
 def token_set(token: OAuthToken) -> TokenSet:
@@ -39,6 +46,14 @@ class UnreadableConnectionError(InvalidCiphertextError):
             "nothing was changed. Set ONYX_CIPHER_KEYS to the key ring they were stored with, or replace them "
             "deliberately with this grant (`onyx connect … --replace`)"
         )
+
+
+class ConnectionClaimedError(OnyxError):
+    """The Fanvue account is already another Onyx agency's connection: one agency may not take over (or read
+    through) another's grant. Nothing was stored; the message names neither the other agency nor its data."""
+
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"the Fanvue account {handle} is connected to another Onyx agency; nothing was changed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +87,8 @@ async def _save(
             if not replace:
                 raise UnreadableConnectionError(draft.id, handle) from None
             existing, replaced = None, True
+        if existing is not None and existing.agency_id != draft.agency_id:
+            raise ConnectionClaimedError(handle)  # the block rolls back: not even the agency row stays
         if existing is None:
             connection = draft.with_tokens(token_set(token), now)
             await uow.connections.save(connection)

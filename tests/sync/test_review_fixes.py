@@ -3,8 +3,10 @@ a heartbeat that survives an unreadable connection row, and a reconnect by anoth
 
 from __future__ import annotations
 
+import pytest
 from harness import synced_world
 
+from onyx_adapters.connect import ConnectionClaimedError
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sandbox_runtime import connect_agency
 from onyx_adapters.scheduler import Scheduler
@@ -73,3 +75,21 @@ async def test_an_agency_reconnected_by_another_member_uses_the_live_connection(
         assert chosen is not None
         assert chosen.status is ConnectionStatus.ACTIVE
         assert chosen.id != dead.id
+
+
+async def test_a_fanvue_account_connected_to_one_agency_cannot_be_claimed_by_another(sync_database_url: str) -> None:
+    async with synced_world(sync_database_url, creators=1) as world:
+        async with world.ctx.uow() as uow:
+            before = await uow.connections.for_agency(world.agency)
+        assert before is not None
+        rival = AgencyId(f"rival-{world.agency}")
+        with pytest.raises(ConnectionClaimedError) as refused:
+            await connect_agency(world.runtime, world.sandbox, rival, "Rival agency")
+        assert world.agency not in str(refused.value)  # the rival learns nothing about the owner agency
+        async with world.ctx.uow() as uow:
+            after = await uow.connections.get(before.id)
+            rival_row = await uow.agencies.get(rival)
+            creators = await uow.creators.for_agency(world.agency)
+        assert after == before  # the first agency's tokens are untouched
+        assert rival_row is None  # and nothing of the rival was stored
+        assert [c.id for c in creators] == world.creators

@@ -109,3 +109,41 @@ def test_a_taken_email_is_refused(
     assert "Traceback" not in err
     assert asyncio.run(_rows(database_url, email)) == before
     assert asyncio.run(_login(database_url, email, PASSWORD)) is SessionStage.COMPLETE
+
+
+async def _an_agency_without_members(url: str) -> str:
+    agency_id = f"synced-{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:  # as `onyx demo` / `onyx connect` leave it: an agency, nobody in it
+            await conn.execute(agencies.insert().values(id=agency_id, name="Synced agency"))
+    finally:
+        await engine.dispose()
+    return agency_id
+
+
+def test_the_first_owner_of_a_synced_agency(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agency_id = asyncio.run(_an_agency_without_members(database_url))
+    monkeypatch.setenv("ONYX_CIPHER_KEYS", KEY)
+
+    def create(email: str, agency: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        argv = ["users", "create-owner", "--agency-id", agency, "--email", email, "--name", "Olga"]
+        return main([*argv, "--database-url", database_url, "--password-stdin"])
+
+    email = f"olga-{uuid.uuid4().hex[:8]}@agency.test"
+    before = asyncio.run(_rows(database_url, email))[0]
+    assert create(email, agency_id) == 0, capsys.readouterr().err
+    assert agency_id in capsys.readouterr().out
+    assert asyncio.run(_rows(database_url, email))[0] == before  # she joined it: no new agency
+    assert asyncio.run(_login(database_url, email, PASSWORD)) is SessionStage.COMPLETE
+
+    intruder = f"eve-{uuid.uuid4().hex[:8]}@agency.test"
+    for agency, said in ((agency_id, "already has members"), ("no-such-agency", "no agency")):
+        assert create(intruder, agency) == 1
+        err = capsys.readouterr().err
+        assert said in err
+        assert len(err.strip().splitlines()) == 1
+        assert asyncio.run(_rows(database_url, intruder))[1] is None

@@ -26,10 +26,17 @@ def add_users_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     owner = actions.add_parser(
         "create-owner",
         help="create an agency and its first owner",
-        description="Creates an agency and its first owner. The password is asked for twice at a prompt, or read "
+        description="Creates an agency and its first owner (or, with --agency-id, the first owner of an agency "
+        "`onyx demo` or `onyx connect` made). The password is asked for twice at a prompt, or read "
         "from the first line of standard input with --password-stdin; at least 12 characters.",
     )
-    owner.add_argument("--agency", required=True, help="the agency's name")
+    agency = owner.add_mutually_exclusive_group(required=True)
+    agency.add_argument("--agency", help="the new agency's name")
+    agency.add_argument(
+        "--agency-id",
+        help="an agency already in the database with no members yet (e.g. `sandbox-agency`, the one `onyx demo` "
+        "syncs): its first owner",
+    )
     owner.add_argument("--email", required=True, help="the owner's email address (her login)")
     owner.add_argument("--name", required=True, help="the owner's display name")
     owner.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -64,7 +71,8 @@ def run_users_command(args: argparse.Namespace) -> int:
     from onyx_core.accounts import create_owner  # noqa: PLC0415
     from onyx_core.accounts.errors import WeakPassword  # noqa: PLC0415
     from onyx_core.accounts.ports import DuplicateEmailError  # noqa: PLC0415
-    from onyx_core.errors import DomainValueError  # noqa: PLC0415
+    from onyx_core.errors import DomainValueError, NotFoundError  # noqa: PLC0415
+    from onyx_core.ids import AgencyId  # noqa: PLC0415
 
     cipher = FernetCipher.from_settings(OnyxSettings())
     url = database_url(args.database_url)
@@ -86,16 +94,23 @@ def run_users_command(args: argparse.Namespace) -> int:
         try:
             deps = accounts_deps(engine, cipher)
             member = await create_owner(
-                deps, agency_name=args.agency, email=args.email, display_name=args.name, password=password
+                deps,
+                agency_name=args.agency or "",
+                email=args.email,
+                display_name=args.name,
+                password=password,
+                agency_id=AgencyId(args.agency_id) if args.agency_id else None,
             )
         except WeakPassword as error:
             raise CommandError(f"{error}; nothing was created") from None
         except DuplicateEmailError:
             raise CommandError(f"{args.email} already has an account; nothing was created") from None
-        except DomainValueError as error:
+        except (DomainValueError, NotFoundError) as error:
             raise CommandError(f"{error}; nothing was created") from None
         finally:
             await engine.dispose()
+        if args.agency_id:
+            return f"agency {args.agency_id!r} has its first owner: {member.email} (member {member.id})"
         return f"created agency {args.agency!r} and its owner {member.email} (member {member.id})"
 
     sys.stdout.write(asyncio.run(create()) + "\n")

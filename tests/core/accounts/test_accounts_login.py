@@ -19,6 +19,9 @@ from onyx_core.accounts import (
 from onyx_core.accounts.model import AuditAction, Role, SessionStage
 from onyx_core.accounts.ports import DuplicateEmailError
 from onyx_core.accounts.tokens import digest
+from onyx_core.catalog import Agency
+from onyx_core.errors import DomainValueError, NotFoundError
+from onyx_core.ids import AgencyId
 
 WRONG = "not the password!"
 
@@ -141,3 +144,24 @@ async def test_concurrent_failures_are_all_counted(kit: Kit) -> None:
     )
     assert sum(isinstance(r, InvalidCredentials) for r in results) == 10
     assert sum(isinstance(r, Throttled) for r in results) == 10
+
+
+async def test_the_first_owner_of_an_agency_that_exists_adopts_it_and_only_the_first(kit: Kit) -> None:
+    # an agency `onyx demo` or `onyx connect` made: no members yet
+    kit.base.agencies[AgencyId("sandbox-agency")] = Agency(AgencyId("sandbox-agency"), "Sandbox agency")
+    owner = await create_owner(
+        kit.deps, agency_name="", email="olga@agency.test", display_name="Olga", password=PASSWORD,
+        agency_id=AgencyId("sandbox-agency"),
+    )  # fmt: skip
+    assert owner.agency_id == "sandbox-agency"
+    assert list(kit.base.agencies) == ["sandbox-agency"]  # no second agency made
+    with pytest.raises(DomainValueError, match="already has members"):
+        await create_owner(
+            kit.deps, agency_name="", email="eve@evil.test", display_name="Eve", password=PASSWORD,
+            agency_id=AgencyId("sandbox-agency"),
+        )  # fmt: skip
+    with pytest.raises(NotFoundError):
+        await create_owner(
+            kit.deps, agency_name="", email="eve@evil.test", display_name="Eve", password=PASSWORD,
+            agency_id=AgencyId("nowhere"),
+        )  # fmt: skip

@@ -30,7 +30,7 @@ from onyx_core.accounts.usecases.second_factor import (
     seconds_until,
 )
 from onyx_core.catalog import Agency
-from onyx_core.errors import DomainValueError
+from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import AgencyId, MemberId
 
 __all__ = [
@@ -58,17 +58,36 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return known[1]
 
 
-async def create_owner(deps: AccountsDeps, *, agency_name: str, email: str, display_name: str, password: str) -> Member:
-    """A new agency and its first owner. Raises :class:`WeakPassword`,
-    :class:`~onyx_core.accounts.ports.DuplicateEmailError`, :class:`DomainValueError` (bad email or name)."""
+async def create_owner(
+    deps: AccountsDeps,
+    *,
+    agency_name: str,
+    email: str,
+    display_name: str,
+    password: str,
+    agency_id: AgencyId | None = None,
+) -> Member:
+    """A new agency and its first owner; or, with ``agency_id``, the first owner of an agency that already exists
+    (one ``onyx demo`` or ``onyx connect`` made) and has no members yet (``agency_name`` is then ignored). Raises
+    :class:`WeakPassword`, :class:`~onyx_core.accounts.ports.DuplicateEmailError`, :class:`DomainValueError` (bad
+    email or name, or an agency that already has members) and :class:`NotFoundError` (no such agency)."""
     check_password(deps.policy, password)
-    if not agency_name.strip() or not display_name.strip():
+    if (agency_id is None and not agency_name.strip()) or not display_name.strip():
         raise DomainValueError("an agency and a member need a name")
     now = deps.clock.now()
-    agency = Agency(AgencyId(new_id()), agency_name.strip())
-    member = Member(MemberId(new_id()), agency.id, email, display_name.strip(), Role.OWNER, now)
     async with deps.uow() as uow:
-        await uow.agencies.upsert(agency)
+        if agency_id is None:
+            agency = Agency(AgencyId(new_id()), agency_name.strip())
+            await uow.agencies.upsert(agency)
+        else:
+            existing = await uow.agencies.get(agency_id)
+            if existing is None:
+                raise NotFoundError(f"no agency {agency_id}")
+            if await uow.members.for_agency(agency_id):
+                # an agency with people is theirs: its owners invite whoever else joins
+                raise DomainValueError(f"agency {agency_id} already has members: ask an owner for an invitation")
+            agency = existing
+        member = Member(MemberId(new_id()), agency.id, email, display_name.strip(), Role.OWNER, now)
         await uow.members.add(member, deps.hasher.hash(password))
         await audit(uow, now, AuditAction.OWNER_CREATED, member, target=member.id)
         await uow.commit()
