@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 import uvicorn
 from web_helpers import KEY, sqlite_url
 
+from onyx_adapters.access_log import redact_target
 from onyx_adapters.cli import main
 from onyx_adapters.sql.migrate import upgrade
 
@@ -36,15 +38,15 @@ def _first_line(stream: object, timeout: float) -> str:
     return lines.get(timeout=timeout)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
-    """`onyx serve --port 0` on a migrated SQLite file: its base URL, its log file and the process."""
+@contextmanager
+def _serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    """`onyx serve --port 0 ARGS` on a migrated SQLite file: its base URL, its log file and the process."""
     url = sqlite_url(tmp_path)
     upgrade(url)
     log = tmp_path / "serve.log"
     with log.open("w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "onyx_adapters.cli", "serve", "--port", "0"],
+            [sys.executable, "-m", "onyx_adapters.cli", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
@@ -62,19 +64,29 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
                 process.stdout.close()
 
 
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    with _serving(tmp_path) as serving:
+        yield serving
+
+
+def _get_when_up(client: httpx.Client, process: subprocess.Popen[str], log: Path, path: str) -> httpx.Response:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:  # the banner comes once the socket listens; the app may still be starting
+        try:
+            return client.get(path)
+        except httpx.TransportError:
+            if process.poll() is not None:
+                pytest.fail(f"onyx serve exited with {process.returncode}: {log.read_text()}")
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_onyx_serve_answers_as_a_real_process(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base, log, process = served
     deadline = time.monotonic() + START_TIMEOUT
     with httpx.Client(base_url=base, timeout=2.0) as client:
-        while True:  # the banner comes once the socket listens; the app may still be starting
-            try:
-                health = client.get("/healthz")
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail(f"onyx serve exited with {process.returncode}: {log.read_text()}")
-                if time.monotonic() > deadline:
-                    raise
+        health = _get_when_up(client, process, log, "/healthz")
         ready = client.get("/readyz")
         missing = client.get("/no/such/page")
     assert (health.status_code, health.json()) == (200, {"status": "ok"}), log.read_text()
@@ -134,3 +146,38 @@ def test_serve_on_a_busy_port_is_refused(migrated: str, capsys: pytest.CaptureFi
         busy.listen(1)
         port = busy.getsockname()[1]
         assert "choose another --port" in _refused(capsys, ["--port", str(port)])
+
+
+def test_the_access_log_shows_requests_but_not_the_secrets_in_their_urls(tmp_path: Path) -> None:
+    invite_token = "inv1te-t0ken-" + "q" * 30  # pragma: allowlist secret
+    code, state = "oauth-c0de-" + "z" * 20, "oauth-st4te-" + "w" * 30
+    with _serving(tmp_path, "--access-log") as (base, log, process), httpx.Client(base_url=base) as client:
+        _get_when_up(client, process, log, "/healthz")
+        client.get(f"/api/invites/{invite_token}")
+        client.get(f"/invite/{invite_token}")
+        client.get(f"/connections/fanvue/callback?code={code}&state={state}")
+        deadline = time.monotonic() + START_TIMEOUT
+        while "/connections/fanvue/callback" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    written = log.read_text()
+    assert '"GET /healthz HTTP/1.1" 200' in written, written
+    assert "GET /api/invites/… HTTP/1.1" in written
+    assert "GET /connections/fanvue/callback?code=…&state=… HTTP/1.1" in written
+    for secret in (invite_token, code, state):
+        assert secret not in written
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("/healthz", "/healthz"),
+        ("/api/invites/abc/accept", "/api/invites/…/accept"),
+        ("/invite/abc", "/invite/…"),
+        ("/api/agency/invites", "/api/agency/invites"),
+        ("/cb?code=1&state=2&code=3", "/cb?code=…&state=…&code=…"),
+        ("/cb?garbage", "/cb?garbage=…"),
+        ("/cb?", "/cb"),
+    ],
+)
+def test_redact_target(target: str, shown: str) -> None:
+    assert redact_target(target) == shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import socket
 import sys
 
@@ -66,7 +67,14 @@ def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
 
     from onyx_fanvue.redaction import install_log_filter  # noqa: PLC0415
 
+    from onyx_adapters.access_log import AccessLogRedactor  # noqa: PLC0415
+
     install_log_filter("uvicorn.error")  # uvicorn's own tracebacks (an app failing outside its handlers), scrubbed
+    # a URL can carry a secret (an OAuth code, an invitation token): the access log shows neither
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedactor) for f in access.filters):
+        access.addFilter(AccessLogRedactor())
+    install_log_filter("uvicorn.access")
     try:
         sock = _bind(host, port)
     except OSError as error:
