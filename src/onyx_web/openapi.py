@@ -114,6 +114,8 @@ def document(openapi_schema: dict[str, Any], app: Litestar) -> dict[str, Any]:
             if method not in _HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
+            if "204" in responses:  # no content: Litestar writes the JSON of None, the answer has no body
+                responses["204"].pop("content", None)
             parameters = [*shared_parameters, *operation.get("parameters", [])]
             statuses = []
             if parameters or "requestBody" in operation:
