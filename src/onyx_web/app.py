@@ -18,7 +18,6 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from onyx_adapters.runtime import Runtime
@@ -27,11 +26,12 @@ from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter
-from onyx_web import accounts, admin, health
+from onyx_web import accounts, admin, creators, health
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
 from onyx_web.headers import add_security_headers
+from onyx_web.openapi import COMPONENTS, DocumentedJsonRenderPlugin
 from onyx_web.runtime import STATE_KEY, RuntimeFactory, WebRuntime, open_web_runtime, web_runtime
 
 __all__ = ["DOMAINS", "create_app", "create_app_from_env"]
@@ -40,6 +40,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     health.route_handlers,
     accounts.route_handlers,
     admin.route_handlers,
+    creators.route_handlers,
 )
 """The route handlers of every domain, in one place."""
 
@@ -94,9 +95,12 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Onyx",
             version=_version(),
-            # the document as JSON only: a UI page would need scripts from a CDN, which the CSP forbids
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={PUBLIC: True}),
+            # the document as JSON only: a UI page would need scripts from a CDN, which the CSP forbids; with the
+            # security schemes, and each operation's security and standard error answers (onyx_web.openapi)
+            render_plugins=[DocumentedJsonRenderPlugin(path=["/", "/openapi.json"])],
+            components=COMPONENTS,
+            # the document's own routes are not operations of the API
+            openapi_router=Router(path="/schema", route_handlers=[], opt={PUBLIC: True}, include_in_schema=False),
         ),
         debug=False,
         pdb_on_exception=False,

@@ -30,9 +30,16 @@ from onyx_core.accounts import (
 from onyx_core.accounts.tokens import csrf_token_for
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import ENROLMENT_STEP, PUBLIC, SECOND_FACTOR_STEP, SESSION_COOKIE, Credentials
-from onyx_web.errors import Problem
+from onyx_web.errors import Problem, problem_spec
 
 __all__ = ["Accounts", "AuthController", "CodeBody", "LoginBody", "LoginStep", "Me"]
+
+_THROTTLED = problem_spec("Too many attempts: try again after Retry-After seconds")
+_CODE_ANSWERS = {
+    401: problem_spec("A wrong code, or no session that owes its second factor"),
+    423: problem_spec("Too many wrong codes: the account is locked until a recovery code is used"),
+    429: _THROTTLED,
+}
 
 Accounts = NamedDependency[AccountsDeps]
 """A handler's parameter ``accounts: Accounts`` receives the accounts use cases' ports."""
@@ -112,7 +119,16 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]  # noqa: RUF012 (Litestar's own attribute)
 
-    @post("/login", opt={PUBLIC: True}, status_code=200)
+    @post(
+        "/login",
+        opt={PUBLIC: True},
+        status_code=200,
+        responses={
+            401: problem_spec("Wrong email or password (the same answer for an unknown email)"),
+            403: problem_spec("A login sent from another site's page"),
+            429: _THROTTLED,
+        },
+    )
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], accounts: Accounts
     ) -> Response[LoginStep]:
@@ -122,7 +138,7 @@ class AuthController(Controller):
         issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
         return _step(issued)
 
-    @post("/totp", opt={SECOND_FACTOR_STEP: True}, status_code=200)
+    @post("/totp", opt={SECOND_FACTOR_STEP: True}, status_code=200, responses=_CODE_ANSWERS)
     async def totp(
         self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
     ) -> Response[LoginStep]:
@@ -130,7 +146,7 @@ class AuthController(Controller):
         issued = await verify_totp(accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request))
         return _step(issued)
 
-    @post("/recovery", opt={SECOND_FACTOR_STEP: True}, status_code=200)
+    @post("/recovery", opt={SECOND_FACTOR_STEP: True}, status_code=200, responses=_CODE_ANSWERS)
     async def recovery(
         self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
     ) -> Response[LoginStep]:
