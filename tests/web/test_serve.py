@@ -45,7 +45,7 @@ def _serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path, subprocess
     upgrade(url)
     log = tmp_path / "serve.log"
     with log.open("w") as err:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (our own CLI)
             [sys.executable, "-m", "onyx_adapters.cli", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=err,
@@ -84,7 +84,6 @@ def _get_when_up(client: httpx.Client, process: subprocess.Popen[str], log: Path
 
 def test_onyx_serve_answers_as_a_real_process(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base, log, process = served
-    deadline = time.monotonic() + START_TIMEOUT
     with httpx.Client(base_url=base, timeout=2.0) as client:
         health = _get_when_up(client, process, log, "/healthz")
         ready = client.get("/readyz")

@@ -65,9 +65,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
     import uvicorn  # noqa: PLC0415
 
-    from onyx_fanvue.redaction import install_log_filter  # noqa: PLC0415
-
     from onyx_adapters.access_log import AccessLogRedactor  # noqa: PLC0415
+    from onyx_fanvue.redaction import install_log_filter  # noqa: PLC0415
 
     install_log_filter("uvicorn.error")  # uvicorn's own tracebacks (an app failing outside its handlers), scrubbed
     # a URL can carry a secret (an OAuth code, an invitation token): the access log shows neither
