@@ -142,9 +142,15 @@ def test_a_bearer_token_needs_no_csrf_token(env: Env) -> None:
     assert response.status_code == 201
 
 
-def test_login_is_the_only_public_unsafe_route(env: Env) -> None:
+PUBLIC_UNSAFE = {
+    ("/api/auth/login", "POST"),
+    ("/api/invites/{token:str}/connect", "POST"),  # a creator with no account starts connecting (same-site only)
+}
+
+
+def test_the_public_unsafe_routes_are_the_known_ones(env: Env) -> None:
     public_unsafe = {(op.path, op.method) for op in operations(env.app) if op.public and op.method in UNSAFE}
-    assert public_unsafe == {("/api/auth/login", "POST")}
+    assert public_unsafe == PUBLIC_UNSAFE
 
 
 def test_no_get_route_changes_the_database(env: Env) -> None:

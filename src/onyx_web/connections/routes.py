@@ -49,7 +49,7 @@ from onyx_core.accounts import (
     record_audit,
     require,
 )
-from onyx_core.accounts.errors import NotAuthenticated
+from onyx_core.accounts.errors import InvalidInvite, NotAuthenticated
 from onyx_core.accounts.model import AuditAction, OAuthAttempt
 from onyx_core.accounts.usecases.connections import (
     ConnectionHealth,
@@ -256,7 +256,7 @@ def _needed(web: WebRuntime) -> tuple[str, ...]:
     status_code=200,
     tags=["connections"],
     responses={
-        400: problem_spec("The invitation is unknown, used, revoked, expired or not a creator-connect one"),
+        404: problem_spec("The invitation is unknown, used, revoked, expired or not a creator-connect one"),
         403: _ERRORS[403],
         503: _ERRORS[503],
     },
@@ -271,7 +271,12 @@ async def invite_connect(
     """A creator connects her own Fanvue account through a creator-connect invitation (no Onyx account needed)."""
     _same_site(request)
     runtime = web.fanvue()
-    start = await begin_creator_connect(accounts, invite_secret=token)
+    try:
+        start = await begin_creator_connect(accounts, invite_secret=token)
+    except InvalidInvite:
+        raise Problem(
+            404, "This invitation link is not valid (used, revoked, expired or not for connecting)."
+        ) from None
     cookie = Cookie(
         key=INVITE_COOKIE,
         value=token,
