@@ -71,8 +71,8 @@ def test_connecting_stores_the_grant_imports_creators_and_shows_it_active(kit: C
     assert "connection_added" in audit_actions(kit.env.url, str(agency_id))
 
 
-def connect(kit: Connect, c, session, **body):
-    answer = start(c, session, login_hint=kit.admin, **body)
+def connect(kit: Connect, c, session, as_user: str | None = None, **body):
+    answer = start(c, session, login_hint=as_user or kit.admin, **body)
     assert answer.status_code == 200, answer.text
     return c.get(kit.authorize(answer.json()["authorize_url"]), headers=session.headers(csrf=False),
                  follow_redirects=False)  # fmt: skip
@@ -87,16 +87,21 @@ def test_reconnecting_keeps_the_same_connection_and_mends_it(kit: Connect) -> No
         kit.sandbox.revoke_grant(kit.admin)  # she removed the app at Fanvue; Onyx learns it at its next refresh
         asyncio.run(_mark_needs_reauth(kit.env.url, first["id"]))
         [broken] = c.get("/api/connections", headers=session.headers(csrf=False)).json()
+        member = next(u.handle for u in kit.sandbox.users if u.role == "team member")
+        wrong = connect(kit, c, session, as_user=member, reconnect_connection_id=first["id"])
         again = connect(kit, c, session, reconnect_connection_id=first["id"])
         [mended] = c.get("/api/connections", headers=session.headers(csrf=False)).json()
         me = c.get("/api/auth/me", headers=session.headers(csrf=False)).json()
     assert (broken["status"], broken["reconnect"]) == ("needs_reconsent", "reconnect")
     assert broken["reconnect_hint"]
+    assert wrong.status_code == 409  # another Fanvue account cannot "reconnect" this one
     assert again.status_code == 303, again.text
     assert (mended["id"], mended["status"], mended["reconnect"]) == (first["id"], "active", None)
     agency_id = rows(kit.env.url, "SELECT agency_id FROM members WHERE id = :m", m=me["member"]["id"])[0][0]
     actions = audit_actions(kit.env.url, str(agency_id))
-    assert [a for a in actions if a.startswith("connection_")] == ["connection_added", "connection_reconnected"]
+    assert [a for a in actions if a.startswith("connection_")] == [
+        "connection_added", "connection_failed", "connection_reconnected",
+    ]  # fmt: skip
     assert len(rows(kit.env.url, "SELECT id FROM connections WHERE agency_id = :a", a=agency_id)) == 1
 
 
@@ -188,3 +193,21 @@ def test_a_failed_code_exchange_stores_nothing_and_tells_no_secret(kit: Connect)
     assert (
         rows(kit.env.url, "SELECT id FROM connections WHERE fanvue_user_uuid = :u", u=kit.sandbox.user(kit.admin)) == []
     )
+
+
+def test_an_account_connected_by_one_agency_cannot_be_taken_over_by_another(kit: Connect) -> None:
+    first, second = kit.env.owner(), kit.env.owner()
+    with client(kit.app) as c:
+        ours = log_in(c, first.email)
+        assert connect(kit, c, ours).status_code == 303
+        [before] = c.get("/api/connections", headers=ours.headers(csrf=False)).json()
+        theirs = log_in(c, second.email)
+        taken = connect(kit, c, theirs)
+        peek = c.get(f"/api/connections/{before['id']}", headers=theirs.headers(csrf=False))
+        listed = c.get("/api/connections", headers=theirs.headers(csrf=False))
+        [after] = c.get("/api/connections", headers=ours.headers(csrf=False)).json()
+    assert taken.status_code == 409
+    assert (peek.status_code, peek.headers["content-type"].split(";")[0]) == (404, "application/problem+json")
+    assert before["id"] not in peek.text
+    assert listed.json() == []
+    assert after["last_refreshed_at"] == before["last_refreshed_at"]  # its tokens were not replaced

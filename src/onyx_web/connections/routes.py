@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.response import Redirect
 from msgspec import Meta
 
 from onyx_adapters.connect import (
@@ -319,7 +320,7 @@ async def fanvue_callback(
     code: Annotated[str | None, QueryParameter(max_length=2048)] = None,
     oauth_state: Annotated[str | None, QueryParameter(name="state", max_length=512)] = None,
     error: Annotated[str | None, QueryParameter(max_length=200)] = None,
-) -> Response[None]:
+) -> Redirect:
     """Where Fanvue sends the browser back after the sign-in: store the grant, import creators, go to
     ``/connections``."""
     runtime = web.fanvue()
@@ -346,7 +347,7 @@ async def fanvue_callback(
     )  # fmt: skip
     location = DONE if attempt.invite_id is None else f"{DONE}?connected=creator"
     cookies = [] if attempt.invite_id is None else [_gone_invite_cookie()]
-    return Response(None, status_code=303, headers={"Location": location}, cookies=cookies)
+    return Redirect(location, status_code=303, cookies=cookies)
 
 
 async def _member_of(accounts: AccountsDeps, attempt: OAuthAttempt, session: str | None) -> Principal | None:
