@@ -164,9 +164,13 @@ def test_a_creator_attempt_needs_the_browser_that_started_it(kit: Connect) -> No
         begun = c.post(f"/api/invites/{secret}/connect", json={"login_hint": creator})
         c.cookies.clear()
         before = kit.sandbox.token_endpoint_hits
-        elsewhere = c.get(kit.authorize(begun.json()["authorize_url"]), headers=session.headers(csrf=False),
-                          follow_redirects=False)  # fmt: skip
+        elsewhere = c.get(kit.authorize(begun.json()["authorize_url"]), follow_redirects=False)
+        again = c.post(f"/api/invites/{secret}/connect", json={"login_hint": creator})
+        c.cookies.clear()
+        with_session = c.get(kit.authorize(again.json()["authorize_url"]), headers=session.headers(csrf=False),
+                             follow_redirects=False)  # fmt: skip
     assert elsewhere.status_code == 400
+    assert with_session.status_code == 400  # a member's session is not the creator's invitation
     assert kit.sandbox.token_endpoint_hits == before
 
 

@@ -330,7 +330,9 @@ async def fanvue_callback(
         raise Problem(400, f"Fanvue answered {said}: nothing was connected. Start again to retry.")
     credentials = credentials_of(request)
     session = credentials.secret if credentials is not None and credentials.scheme == "session" else None
-    invite = request.cookies.get(INVITE_COOKIE) or None
+    # a creator's attempt is finished by the browser that started it: it holds the invitation in a cookie ("" never
+    # matches, so a browser without it is refused rather than let through unbound)
+    invite = request.cookies.get(INVITE_COOKIE, "")
     attempt = await finish_connect(accounts, state=oauth_state or "", session_secret=session, invite_secret=invite)
     principal = await _member_of(accounts, attempt, session)
     if not code:
