@@ -20,9 +20,10 @@ from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue.oauth import OAuthToken
 
 __all__ = [
-    "ConnectionClaimedError",
+    "GrantElsewhereError",
     "StoredGrant",
     "UnreadableConnectionError",
+    "WrongAccountError",
     "store_agency_grant",
     "store_creator_grant",
     "token_set",
@@ -48,12 +49,13 @@ class UnreadableConnectionError(InvalidCiphertextError):
         )
 
 
-class ConnectionClaimedError(OnyxError):
-    """The Fanvue account is already another Onyx agency's connection: one agency may not take over (or read
-    through) another's grant. Nothing was stored; the message names neither the other agency nor its data."""
+class GrantElsewhereError(OnyxError):
+    """The Fanvue account that granted access is already another agency's connection: nothing was stored (one
+    agency's grant never replaces another's tokens)."""
 
-    def __init__(self, handle: str) -> None:
-        super().__init__(f"the Fanvue account {handle} is connected to another Onyx agency; nothing was changed")
+
+class WrongAccountError(OnyxError):
+    """Reconnecting a connection with the grant of another Fanvue account: nothing was stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ async def _save(
                 raise UnreadableConnectionError(draft.id, handle) from None
             existing, replaced = None, True
         if existing is not None and existing.agency_id != draft.agency_id:
-            raise ConnectionClaimedError(handle)  # the block rolls back: not even the agency row stays
+            raise GrantElsewhereError(f"{handle}'s connection {draft.id} belongs to another agency")
         if existing is None:
             connection = draft.with_tokens(token_set(token), now)
             await uow.connections.save(connection)
@@ -107,29 +109,40 @@ async def store_agency_grant(
     *,
     client_options: dict[str, Any] | None = None,
     replace: bool = False,
+    reconnect: ConnectionId | None = None,
 ) -> StoredGrant:
     """Store an agency team member's grant as the agency's connection (``agency-<user uuid>``), creating the
     agency if it is new. Reconnecting replaces the tokens (``token_version`` + 1) and makes it active again.
     Stored tokens the key ring cannot decrypt raise :class:`UnreadableConnectionError` and stay as they are,
-    unless ``replace``."""
+    unless ``replace``. Nothing is stored, raising :class:`GrantElsewhereError`, when the account's connection
+    belongs to another agency, or :class:`WrongAccountError` when ``reconnect`` names a connection of another
+    Fanvue account than the one that granted."""
     uuid, handle = await _whoami(token, client_options or {})
     draft = Connection(
         ConnectionId(f"agency-{uuid}"), ConnectionKind.AGENCY, agency_id, None, uuid, ConnectionStatus.ACTIVE, None
     )
+    if reconnect is not None and reconnect != draft.id:
+        raise WrongAccountError(f"{handle} granted access, not the account of connection {reconnect}")
     connection, replaced = await _save(ctx, draft, token, Agency(agency_id, agency_name, uuid), handle, replace=replace)
     return StoredGrant(connection, handle, replaced)
 
 
 async def store_creator_grant(
-    ctx: Context, token: OAuthToken, *, client_options: dict[str, Any] | None = None, replace: bool = False
+    ctx: Context,
+    token: OAuthToken,
+    *,
+    client_options: dict[str, Any] | None = None,
+    replace: bool = False,
+    agency_id: AgencyId | None = None,
 ) -> StoredGrant:
-    """Store a creator's own grant (``creator-<uuid>``) for a creator already imported under an agency. Raises
-    :class:`~onyx_core.errors.NotFoundError` for a Fanvue user Onyx has not imported, and
+    """Store a creator's own grant (``creator-<uuid>``) for a creator already imported under an agency (under
+    ``agency_id``, when given: an agency's invitation connects only its own creators). Raises
+    :class:`~onyx_core.errors.NotFoundError` for a Fanvue user Onyx has not imported (there), and
     :class:`UnreadableConnectionError` as :func:`store_agency_grant` does."""
     uuid, handle = await _whoami(token, client_options or {})
     async with ctx.uow() as uow:
         creator = await uow.creators.get(CreatorId(uuid))
-    if creator is None:
+    if creator is None or (agency_id is not None and creator.agency_id != agency_id):
         raise NotFoundError(f"{handle} is not an imported creator: import the agency's creators first")
     draft = Connection(
         ConnectionId(f"creator-{uuid}"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from harness import synced_world
 
-from onyx_adapters.connect import ConnectionClaimedError
+from onyx_adapters.connect import GrantElsewhereError
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sandbox_runtime import connect_agency
 from onyx_adapters.scheduler import Scheduler
@@ -83,7 +83,7 @@ async def test_a_fanvue_account_connected_to_one_agency_cannot_be_claimed_by_ano
             before = await uow.connections.for_agency(world.agency)
         assert before is not None
         rival = AgencyId(f"rival-{world.agency}")
-        with pytest.raises(ConnectionClaimedError) as refused:
+        with pytest.raises(GrantElsewhereError) as refused:
             await connect_agency(world.runtime, world.sandbox, rival, "Rival agency")
         assert world.agency not in str(refused.value)  # the rival learns nothing about the owner agency
         async with world.ctx.uow() as uow:

@@ -150,10 +150,11 @@ def test_a_bearer_token_needs_no_csrf_token(env: Env) -> None:
 PUBLIC_UNSAFE = {
     ("/api/auth/login", "POST"),
     ("/api/invites/{token:str}/accept", "POST"),  # the invitation link is the credential (single use)
+    ("/api/invites/{token:str}/connect", "POST"),  # a creator with no account starts connecting (same-site only)
 }
 
 
-def test_login_and_accepting_an_invitation_are_the_only_public_unsafe_routes(env: Env) -> None:
+def test_the_public_unsafe_routes_are_the_known_ones(env: Env) -> None:
     public_unsafe = {(op.path, op.method) for op in operations(env.app) if op.public and op.method in UNSAFE}
     assert public_unsafe == PUBLIC_UNSAFE
 

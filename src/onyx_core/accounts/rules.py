@@ -29,6 +29,8 @@ class Permission(StrEnum):
     VIEW_CREATORS = "view_creators"
     REFRESH_STATS = "refresh_stats"
     EXPORT_DATA = "export_data"
+    VIEW_CONNECTIONS = "view_connections"
+    """See the health of the agency's Fanvue connections (creator connections only within a member's scope)."""
     MANAGE_CONNECTIONS = "manage_connections"
     INVITE_MEMBERS = "invite_members"
     MANAGE_MEMBERS = "manage_members"
@@ -39,7 +41,9 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(Permission) - {Permission.READ_AUDIT, Permission.MANAGE_SECURITY_POLICY},
-    Role.MANAGER: frozenset({Permission.VIEW_CREATORS, Permission.REFRESH_STATS, Permission.EXPORT_DATA}),
+    Role.MANAGER: frozenset(
+        {Permission.VIEW_CREATORS, Permission.REFRESH_STATS, Permission.EXPORT_DATA, Permission.VIEW_CONNECTIONS}
+    ),
     Role.VIEWER: frozenset({Permission.VIEW_CREATORS}),
 }
 """Least privilege: owner > admin > manager > viewer."""

@@ -75,11 +75,14 @@ async def begin_creator_connect(deps: AccountsDeps, *, invite_secret: str) -> Co
     return ConnectStart(state, verifier)
 
 
-async def finish_connect(deps: AccountsDeps, *, state: str, session_secret: str | None) -> OAuthAttempt:
+async def finish_connect(
+    deps: AccountsDeps, *, state: str, session_secret: str | None, invite_secret: str | None = None
+) -> OAuthAttempt:
     """The attempt the OAuth callback's ``state`` names, taken (so it works once). Raises
     :class:`InvalidOAuthState` for a missing, unknown, used, expired or other-session state. A member's attempt
     needs the session that began it; a creator's needs its invitation still usable (and uses it up), and the
-    invitation secret as ``session_secret`` when the caller kept it."""
+    invitation secret when the caller kept it: ``invite_secret`` (so a browser holding both a member's session and
+    a creator's invitation finishes either attempt), else ``session_secret``."""
     if not state:
         raise InvalidOAuthState("the OAuth state is missing")
     now = deps.clock.now()
@@ -90,12 +93,12 @@ async def finish_connect(deps: AccountsDeps, *, state: str, session_secret: str 
         await uow.commit()  # taken for good, whatever follows
         if now - attempt.created_at > deps.policy.oauth_attempt_lifetime:
             raise InvalidOAuthState("the OAuth attempt expired: start again")
-        bound = session_secret is not None and same_secret(digest(session_secret), attempt.session_digest)
         if attempt.invite_id is None:
-            if not bound:
+            if session_secret is None or not same_secret(digest(session_secret), attempt.session_digest):
                 raise InvalidOAuthState("this OAuth attempt belongs to another session")
             return attempt
-        if session_secret is not None and not bound:
+        kept = invite_secret if invite_secret is not None else session_secret
+        if kept is not None and not same_secret(digest(kept), attempt.session_digest):
             raise InvalidOAuthState("this OAuth attempt belongs to another invitation")
         invite = await uow.invites.get(attempt.invite_id)
         try:
