@@ -47,11 +47,12 @@ from onyx_core.accounts import (
     begin_connect,
     begin_creator_connect,
     finish_connect,
+    peek_invite,
     record_audit,
     require,
 )
 from onyx_core.accounts.errors import InvalidInvite, NotAuthenticated
-from onyx_core.accounts.model import AuditAction, OAuthAttempt
+from onyx_core.accounts.model import AuditAction, InviteKind, OAuthAttempt
 from onyx_core.accounts.usecases.connections import (
     ConnectionHealth,
     get_connection_health,
@@ -271,8 +272,11 @@ async def invite_connect(
 ) -> Response[AuthorizeUrl]:
     """A creator connects her own Fanvue account through a creator-connect invitation (no Onyx account needed)."""
     _same_site(request)
-    runtime = web.fanvue()
     try:
+        # the link first: a dead link is 404 whatever this server's configuration (nothing to learn from a guess)
+        if (await peek_invite(accounts, secret=token)).kind is not InviteKind.CREATOR_CONNECT:
+            raise InvalidInvite("not a creator-connect invitation")
+        runtime = web.fanvue()
         start = await begin_creator_connect(accounts, invite_secret=token)
     except InvalidInvite:
         raise Problem(
