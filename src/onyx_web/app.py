@@ -27,7 +27,7 @@ from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter
-from onyx_web import accounts, health
+from onyx_web import accounts, health, pages
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -36,7 +36,11 @@ from onyx_web.runtime import STATE_KEY, RuntimeFactory, WebRuntime, open_web_run
 
 __all__ = ["DOMAINS", "create_app", "create_app_from_env"]
 
-DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (health.route_handlers, accounts.route_handlers)
+DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
+    health.route_handlers,
+    accounts.route_handlers,
+    pages.route_handlers,
+)
 """The route handlers of every domain, in one place."""
 
 

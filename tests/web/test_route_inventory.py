@@ -99,6 +99,9 @@ def test_every_private_route_answers_401_without_credentials(
 def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
     public = {(op.path, op.method) for op in operations(app) if op.public}
     allowed_paths = {"/api/auth/login", "/healthz", "/readyz", "/schema", "/schema/openapi.json", "/schema/{path:str}"}
+    # the browser pages: static HTML shells and their own script and style sheet (onyx_web/pages)
+    allowed_paths |= {"/", "/login", "/login/2fa", "/account/2fa", "/connections", "/invite/{token:str}"}
+    allowed_paths |= {"/static/{name:str}"}
     assert {path for path, _ in public} <= allowed_paths
     assert ("/healthz", "GET") in public
     assert ("/readyz", "GET") in public
