@@ -313,6 +313,8 @@ async function startConnect(body) {
   }
 }
 
+const STATUS_WORDS = { active: "active", needs_reauth: "needs re-consent", revoked: "disconnected" };
+
 function needsReconnect(connection) {
   if (connection.needs_reconnect === true || connection.needs_reconsent === true) return true;
   const missing = connection.missing_scopes || connection.scopes_missing;
@@ -350,10 +352,10 @@ async function loadConnections() {
     const row = document.createElement("tr");
     cell(row, connectionName(connection));
     const status = String(connection.status || "unknown");
-    cell(row, status.replace(/_/g, " "), `status status-${status.replace(/[^a-z_]/g, "")}`);
+    cell(row, STATUS_WORDS[status] || status.replace(/_/g, " "), `status status-${status.replace(/[^a-z_]/g, "")}`);
     cell(row, scopesText(connection));
     cell(row, formatTime(connection.last_used_at));
-    cell(row, connection.last_error, "error-text");
+    cell(row, connection.last_error, connection.last_error ? "error-text" : "muted");
     const action = cell(row, "");
     action.textContent = "";
     if (needsReconnect(connection)) {
@@ -393,13 +395,15 @@ async function loadCreators() {
 }
 
 function showQr(svgText) {
+  // Parsed as HTML, as if inline in the page (so an <svg> without xmlns is still SVG); a parsed document runs
+  // nothing, and whatever could run later (scripts, handlers, links, styles) is stripped before it is shown.
   const figure = $("qr");
   figure.replaceChildren();
-  const parsed = new DOMParser().parseFromString(String(svgText || ""), "image/svg+xml");
-  const svg = parsed.documentElement;
-  if (!svg || svg.localName !== "svg" || parsed.getElementsByTagName("parsererror").length) return;
+  const parsed = new DOMParser().parseFromString(String(svgText || ""), "text/html");
+  const svg = parsed.body.querySelector("svg");
+  if (!svg) return;
   for (const element of [svg, ...svg.querySelectorAll("*")]) {
-    if (["script", "foreignObject", "a", "style"].includes(element.localName)) {
+    if (["script", "foreignObject", "a", "style", "image", "use", "iframe"].includes(element.localName)) {
       element.remove();
       continue;
     }
@@ -408,7 +412,11 @@ function showQr(svgText) {
       if (name.startsWith("on") || name.endsWith("href") || name === "style") element.removeAttribute(attribute.name);
     }
   }
+  const width = svg.getAttribute("width");
+  const height = svg.getAttribute("height");
+  if (!svg.hasAttribute("viewBox") && width && height) svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "QR code of your two-factor secret");
   figure.append(document.importNode(svg, true));
 }
 
