@@ -12,6 +12,11 @@ from typing import Any, TypeVar
 
 from litestar import Litestar
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips (or fails in CI) with the reason
+    expect = None
+
 T = TypeVar("T")
 
 

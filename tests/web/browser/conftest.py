@@ -26,9 +26,11 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Chromium (one per test session)."""
+    """Headless Chromium, one per test: Playwright's sync API keeps an event loop running in the test's thread
+    while it is started, which would break every later test that calls ``asyncio.run`` (a session-wide browser
+    did)."""
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests need it
     except ImportError:

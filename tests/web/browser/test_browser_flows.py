@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import segno
 from auth_kit import PASSWORD, Env
-from browser_kit import off_loop
+from browser_kit import expect, off_loop
 from test_browser_pages import csp_violations, log_in, session_cookie, shot
 
 from onyx_adapters.security import PyotpTotp
@@ -105,13 +105,13 @@ def test_connections_show_health_creators_and_reconnect(page: Any, env: Env) -> 
     logged_in(page, env)
     rows = page.locator("#connections tbody tr")
     rows.first.wait_for()
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert rows.nth(0).locator("button").count() == 0  # active, every scope: nothing to do
     assert "needs re-consent" in rows.nth(1).inner_text()
     assert "missing: read:insights" in rows.nth(1).inner_text()
     assert "invalid_grant" in rows.nth(1).inner_text()
-    assert page.locator("#creators tbody tr").count() == 2
-    assert "Luna Park" in page.locator("#creators").inner_text()
+    expect(page.locator("#creators tbody tr")).to_have_count(2)
+    expect(page.locator("#creators")).to_contain_text("Luna Park")
     shot(page, "connections-list")
     csrf = page.evaluate("sessionStorage.getItem('onyx.csrf')")
     rows.nth(1).locator("button", has_text="Reconnect").click()
@@ -216,7 +216,7 @@ def test_a_member_invitation_is_accepted(page: Any) -> None:
     page.fill("#password", PASSWORD)
     page.fill("#password-again", PASSWORD + "!")
     page.click("button[type=submit]")
-    assert page.locator("#message").inner_text() == "The two passwords differ."
+    expect(page.locator("#message")).to_have_text("The two passwords differ.")
     assert sent == []
     page.fill("#password-again", PASSWORD)
     shot(page, "invite-member")
@@ -258,7 +258,7 @@ def test_real_enrolment_turns_on_two_factor(page: Any, env: Env) -> None:
     page.fill("#code", PyotpTotp().code_at(secret, time_step(env.clock.now())))
     page.click("#confirm-form button[type=submit]")
     page.locator("#recovery").wait_for()
-    assert page.locator("#recovery-codes li").count() == 10
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
     page.click("#logout")
     page.wait_for_url("**/login")
     env.clock.advance(30)
@@ -275,8 +275,8 @@ def test_real_connections_and_creators_lists_load(page: Any, env: Env) -> None:
     logged_in(page, env)
     page.locator("#connections-empty").wait_for()
     page.locator("#creators-empty").wait_for()
-    assert page.locator("#message").is_hidden()
-    assert page.locator("#creators-message").is_hidden()
+    expect(page.locator("#message")).to_be_hidden()
+    expect(page.locator("#creators-message")).to_be_hidden()
 
 
 def test_real_unknown_invitation_says_it_is_not_valid(page: Any, env: Env) -> None:

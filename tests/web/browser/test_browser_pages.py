@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from auth_kit import PASSWORD, Env
-from browser_kit import off_loop
+from browser_kit import expect, off_loop
 
 from onyx_web.accounts.authentication import SESSION_COOKIE
 
@@ -56,7 +56,7 @@ def test_log_in_with_a_password_keeps_the_secure_cookie_and_log_out_ends_it(page
     assert cookie["secure"] is True
     assert cookie["httpOnly"] is True
     assert cookie["path"] == "/"
-    assert page.locator("#who").inner_text() == "Olga (owner)"
+    expect(page.locator("#who")).to_have_text("Olga (owner)")
     assert page.evaluate("document.cookie") == ""  # HttpOnly: the script cannot read it
     shot(page, "connections")
     page.goto("/")
@@ -100,7 +100,7 @@ def test_log_in_with_a_totp_code(page: Any, env: Env) -> None:
     complete = session_cookie(page)
     assert complete is not None
     assert complete["value"] != halfway["value"]  # a new id after the second factor
-    assert page.locator("#who").inner_text() == "Olga (owner)"
+    expect(page.locator("#who")).to_have_text("Olga (owner)")
     assert csp_violations(page) == []
 
 
