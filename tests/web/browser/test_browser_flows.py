@@ -23,32 +23,74 @@ from onyx_adapters.security import PyotpTotp
 from onyx_adapters.security.totp import time_step
 
 AUTHORIZE = "https://auth.fanvue.test/oauth2/auth?client_id=onyx&state=s"
-CONNECTIONS = [
+CONNECTIONS = [  # as GET /api/connections answers (onyx_web.connections.routes.ConnectionView)
     {
         "id": "c-agency",
         "kind": "agency",
+        "account_name": "Acme team",
         "status": "active",
+        "stored_status": "active",
         "fanvue_user_uuid": "team-member-1",
+        "creator_id": None,
         "scopes_granted": ["read:self", "read:creator", "read:insights"],
         "scopes_needed": ["read:self", "read:creator", "read:insights"],
+        "scopes_missing": [],
         "last_used_at": "2026-12-03T08:58:00Z",
+        "last_refreshed_at": "2026-12-03T08:58:00Z",
         "last_error": None,
+        "reconnect": None,
+        "reconnect_hint": None,
+    },
+    {
+        "id": "c-agency-2",
+        "kind": "agency",
+        "account_name": "Second team account",
+        "status": "needs_reconsent",
+        "stored_status": "needs_reauth",
+        "fanvue_user_uuid": "team-member-2",
+        "creator_id": None,
+        "scopes_granted": ["read:self"],
+        "scopes_needed": ["read:self", "read:insights"],
+        "scopes_missing": ["read:insights"],
+        "last_used_at": None,
+        "last_refreshed_at": None,
+        "last_error": "invalid_grant: the grant was revoked",
+        "reconnect": "reconnect",
+        "reconnect_hint": "Reconnect: start Connect Fanvue again with this connection's id.",
     },
     {
         "id": "c-creator",
         "kind": "creator",
-        "status": "needs_reauth",
-        "creator_id": "cr-1",
+        "account_name": "Luna Park",
+        "status": "needs_reconsent",
+        "stored_status": "needs_reauth",
         "fanvue_user_uuid": "creator-luna",
+        "creator_id": "cr-1",
         "scopes_granted": ["read:self"],
-        "scopes_needed": ["read:self", "read:insights"],
+        "scopes_needed": ["read:self"],
+        "scopes_missing": [],
         "last_used_at": None,
-        "last_error": "invalid_grant: the grant was revoked",
+        "last_refreshed_at": None,
+        "last_error": "invalid_grant",
+        "reconnect": "creator_invite",
+        "reconnect_hint": "Only the creator can grant access again: send her a new creator-connect invitation.",
     },
 ]
-CREATORS = [
-    {"id": "cr-1", "handle": "luna", "display_name": "Luna Park", "imported_at": "2026-12-01T10:00:00Z"},
-    {"id": "cr-2", "handle": "mira", "display_name": "Mira Stone", "imported_at": "2026-12-01T10:00:00Z"},
+CREATORS = [  # as GET /api/creators answers (onyx_web.creators.routes.CreatorView)
+    {
+        "id": "cr-1",
+        "handle": "luna",
+        "display_name": "Luna Park",
+        "has_own_connection": True,
+        "own_connection_status": "needs_reauth",
+    },
+    {
+        "id": "cr-2",
+        "handle": "mira",
+        "display_name": "Mira Stone",
+        "has_own_connection": False,
+        "own_connection_status": None,
+    },
 ]
 RECOVERY = [f"abcd-efgh-{n:04d}" for n in range(10)]
 
@@ -105,18 +147,20 @@ def test_connections_show_health_creators_and_reconnect(page: Any, env: Env) -> 
     logged_in(page, env)
     rows = page.locator("#connections tbody tr")
     rows.first.wait_for()
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     assert rows.nth(0).locator("button").count() == 0  # active, every scope: nothing to do
     assert "needs re-consent" in rows.nth(1).inner_text()
     assert "missing: read:insights" in rows.nth(1).inner_text()
     assert "invalid_grant" in rows.nth(1).inner_text()
+    assert rows.nth(2).locator("button").count() == 0  # only the creator can: the page says so
+    assert "creator-connect invitation" in rows.nth(2).inner_text()
     expect(page.locator("#creators tbody tr")).to_have_count(2)
     expect(page.locator("#creators")).to_contain_text("Luna Park")
     shot(page, "connections-list")
     csrf = page.evaluate("sessionStorage.getItem('onyx.csrf')")
     rows.nth(1).locator("button", has_text="Reconnect").click()
     page.wait_for_url(AUTHORIZE)
-    assert json.loads(sent[0]["body"]) == {"reconnect_connection_id": "c-creator"}
+    assert json.loads(sent[0]["body"]) == {"reconnect_connection_id": "c-agency-2"}
     assert sent[0]["headers"]["x-csrf-token"] == csrf
     assert len(csrf) == 64
     page.go_back()
@@ -244,6 +288,7 @@ def test_a_creator_connect_invitation_goes_to_fanvue(page: Any) -> None:
     page.click("#connect-mine")
     page.wait_for_url(AUTHORIZE)
     assert sent[0]["method"] == "POST"
+    assert json.loads(sent[0]["body"]) == {}
 
 
 # ---------------------------------------------------------------- against the real routes (after the merge)

@@ -259,7 +259,7 @@ const pages = {
         say("");
         $("connect-mine").disabled = true;
         try {
-          const answer = await api("POST", `${base}/connect`);
+          const answer = await api("POST", `${base}/connect`, {});
           go(answer.authorize_url);
         } catch (error) {
           say(explain(error, { 404: "This invitation link is not valid any more. Ask for a new one." }));
@@ -313,27 +313,30 @@ async function startConnect(body) {
   }
 }
 
-const STATUS_WORDS = { active: "active", needs_reauth: "needs re-consent", revoked: "disconnected" };
+const STATUS_WORDS = {
+  active: "active",
+  needs_reconsent: "needs re-consent",
+  needs_reauth: "needs re-consent",
+  revoked: "disconnected",
+};
 
+// GET /api/connections says what would fix a connection: "reconnect" (this member can: Connect Fanvue again with
+// the connection's id), "creator_invite" (only the creator can: a new creator-connect invitation), or null.
 function needsReconnect(connection) {
-  if (connection.needs_reconnect === true || connection.needs_reconsent === true) return true;
-  const missing = connection.missing_scopes || connection.scopes_missing;
-  if (Array.isArray(missing) && missing.length > 0) return true;
-  return Boolean(connection.status) && connection.status !== "active";
+  return connection.reconnect === "reconnect";
 }
 
 function scopesText(connection) {
-  const granted = connection.scopes_granted || connection.granted_scopes || connection.scopes || [];
-  const missing = connection.missing_scopes || connection.scopes_missing || [];
-  const needed = connection.scopes_needed || connection.needed_scopes || [];
+  const granted = connection.scopes_granted || [];
+  const missing = connection.scopes_missing || [];
+  const needed = connection.scopes_needed || [];
   const lacking = missing.length ? missing : needed.filter((scope) => !granted.includes(scope));
   const have = Array.isArray(granted) ? `${granted.length} granted` : "";
   return lacking.length ? `${have}; missing: ${lacking.join(", ")}` : have || "—";
 }
 
 function connectionName(connection) {
-  const who = connection.creator_name || connection.display_name || connection.creator_handle
-    || connection.fanvue_user_uuid || connection.id;
+  const who = connection.account_name || connection.fanvue_user_uuid || connection.id;
   return connection.kind ? `${connection.kind === "agency" ? "Agency" : "Creator"}: ${who}` : who;
 }
 
@@ -365,6 +368,9 @@ async function loadConnections() {
       button.textContent = "Reconnect";
       button.addEventListener("click", () => startConnect({ reconnect_connection_id: connection.id }));
       action.append(button);
+    } else if (connection.reconnect && connection.reconnect_hint) {
+      action.textContent = connection.reconnect_hint;
+      action.className = "hint";
     }
     body.append(row);
   }
@@ -385,9 +391,10 @@ async function loadCreators() {
   body.replaceChildren();
   for (const creator of list) {
     const row = document.createElement("tr");
-    cell(row, creator.display_name || creator.name);
+    cell(row, creator.display_name);
     cell(row, creator.handle ? `@${creator.handle}` : "");
-    cell(row, formatTime(creator.imported_at));
+    const own = creator.own_connection_status;
+    cell(row, own ? STATUS_WORDS[own] || own : "not connected", own === "active" ? "status status-active" : "muted");
     body.append(row);
   }
   show($("creators"), list.length > 0);
