@@ -109,6 +109,9 @@ def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
         "/schema/{path:str}",
     }
     allowed_paths |= {"/connections/fanvue/callback", "/api/invites/{token:str}/connect"}  # the OAuth dance
+    # the browser pages: static HTML shells and their own script and style sheet (onyx_web/pages)
+    allowed_paths |= {"/", "/login", "/login/2fa", "/account/2fa", "/connections", "/invite/{token:str}"}
+    allowed_paths |= {"/static/{name:str}"}
     assert {path for path, _ in public} <= allowed_paths
     assert ("/healthz", "GET") in public
     assert ("/readyz", "GET") in public
