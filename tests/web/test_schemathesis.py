@@ -82,7 +82,7 @@ def test_schemathesis_finds_no_failure(env: Env, record_property: pytest.RecordP
     started = time.monotonic()
     counts, failures = fuzz(schema, {"Authorization": f"Bearer {token}"})
     seconds = time.monotonic() - started
-    assert failures == []
+    assert failures == [], "\n".join(failures)
     assert len(counts) >= 8
     record_property(
         "W2",

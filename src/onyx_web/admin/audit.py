@@ -30,7 +30,9 @@ async def audit_log(
     request: Request[Any, Any, Any],
     accounts: Accounts,
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Entries per page")] = 100,
-    before: Annotated[int | None, QueryParameter(ge=1, description="Only entries older than this id")] = None,
+    before: Annotated[
+        int | None, QueryParameter(ge=1, le=2**63 - 1, description="Only entries older than this id")
+    ] = None,  # an id is a 64-bit integer: a bigger one is a 400, not a database error
 ) -> AuditPage:
     entries = await read_audit(accounts, principal_of(request), limit=limit, before_id=before)
     views = [AuditEntryView.of(e) for e in entries]

@@ -218,10 +218,10 @@ class ConnectionsController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[StartBody], accounts: Accounts, web: Web
     ) -> AuthorizeUrl:
         """Start connecting (or reconnecting) the agency's Fanvue account: send the browser to ``authorize_url``."""
-        runtime = web.fanvue()
         credentials = request.auth
         if not isinstance(credentials, Credentials) or credentials.scheme != "session":
             raise Problem(401, "Connect Fanvue from a browser session (an API token cannot).")
+        runtime = web.fanvue()
         start = await begin_connect(
             accounts, _principal(request), session_secret=credentials.secret, reconnect=data.reconnect_connection_id
         )
@@ -327,7 +327,6 @@ async def fanvue_callback(
 ) -> Redirect:
     """Where Fanvue sends the browser back after the sign-in: store the grant, import creators, go to
     ``/connections``."""
-    runtime = web.fanvue()
     if error is not None:
         # refused or failed at Fanvue: no token request; the attempt expires unused (a creator keeps her invitation)
         said = error if error in KNOWN_OAUTH_ERRORS else "an error"
@@ -341,6 +340,7 @@ async def fanvue_callback(
     principal = await _member_of(accounts, attempt, session)
     if not code:
         raise Problem(400, "Fanvue's answer carries no code: start again.")
+    runtime = web.fanvue()  # after the state: a made-up callback learns nothing of the configuration
     token = await _exchange(runtime, code, attempt)
     grant = await _store(runtime, attempt, token, accounts, principal, request)
     await _import(runtime, attempt, grant)
