@@ -32,8 +32,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
+import httpx
 import pytest
 import uvicorn
 from auth_kit import HASHER, TOTP, Env, as_session, client, make_env, set_cookie_secret
@@ -45,6 +46,7 @@ from onyx_adapters.cli import errors as cli_errors
 from onyx_adapters.cli import main
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.security.totp import time_step
+from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.engine import create_engine
 from onyx_core.accounts import (
     authenticate_session,
@@ -59,12 +61,15 @@ from onyx_fanvue.sandbox.clock import SandboxClock
 from onyx_fanvue.sandbox.sandbox import DEFAULT_REDIRECT_URI, FanvueSandbox
 from onyx_fanvue.sandbox.server import bind
 from onyx_fanvue.sandbox.world import WorldSpec
+from onyx_web.app import create_app
 
 PASSWORD = "log-scan passphrase 7f3a kettle"  # pragma: allowlist secret
 MIN_RECORDS = 500
 """Fewer records than this and the scenario did not run (a clean run captures thousands)."""
 PREFIX = 12
 """A secret's first characters that count as a partial leak."""
+WEB_CALLBACK = "https://testserver.local/connections/fanvue/callback"
+"""The web's OAuth callback (the test client's base URL), registered at the sandbox beside the CLI's."""
 
 # -------------------------------------------------------------------------------------------- the capture
 
@@ -232,9 +237,20 @@ def _web_login(scenario: Scenario, c: Any) -> tuple[str, str]:
 
 
 def connect_through_the_web(scenario: Scenario, c: Any, session: str, csrf: str) -> None:
-    """HOOK for the lead: connect the sandbox agency through the web's connect routes
-    (``POST /api/connections/fanvue/start`` then ``GET /connections/fanvue/callback``) once they are merged, keeping
-    the authorize URL's ``state`` with ``scenario.keep``. Until then the scenario connects with ``onyx connect``."""
+    """Connect the sandbox agency through the web's routes, as a browser does: ``POST /api/connections/fanvue/
+    start``, the sandbox's authorize URL over loopback HTTP (the login hint approves at once), then the web's
+    callback, which exchanges the code, stores the grant and imports the creators."""
+    admin = scenario.sandbox.world.admin.person.handle
+    started = c.post("/api/connections/fanvue/start", json={"login_hint": admin}, headers=as_session(session, csrf))
+    assert started.status_code == 200, started.text
+    with httpx.Client(timeout=30.0) as browser:
+        approved = browser.get(started.json()["authorize_url"])
+    assert approved.status_code in (302, 303), approved.text
+    back = urlsplit(approved.headers["location"])
+    landed = c.get(f"{back.path}?{back.query}", headers=as_session(session), follow_redirects=False)
+    assert landed.status_code == 303, landed.text
+    listed = c.get("/api/connections", headers=as_session(session))
+    assert [row["status"] for row in listed.json()] == ["active"], listed.text
 
 
 def _boom_route(scenario: Scenario) -> Any:
@@ -264,20 +280,20 @@ def _run(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
     admin = sandbox.world.admin.person.handle
     url, agency = env.url, scenario.agency_id
 
-    # the owner, by the first-run command; TOTP and an API token by the core
+    # `onyx connect agency` as a script would; the agency's first owner by the first-run command; TOTP and an
+    # API token by the core
+    assert _onyx(scenario, capsys, "connect", "agency", "--agency-id", agency, "--name", "Log Scan",
+                 "--login-hint", admin, "--database-url", url) == 0, scenario.cli[-1]  # fmt: skip
     assert _onyx(
-        scenario, capsys, "users", "create-owner", "--agency", "Log Scan", "--email", scenario.email,
+        scenario, capsys, "users", "create-owner", "--agency-id", agency, "--email", scenario.email,
         "--name", "Olga", "--password-stdin", "--database-url", url, stdin=PASSWORD + "\n",
     ) == 0, scenario.cli[-1]  # fmt: skip
     asyncio.run(_enrol_totp(scenario))
 
     with client(env.app) as c:
         session, csrf = _web_login(scenario, c)
-
-        # connect: the web's route (the lead's hook), then `onyx connect agency` as a script would
+        # the owner reconnects the agency from the browser (the web's OAuth + PKCE and its callback)
         connect_through_the_web(scenario, c, session, csrf)
-        assert _onyx(scenario, capsys, "connect", "agency", "--agency-id", agency, "--name", "Log Scan",
-                     "--login-hint", admin, "--database-url", url) == 0, scenario.cli[-1]  # fmt: skip
 
         # a clean sync, then the schedule refreshes the tokens (10 min of life: inside its 15-min window)
         assert _onyx(scenario, capsys, "sync", "--agency", agency, "--database-url", url) == 0, scenario.cli[-1]
@@ -327,7 +343,7 @@ def sandbox() -> FanvueSandbox:
         clock=SandboxClock(),
         expires_in=600,  # inside the schedule's 15-min refresh window, outside the 5-min leeway of every call
         rate_limit=100_000,
-        redirect_uris=(DEFAULT_REDIRECT_URI,),
+        redirect_uris=(DEFAULT_REDIRECT_URI, WEB_CALLBACK),
     )
 
 
@@ -339,7 +355,6 @@ def test_logs_of_the_whole_scenario_hold_no_secret(
 ) -> None:
     env = make_env(database_url)
     scenario = Scenario(env, sandbox, f"owner-{uuid.uuid4().hex[:10]}@logscan.test", f"logscan-{uuid.uuid4().hex[:8]}")
-    env.app.register(_boom_route(scenario))
 
     loud = cli_errors._logging
 
@@ -357,11 +372,14 @@ def test_logs_of_the_whole_scenario_hold_no_secret(
             "ONYX_CIPHER_KEYS": KEY,
             "ONYX_FANVUE_CLIENT_ID": sandbox.client_id,
             "ONYX_FANVUE_CLIENT_SECRET": sandbox.client_secret,
-            "ONYX_FANVUE_REDIRECT_URI": DEFAULT_REDIRECT_URI,
+            "ONYX_FANVUE_REDIRECT_URI": WEB_CALLBACK,
             "ONYX_FANVUE_API_URL": base,
             "ONYX_FANVUE_AUTH_URL": f"{base}/oauth2",
         }.items():
             monkeypatch.setenv(key, value)
+        # the web app on the served sandbox: its connect routes talk to it over loopback HTTP
+        env.app = create_app(OnyxSettings(), clock=env.clock, hasher=HASHER)
+        env.app.register(_boom_route(scenario))
         _run(scenario, capsys)
 
     # every secret that existed
