@@ -13,11 +13,14 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Response, Router
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.types import ControllerRouterHandler
 
 from onyx_adapters.runtime import Runtime
@@ -102,13 +105,26 @@ def create_app(
             render_plugins=[DocumentedJsonRenderPlugin(path=["/", "/openapi.json"])],
             components=COMPONENTS,
             # the document's own routes are not operations of the API
-            openapi_router=Router(path="/schema", route_handlers=[], opt={PUBLIC: True}, include_in_schema=False),
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                opt={PUBLIC: True},
+                include_in_schema=False,
+                after_request=_no_html_404,
+            ),
         ),
         debug=False,
         pdb_on_exception=False,
         logging_config=None,  # the process's logging is its runner's (onyx serve, a test)
     )
     return app
+
+
+async def _no_html_404(response: Response[Any]) -> Response[Any]:
+    """Litestar answers an unknown ``/schema/…`` path with an HTML page of its own: make it the app's 404 problem."""
+    if response.status_code == HTTP_404_NOT_FOUND:
+        raise NotFoundException
+    return response
 
 
 def create_app_from_env() -> Litestar:

@@ -97,9 +97,10 @@ def test_a_5xx_http_exception_shows_no_detail(test_app: Litestar, caplog: pytest
     assert SECRET not in caplog.text
 
 
-def test_unknown_path_is_a_404_problem(app: Litestar) -> None:
+@pytest.mark.parametrize("path", ["/no/such/page", "/schema/no-such-renderer", "/schema/swagger"])
+def test_unknown_path_is_a_404_problem(app: Litestar, path: str) -> None:
     with serving(app) as client:
-        body = _problem(client.get("/no/such/page"), 404)
+        body = _problem(client.get(path), 404)  # /schema/… too: Litestar's own answer there is an HTML page
     assert body["title"] == "Not Found"
 
 
