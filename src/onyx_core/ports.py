@@ -115,8 +115,9 @@ class ConnectionRepository(Protocol):
         ``token_version`` are left alone, so a touch never races a refresh. An unknown id is ignored."""
         ...
 
-    async def list(self) -> list[Connection]:
-        """Every connection, ordered by id (token maintenance walks them)."""
+    async def list(self, agency_id: AgencyId | None = None) -> list[Connection]:
+        """Every connection, ordered by id (token maintenance walks them); with ``agency_id``, only that agency's
+        (its agency and creator connections: another agency's rows are not even read)."""
         ...
 
 

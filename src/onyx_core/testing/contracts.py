@@ -721,7 +721,7 @@ async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
 
 async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> None:
     """``touch`` moves ``last_used_at`` forward only and leaves the tokens and version alone; ``list`` has every
-    connection, ordered by id."""
+    connection, ordered by id, and ``list(agency_id)`` exactly that agency's."""
     agency_conn, own_conn, _ = await _seed_connections(uow_factory)
     later, earlier = T0 + timedelta(hours=2), T0 + timedelta(hours=1)
     async with uow_factory() as uow:
@@ -737,6 +737,12 @@ async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> Non
     ours = [c for c in listed if c.id in (agency_conn.id, own_conn.id)]
     _expect(ours == sorted([expected, own_conn], key=lambda c: c.id), "list must hold every connection as stored")
     _expect([c.id for c in listed] == sorted(c.id for c in listed), "list must be ordered by id")
+    async with uow_factory() as uow:
+        only = await uow.connections.list(agency_conn.agency_id)
+        elsewhere = await uow.connections.list(AgencyId(uid("no-such-agency")))
+    mine = sorted((c for c in listed if c.agency_id == agency_conn.agency_id), key=lambda c: c.id)
+    _expect(only == mine and len(mine) >= 2, "list(agency_id) must hold exactly that agency's connections")
+    _expect(elsewhere == [], "list(agency_id) of an agency without connections must be empty")
 
 
 async def check_for_agency_prefers_a_usable_connection(uow_factory: UnitOfWorkFactory) -> None:

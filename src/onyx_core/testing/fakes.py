@@ -350,8 +350,9 @@ class _Connections:
         if stored is not None:
             self._t.put(connection_id, stored.marked_used(at))
 
-    async def list(self) -> list[Connection]:
-        return sorted(self._t.values(), key=lambda c: c.id)
+    async def list(self, agency_id: AgencyId | None = None) -> list[Connection]:
+        found = (c for c in self._t.values() if agency_id is None or c.agency_id == agency_id)
+        return sorted(found, key=lambda c: c.id)
 
 
 class _Stats:

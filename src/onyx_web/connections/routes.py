@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -58,7 +60,7 @@ from onyx_core.accounts.usecases.connections import (
     get_connection_health,
     list_connection_health,
 )
-from onyx_core.errors import NotFoundError, OnyxError
+from onyx_core.errors import InvalidCiphertextError, NotFoundError, OnyxError
 from onyx_core.ids import AgencyId, ConnectionId
 from onyx_core.usecases import import_creators
 from onyx_fanvue.errors import FanvueError, InvalidGrantError
@@ -209,6 +211,20 @@ _ERRORS = {
 }
 
 
+_UNREADABLE = problem_spec("Stored connections cannot be decrypted with this server's ONYX_CIPHER_KEYS")
+
+
+@contextmanager
+def _readable() -> Iterator[None]:
+    """Stored tokens under a key the ring lacks: the server's configuration is at fault, and says so (not a 500)."""
+    try:
+        yield
+    except InvalidCiphertextError:
+        raise Problem(
+            503, "Stored connections cannot be decrypted with this server's keys: check ONYX_CIPHER_KEYS."
+        ) from None
+
+
 class ConnectionsController(Controller):
     path = "/api/connections"
     tags = ["connections"]  # noqa: RUF012 (Litestar's own attribute)
@@ -227,15 +243,19 @@ class ConnectionsController(Controller):
         )
         return AuthorizeUrl(_authorize_url(runtime, start.state, start.code_verifier, data.login_hint))
 
-    @get(responses={401: _ERRORS[401], 403: _ERRORS[403]})
+    @get(responses={401: _ERRORS[401], 403: _ERRORS[403], 503: _UNREADABLE})
     async def list_connections(
         self, request: Request[Any, Any, Any], accounts: Accounts, web: Web
     ) -> list[ConnectionView]:
         """Every connection of the agency the caller may see, with its health."""
         needed = _needed(web)
-        return [_view(h) for h in await list_connection_health(accounts, _principal(request), needed)]
+        with _readable():
+            return [_view(h) for h in await list_connection_health(accounts, _principal(request), needed)]
 
-    @get("/{connection_id:str}", responses={401: _ERRORS[401], 403: _ERRORS[403], 404: _ERRORS[404]})
+    @get(
+        "/{connection_id:str}",
+        responses={401: _ERRORS[401], 403: _ERRORS[403], 404: _ERRORS[404], 503: _UNREADABLE},
+    )
     async def get_connection(
         self,
         request: Request[Any, Any, Any],
@@ -244,7 +264,8 @@ class ConnectionsController(Controller):
         web: Web,
     ) -> ConnectionView:
         """One connection's health (404 for another agency's or one outside the caller's creator scope)."""
-        return _view(await get_connection_health(accounts, _principal(request), connection_id, _needed(web)))
+        with _readable():
+            return _view(await get_connection_health(accounts, _principal(request), connection_id, _needed(web)))
 
 
 def _needed(web: WebRuntime) -> tuple[str, ...]:

@@ -143,7 +143,10 @@ class SqlConnectionRepository:
             .values(last_used_at=at)
         )
 
-    async def list(self) -> list[Connection]:
+    async def list(self, agency_id: AgencyId | None = None) -> list[Connection]:
         conn = await self._tx.reader()
-        rows = await conn.execute(select(connections).order_by(by_text(self._tx.dialect, connections.c.id)))
+        query = select(connections).order_by(by_text(self._tx.dialect, connections.c.id))
+        if agency_id is not None:
+            query = query.where(connections.c.agency_id == agency_id)
+        rows = await conn.execute(query)
         return [self._from_row(row) for row in rows]

@@ -120,7 +120,7 @@ async def list_connection_health(
     wanted = tuple(needed)
     found: list[ConnectionHealth] = []
     async with deps.uow() as uow:
-        for connection in await uow.connections.list():
+        for connection in await uow.connections.list(principal.member.agency_id):
             name = await _visible_name(uow, principal.member, connection)
             if name is not None:
                 found.append(connection_health(connection, wanted, name))
