@@ -35,6 +35,7 @@ from onyx_core.ids import CreatorId
 from onyx_web.accounts.authentication import PUBLIC, SAFE_METHODS
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import PROBLEM_JSON
+from onyx_web.pages.routes import STATIC_SHELL
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -56,6 +57,7 @@ no one, A included, may get more than 404 for it."""
 
 NOT_OBJECT_IDS: dict[str, str] = {
     "path": "the file name under /schema (the OpenAPI document's router): no agency data",
+    "name": "a file of the package's own under /static (the pages' script and style sheet): no agency data",
 }
 """Path parameters that name no object of an agency, each with why."""
 
@@ -74,6 +76,8 @@ class Operation:
     path: str
     method: str
     public: bool
+    shell: bool = False
+    """A static page: the same answer whatever its path holds (checked by its own test)."""
 
     @property
     def parameters(self) -> list[str]:
@@ -95,7 +99,7 @@ class Operation:
 def operations(app: Litestar) -> list[Operation]:
     return sorted(
         {
-            Operation(route.path, method, bool(handler.opt.get(PUBLIC)))
+            Operation(route.path, method, bool(handler.opt.get(PUBLIC)), bool(handler.opt.get(STATIC_SHELL)))
             for route in app.routes
             for handler in route.route_handlers  # type: ignore[attr-defined]
             for method in handler.http_methods
@@ -107,7 +111,7 @@ def operations(app: Litestar) -> list[Operation]:
 
 def object_operations(app: Litestar) -> list[Operation]:
     """The operations whose path names an object (a parameter not in :data:`NOT_OBJECT_IDS`)."""
-    return [op for op in operations(app) if any(p not in NOT_OBJECT_IDS for p in op.parameters)]
+    return [op for op in operations(app) if not op.shell and any(p not in NOT_OBJECT_IDS for p in op.parameters)]
 
 
 def uncovered(app: Litestar) -> list[str]:
@@ -217,6 +221,21 @@ def test_agency_b_gets_404_and_nothing_of_agency_a_on_every_object_route(
     assert checked >= 1  # GET /api/creators/{creator_id} at least
     assert wrong == []
     record_property("W7", f" {checked} operations with an object id: 100 % 404 with 0 bytes of the other agency's")
+
+
+def test_a_static_page_holds_nothing_of_the_object_its_path_names(env: Env) -> None:
+    """A page shell (``/invite/{token}``) answers the same bytes for agency A's object as for a made-up one: it
+    holds no data of A (its script asks the API, under W7's rule)."""
+    t = Tenancy(env)
+    a = t.agency("Alpha")
+    shells = [op for op in operations(env.app) if op.shell and op.parameters]
+    assert shells  # /invite/{token} at least
+    with client(env.app) as c:
+        for op in shells:
+            real = c.get(op.url({p: FACTORIES[p](t, a) for p in op.parameters}))
+            made_up = c.get(op.url(dict.fromkeys(op.parameters, "w7-made-up-0123456789")))
+            assert (real.status_code, real.text) == (made_up.status_code, made_up.text), op.path
+            assert leaks(real.text, a) == [], op.path
 
 
 def test_a_member_scoped_to_one_creator_gets_404_on_another_of_her_agency(env: Env) -> None:

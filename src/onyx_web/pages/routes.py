@@ -71,6 +71,10 @@ def _page(path: str) -> Response[str]:
     return Response(page_html(path), media_type=_HTML, headers=_NO_STORE)
 
 
+STATIC_SHELL = "static_shell"
+"""Route option of a page whose answer is the same whatever its path holds (W7's check: tests/web/test_tenancy.py)."""
+
+
 class PagesController(Controller):
     """The pages (public shells) and their two static files."""
 
@@ -113,7 +117,7 @@ class PagesController(Controller):
         """The Fanvue connections' health, Connect / Reconnect, and the agency's creators."""
         return _page("/connections")
 
-    @get("/invite/{token:str}", opt={PUBLIC: True})
+    @get("/invite/{token:str}", opt={PUBLIC: True, STATIC_SHELL: True})
     async def invite(self, token: FromPath[str]) -> Response[str]:  # noqa: ARG002 (the script reads it from the address)
         """Accept an invitation (the token stays in the address: the page never repeats it)."""
         return _page("/invite/{token:str}")
