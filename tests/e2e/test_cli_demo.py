@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from onyx_adapters.cli import main
+from onyx_adapters.crypto import FernetCipher
 
 
 def test_demo_syncs_the_sandbox_agency(capsys, tmp_path):
@@ -19,6 +20,20 @@ def test_demo_syncs_the_sandbox_agency(capsys, tmp_path):
     assert "stored stats at" in out
     assert (tmp_path / "onyx.db").exists()
     assert "Traceback" not in out
+
+
+def test_a_kept_demo_database_says_how_to_use_it_with_onyx_serve(capsys, tmp_path, monkeypatch):
+    """Without ONYX_CIPHER_KEYS the demo encrypts the tokens it keeps with a throwaway key, so `onyx users
+    create-owner` and `onyx serve` refuse the database later: the demo says so, and how to keep a usable one."""
+    monkeypatch.delenv("ONYX_CIPHER_KEYS", raising=False)
+    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'throwaway.db'}"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ONYX_CIPHER_KEYS is not set" in out
+    assert "onyx keys generate" in out
+
+    monkeypatch.setenv("ONYX_CIPHER_KEYS", FernetCipher.generate_key())
+    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"]) == 0
+    assert "ONYX_CIPHER_KEYS is not set" not in capsys.readouterr().out
 
 
 def test_demo_rules_shows_stale_values_kept_a_held_cliff_and_an_adjusted_refund(capsys):

@@ -48,7 +48,7 @@ def test_connecting_stores_the_grant_imports_creators_and_shows_it_active(kit: C
         callback = kit.authorize(answer.json()["authorize_url"])
         done = c.get(callback, headers=session.headers(csrf=False), follow_redirects=False)
         assert done.status_code == 303, done.text
-        assert done.headers["location"] == "/connections"
+        assert done.headers["location"] == "/connections?connected=agency"  # the page says it is connected
         listed = c.get("/api/connections", headers=session.headers(csrf=False))
         assert listed.status_code == 200, listed.text
         [health] = listed.json()

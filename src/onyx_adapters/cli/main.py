@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "through sync rounds with injected Fanvue failures and prints the events that explain every number.",
     )
     demo.add_argument("--rules", action="store_true", help="the failure walkthrough (in-memory) instead of the sync")
-    demo.add_argument("--database-url", default=None, help="keep the synced data here (default: a temporary file)")
+    demo.add_argument(
+        "--database-url",
+        default=None,
+        help="keep the synced data here (default: a temporary file); to use it with `onyx serve` later, "
+        "set ONYX_CIPHER_KEYS first (the stored tokens are encrypted with it)",
+    )
     demo.add_argument("--seed", type=int, default=1, help="sandbox world seed (default: 1)")
     demo.add_argument("--events", action="store_true", help="with --rules: print every stats event")
     _add_sandbox(commands)

@@ -96,7 +96,9 @@ async def run_sandbox_demo(
         f"Onyx sandbox demo: seed {seed}, {len(world.creators)} creators, {sandbox.spec.days} days of history, "
         "synced through the Fanvue SDK into SQLite."
     )
-    keys = cipher_keys or OnyxSettings().cipher_key_list() or [FernetCipher.generate_key()]
+    keys = cipher_keys or OnyxSettings().cipher_key_list()
+    throwaway_key = not keys
+    keys = keys or [FernetCipher.generate_key()]
     async with (
         _database(database_url, console) as engine,
         sandbox_runtime(sandbox, engine, FernetCipher(keys), virtual_time=True) as runtime,
@@ -133,4 +135,10 @@ async def run_sandbox_demo(
         "payments and refunds, and matches it to the cent for creators whose own connection reads refunds.\n"
         "Values Fanvue does not give the agency's grant are shown unknown, never 0."
     )
+    if throwaway_key and database_url is not None:
+        console.print(
+            "\nONYX_CIPHER_KEYS is not set, so the tokens kept in this database are encrypted with a throwaway key:\n"
+            "`onyx users` and `onyx serve` cannot use it. To keep a usable demo database, make a key with\n"
+            "`onyx keys generate`, export it as ONYX_CIPHER_KEYS and run the demo again (it replaces the tokens)."
+        )
     return 3 if report.partial else 0

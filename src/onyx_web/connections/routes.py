@@ -11,7 +11,7 @@
   answers 400 before any token request. Then the code is exchanged with the attempt's verifier (the composition
   root's OAuth client: the same one ``onyx connect`` uses), the grant is stored encrypted
   (``store_agency_grant`` / ``store_creator_grant``), the agency's creators are imported, the action is audited,
-  and the browser is sent (303) to ``/connections``.
+  and the browser is sent (303) to ``/connections?connected=agency`` (or ``=creator``: the page thanks her).
 - ``GET /api/connections`` and ``GET /api/connections/{connection_id}``: health, from what the stored connection
   already knows (never a call to Fanvue).
 """
@@ -372,7 +372,7 @@ async def fanvue_callback(
         accounts, principal, action, target=grant.connection.id, details=details, ip=_ip(request),
         agency_id=attempt.agency_id,
     )  # fmt: skip
-    location = DONE if attempt.invite_id is None else f"{DONE}?connected=creator"
+    location = f"{DONE}?connected={'agency' if attempt.invite_id is None else 'creator'}"  # the page says so
     cookies = [] if attempt.invite_id is None else [_gone_invite_cookie()]
     return Redirect(location, status_code=303, cookies=cookies)
 

@@ -190,6 +190,31 @@ def test_connect_says_why_it_cannot_start(page: Any, env: Env) -> None:
     shot(page, "connections-empty")
 
 
+def test_back_from_fanvue_the_page_says_the_agency_is_connected(page: Any, env: Env) -> None:
+    page.route("**/api/connections", answer(200, CONNECTIONS[:1]))
+    page.route("**/api/creators", answer(200, CREATORS))
+    logged_in(page, env)
+    expect(page.locator("#connected")).to_be_hidden()  # only when the callback sent the browser here
+    page.goto("/connections?connected=agency")
+    expect(page.locator("#connected")).to_contain_text("Fanvue is connected")
+    assert page.url.endswith("/connections")  # the address forgets it: a reload does not say it again
+    expect(page.locator("#creator-connected")).to_be_hidden()
+    shot(page, "connections-connected")
+
+
+def test_a_creator_back_from_fanvue_is_thanked_not_sent_to_a_login_she_has_not(page: Any) -> None:
+    page.goto("/connections?connected=creator")  # her invitation's callback; she has no Onyx session
+    expect(page.locator("#creator-connected")).to_be_visible()
+    expect(page.locator("#creator-connected")).to_contain_text("Your Fanvue account is connected")
+    expect(page.locator("#connections-card")).to_be_hidden()
+    expect(page.locator("#creators-card")).to_be_hidden()
+    assert page.url.endswith("/connections")
+    shot(page, "creator-connected")
+    page.goto("/connections")  # without the callback's word: the login page, as before
+    page.wait_for_url("**/login")
+    assert csp_violations(page) == []
+
+
 def test_enrolment_shows_the_qr_code_and_the_recovery_codes_once(page: Any, env: Env) -> None:
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # pragma: allowlist secret
     uri = f"otpauth://totp/Onyx:olga?secret={secret}&issuer=Onyx"

@@ -227,11 +227,25 @@ const pages = {
   },
 
   async connections() {
+    // The Fanvue callback sends the browser here with ?connected=agency (a member connected the agency) or
+    // ?connected=creator (a creator, through her invitation: she has no Onyx login, so she is thanked here).
+    const connected = new URLSearchParams(window.location.search).get("connected");
+    if (connected) window.history.replaceState(null, "", "/connections");
     try {
       await me();
     } catch (error) {
+      if (connected === "creator" && error instanceof ApiError && error.status === 401) {
+        show($("connections-card"), false);
+        show($("creators-card"), false);
+        show($("creator-connected"));
+        return;
+      }
       if (!whenLoggedOut(error)) say(explain(error));
       return;
+    }
+    if (connected === "agency" || connected === "creator") {
+      say(connected === "agency" ? "Fanvue is connected: the agency's creators are imported and listed below."
+        : "The creator's own Fanvue account is connected.", "connected");
     }
     $("connect").addEventListener("click", () => startConnect({}));
     await Promise.all([loadConnections(), loadCreators()]);
