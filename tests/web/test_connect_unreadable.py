@@ -1,17 +1,22 @@
 """Connection health when the stored tokens cannot be decrypted (ONYX_CIPHER_KEYS lost the key they were stored
-with): a 503 problem saying the server's keys are the matter, never a 500. On SQLite and PostgreSQL."""
+with): a 503 problem saying the server's keys are the matter, never a 500. On SQLite and PostgreSQL, each on a
+database of its own: a row no key reads makes every `onyx` command on that database refuse to run, as it should."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from auth_kit import PASSWORD, Env, as_session, client, login, make_env, set_cookie_secret
+from web_helpers import drop_postgresql_database, new_postgresql_database, sqlite_url
 
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sql.engine import create_engine
+from onyx_adapters.sql.migrate import upgrade
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.accounts import authenticate_session, login_password
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
@@ -19,9 +24,25 @@ from onyx_core.ids import AgencyId, ConnectionId
 from onyx_core.tokens import TokenSet
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path)
+        upgrade(url)
+        yield url
+        return
+    postgres_url = str(request.getfixturevalue("postgres_url"))
+    url = new_postgresql_database(postgres_url)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgresql_database(postgres_url, url)
+
+
 @pytest.fixture
-def env(database_url: str) -> Env:
-    return make_env(database_url)
+def env(own_database: str) -> Env:
+    return make_env(own_database)
 
 
 async def _unreadable_connection(env: Env, email: str) -> str:
