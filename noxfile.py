@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -16,15 +14,12 @@ DEV = ".[dev]"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, two workers per core (PostgreSQL tests skip on a laptop without it, and fail in CI).
+    """The whole test suite, one worker per core (PostgreSQL tests skip on a laptop without it, and fail in CI).
 
-    Many tests wait more than they compute (child processes, servers, databases, a browser): with one worker per
-    core the cores were a third idle. ``worksteal`` lets an idle worker take tests queued on a busy one, so the long
-    tests do not leave one worker finishing alone. Every test keeps to its own databases, files and ports, so the
-    workers never meet; ``-- -n0`` runs it in one process (pytest takes the last ``-n``)."""
+    Every test keeps to its own databases, files and ports, so the workers never meet; ``-- -n0`` runs it in one
+    process (pytest takes the last ``-n``)."""
     session.install("-e", DEV)
-    workers = str(2 * (os.cpu_count() or 1))
-    session.run("pytest", "-n", workers, "--dist", "worksteal", "--junitxml=build/test-results.xml", *session.posargs)
+    session.run("pytest", "-n", "auto", "--junitxml=build/test-results.xml", *session.posargs)
 
 
 @nox.session

@@ -19,11 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from browser_kit import expect
-from test_e2e_serve import Process, _env, _free_port, _onyx, _wait_ready
-from web_helpers import KEY, drop_postgresql_database, new_postgresql_database, sqlite_url
+from serve_kit import fresh_database, onyx, onyx_env, sandbox_and_web
+from web_helpers import KEY
 
 SEED = "1"  # the demo's default, said explicitly to both commands
 OWNER_EMAIL = "olga@sandbox-talent.test"
@@ -35,68 +34,22 @@ LAST_SCREENSHOT = Path("/tmp/onyx-demo-browser.png")  # noqa: S108 (a fixed plac
 @pytest.fixture(params=["sqlite", "postgresql"])
 def demo_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each engine: ``onyx demo`` migrates it."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    postgres_url = str(request.getfixturevalue("postgres_url"))
-    url = new_postgresql_database(postgres_url)
-    try:
-        yield url
-    finally:
-        drop_postgresql_database(postgres_url, url)
+    yield from fresh_database(request, tmp_path)
 
 
 def test_a_person_logs_in_and_connects_on_the_demo_database(browser: Any, demo_database: str, tmp_path: Path) -> None:
     url = demo_database
-    keyed = _env(cipher_keys=KEY)
-    demo = _onyx("demo", "--database-url", url, "--seed", SEED, env=keyed)
+    keyed = onyx_env(cipher_keys=KEY)
+    demo = onyx("demo", "--database-url", url, "--seed", SEED, env=keyed)
     assert "imported 3 creators" in demo, demo
     assert "ONYX_CIPHER_KEYS is not set" not in demo
-    _onyx(
+    onyx(
         "users", "create-owner", "--agency-id", AGENCY, "--email", OWNER_EMAIL, "--name", "Olga",
         "--password-stdin", "--database-url", url, env=keyed, stdin=OWNER_PASSWORD + "\n",
     )  # fmt: skip
-
-    web_port = _free_port()
-    web_base = f"http://127.0.0.1:{web_port}"
-    callback = f"{web_base}/connections/fanvue/callback"
-    sandbox = Process(
-        ["sandbox", "--port", "0", "--seed", SEED, "--days", "90", "--redirect-uri", callback],
-        _env(),
-        tmp_path / "sandbox.log",
-    )
-    web: Process | None = None
-    try:
-        sandbox_base = sandbox.wait_for(r"at (http://\S+)").group(1)
-        client_id = sandbox.wait_for(r"client id\s+(\S+)").group(1)
-        client_secret = sandbox.wait_for(r"client secret\s+(\S+)").group(1)
-        agency_admin = sandbox.wait_for(r"^\s+(\S+)\s+agency admin\b").group(1)
-        creators = [sandbox.wait_for(r"^\s+(\S+)\s+creator\s").group(1) for _ in range(3)]
-        web = Process(
-            ["serve", "--host", "127.0.0.1", "--port", str(web_port)],
-            _env(
-                database_url=url,
-                cipher_keys=KEY,
-                fanvue_client_id=client_id,
-                fanvue_client_secret=client_secret,
-                fanvue_redirect_uri=callback,
-                fanvue_api_url=sandbox_base,
-                fanvue_auth_url=f"{sandbox_base}/oauth2",
-            ),
-            tmp_path / "serve.log",
-        )
-        web.wait_for(r"Onyx web at")
-        with httpx.Client(base_url=web_base, timeout=30.0) as http:
-            _wait_ready(http, web)
-        _in_the_browser(browser, web_base, agency_admin, creators, tmp_path)
-        served_log = web.log.read_text()
-        assert "Traceback" not in served_log, served_log
-        for secret in (OWNER_PASSWORD, client_secret, KEY):
-            assert secret not in served_log
-    finally:
-        if web is not None:
-            web.stop()
-        sandbox.stop()
+    with sandbox_and_web(url, tmp_path, seed=SEED, days="90") as stack:
+        _in_the_browser(browser, stack.web_base, stack.agency_admin, stack.creators, tmp_path)
+        assert OWNER_PASSWORD not in stack.web.log.read_text()
 
 
 def _in_the_browser(browser: Any, base: str, agency_admin: str, creators: list[str], shots: Path) -> None:
