@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from connect_kit import Connect, client, log_in, make_connect, start
@@ -126,14 +127,20 @@ async def _mark_needs_reauth(url: str, connection_id: str) -> None:
         await engine.dispose()
 
 
-def test_a_creator_connects_her_own_account_through_an_invite_link(kit: Connect) -> None:
+def _creator_invite_begun(kit: Connect, c: Any) -> tuple[str, Any, str, Any]:
+    """The agency connected by its owner, then a creator starting through an invite link: the creator's handle,
+    the owner's session, the invitation secret and the start's answer."""
     owner = kit.env.owner()
     creator = kit.creator_handles()[0]
+    session = log_in(c, owner.email)
+    assert connect(kit, c, session).status_code == 303
+    secret = kit.invite_secret(owner)
+    return creator, session, secret, c.post(f"/api/invites/{secret}/connect", json={"login_hint": creator})
+
+
+def test_a_creator_connects_her_own_account_through_an_invite_link(kit: Connect) -> None:
     with client(kit.app) as c:
-        session = log_in(c, owner.email)
-        assert connect(kit, c, session).status_code == 303
-        secret = kit.invite_secret(owner)
-        begun = c.post(f"/api/invites/{secret}/connect", json={"login_hint": creator})
+        creator, session, secret, begun = _creator_invite_begun(kit, c)
         assert begun.status_code == 200, begun.text
         invite_cookie = begun.headers["set-cookie"]
         assert invite_cookie.startswith("__Host-onyx_invite_connect=")
@@ -155,13 +162,8 @@ def test_a_creator_connects_her_own_account_through_an_invite_link(kit: Connect)
 
 
 def test_a_creator_attempt_needs_the_browser_that_started_it(kit: Connect) -> None:
-    owner = kit.env.owner()
-    creator = kit.creator_handles()[0]
     with client(kit.app) as c:
-        session = log_in(c, owner.email)
-        assert connect(kit, c, session).status_code == 303
-        secret = kit.invite_secret(owner)
-        begun = c.post(f"/api/invites/{secret}/connect", json={"login_hint": creator})
+        creator, session, secret, begun = _creator_invite_begun(kit, c)
         c.cookies.clear()
         before = kit.sandbox.token_endpoint_hits
         elsewhere = c.get(kit.authorize(begun.json()["authorize_url"]), follow_redirects=False)
