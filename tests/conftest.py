@@ -15,6 +15,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 POSTGRES_URL = os.environ.get("ONYX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
+LONGEST_FIRST = (
+    "tests/web/test_schemathesis.py",
+    "tests/sync/test_token_cadence.py",
+    "tests/sync/test_sigkill_resume.py",
+    "tests/adapters/test_token_stateful.py",
+    "tests/sync/test_rate_budget.py",
+    "tests/web/test_log_secrets.py",
+    "tests/web/browser/test_browser_demo.py",
+    "tests/web/test_e2e_serve.py",
+)
+"""Modules whose tests take a minute or more each: run first, so the workers share them out while the many short
+tests fill the gaps, instead of one worker finishing them alone at the end (most sit late in the alphabet)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: place for place, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
