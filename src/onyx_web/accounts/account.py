@@ -23,7 +23,6 @@ from litestar.params import FromPath, JSONBody
 
 from onyx_adapters.security import qr_svg
 from onyx_core.accounts import (
-    Principal,
     begin_totp_enrolment,
     change_password,
     confirm_totp_enrolment,
@@ -38,6 +37,7 @@ from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import ApiTokenId
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import ENROLMENT_STEP
+from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import Problem, problem_spec
 
@@ -144,13 +144,6 @@ def _responses(*statuses: int) -> dict[int, ResponseSpec]:
 _REAUTH = _responses(409, 423, 429)
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = request.user
-    if not isinstance(principal, Principal):  # another authenticator (a test's) has no accounts
-        raise Problem(401, "Log in first.")
-    return principal
-
-
 def _remember(*secrets: str | None) -> None:
     for secret in secrets:
         if secret:
@@ -179,7 +172,7 @@ class AccountController(Controller):
     async def begin_enrolment(self, request: Request[Any, Any, Any], accounts: Accounts) -> TotpEnrolment:
         """A new TOTP secret (inactive until confirmed with one code; a new start replaces an unconfirmed one).
         409 while 2FA is on already."""
-        setup = await begin_totp_enrolment(accounts, _principal(request))
+        setup = await begin_totp_enrolment(accounts, principal_of(request))
         _remember(setup.secret)
         return TotpEnrolment(setup.provisioning_uri, setup.secret, qr_svg(setup.provisioning_uri))
 
@@ -192,7 +185,7 @@ class AccountController(Controller):
     ) -> RecoveryCodes:
         """Activate the enrolment with a code from the app; the answer holds the ten recovery codes. A wrong code
         answers 401 and activates nothing."""
-        codes = await confirm_totp_enrolment(accounts, _principal(request), data.code)
+        codes = await confirm_totp_enrolment(accounts, principal_of(request), data.code)
         _remember(*codes)
         return RecoveryCodes(codes)
 
@@ -202,7 +195,7 @@ class AccountController(Controller):
     ) -> RecoveryCodes:
         """Ten new recovery codes (every older one stops working); needs the password and a current code."""
         _remember(data.password)
-        codes = await regenerate_recovery_codes(accounts, _principal(request), password=data.password, code=data.code)
+        codes = await regenerate_recovery_codes(accounts, principal_of(request), password=data.password, code=data.code)
         _remember(*codes)
         return RecoveryCodes(codes)
 
@@ -212,7 +205,7 @@ class AccountController(Controller):
     ) -> None:
         """Turn 2FA off (secret and recovery codes deleted); needs the password and a current code."""
         _remember(data.password)
-        await disable_totp(accounts, _principal(request), password=data.password, code=data.code)
+        await disable_totp(accounts, principal_of(request), password=data.password, code=data.code)
 
     @post("/password", status_code=204, responses=_responses(409, 422, 423, 429), summary="Change the password")
     async def password(self, request: Request[Any, Any, Any], data: JSONBody[NewPassword], accounts: Accounts) -> None:
@@ -220,13 +213,13 @@ class AccountController(Controller):
         session of the member ends; this one stays."""
         _remember(data.current_password, data.new_password)
         await change_password(
-            accounts, _principal(request), current=data.current_password, new=data.new_password, code=data.code
+            accounts, principal_of(request), current=data.current_password, new=data.new_password, code=data.code
         )
 
     @get("/tokens", responses=_responses(), summary="The member's personal API tokens")
     async def tokens(self, request: Request[Any, Any, Any], accounts: Accounts) -> list[ApiTokenView]:
         """The member's own tokens, revoked ones included (never a secret)."""
-        return [_view(token) for token in await list_api_tokens(accounts, _principal(request))]
+        return [_view(token) for token in await list_api_tokens(accounts, principal_of(request))]
 
     @post("/tokens", status_code=201, responses=_responses(422), summary="A new personal API token")
     async def create_token(
@@ -234,7 +227,7 @@ class AccountController(Controller):
     ) -> ApiTokenCreated:
         """A token acting as the member within ``scopes``; its secret is in this answer only."""
         try:
-            issued = await create_api_token(accounts, _principal(request), name=data.name, scopes=data.scopes)
+            issued = await create_api_token(accounts, principal_of(request), name=data.name, scopes=data.scopes)
         except DomainValueError:
             raise Problem(422, "A token needs a name of 1 to 100 characters and at least one scope.") from None
         _remember(issued.secret)
@@ -246,7 +239,7 @@ class AccountController(Controller):
     @delete("/tokens/{token_id:str}", status_code=204, responses=_responses(404), summary="Revoke an API token")
     async def revoke_token(self, request: Request[Any, Any, Any], token_id: FromPath[str], accounts: Accounts) -> None:
         """Revoke one of the member's own tokens (at once: it answers 401 from now on). Idempotent."""
-        principal = _principal(request)
+        principal = principal_of(request)
         if _TOKEN_ID.fullmatch(token_id) is None:
             raise NotFoundError("no such API token")
         await revoke_api_token(accounts, principal, ApiTokenId(token_id))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -20,7 +19,6 @@ from litestar.params import JSONBody
 
 from onyx_core.accounts import (
     AccountsDeps,
-    Principal,
     SessionIssued,
     login_password,
     logout,
@@ -30,6 +28,7 @@ from onyx_core.accounts import (
 from onyx_core.accounts.tokens import csrf_token_for
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import ENROLMENT_STEP, PUBLIC, SECOND_FACTOR_STEP, SESSION_COOKIE, Credentials
+from onyx_web.accounts.caller import client_ip, principal_of, refuse_cross_site
 from onyx_web.errors import Problem, problem_spec
 
 __all__ = ["Accounts", "AuthController", "CodeBody", "LoginBody", "LoginStep", "Me"]
@@ -92,22 +91,6 @@ def _step(issued: SessionIssued) -> Response[LoginStep]:
     return Response(body, status_code=200, cookies=[session_cookie(issued.secret)])
 
 
-def _same_site(request: Request[Any, Any, Any]) -> None:
-    """Refuse a login sent from another site's page (the browser says so in ``Origin`` / ``Sec-Fetch-Site``)."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        raise Problem(403, "Log in from Onyx's own page.")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    host = request.headers.get("host", "")
-    if origin == "null" or urlsplit(origin).netloc != host:
-        raise Problem(403, "Log in from Onyx's own page.")
-
-
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 def _session_secret(request: Request[Any, Any, Any]) -> str:
     credentials = request.auth
     if not isinstance(credentials, Credentials) or credentials.scheme != "session":
@@ -133,9 +116,9 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], accounts: Accounts
     ) -> Response[LoginStep]:
         """Log in with email and password; the answer says whether a second factor (or enrolment) is due."""
-        _same_site(request)
+        refuse_cross_site(request, "Log in from Onyx's own page.")
         remember(data.password)  # right or wrong, the log filter scrubs it from now on
-        issued = await login_password(accounts, email=data.email, password=data.password, ip=_ip(request))
+        issued = await login_password(accounts, email=data.email, password=data.password, ip=client_ip(request))
         return _step(issued)
 
     @post("/totp", opt={SECOND_FACTOR_STEP: True}, status_code=200, responses=_CODE_ANSWERS)
@@ -143,7 +126,9 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], accounts: Accounts
     ) -> Response[LoginStep]:
         """Finish logging in with a TOTP code: a new session id."""
-        issued = await verify_totp(accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request))
+        issued = await verify_totp(
+            accounts, session_secret=_session_secret(request), code=data.code, ip=client_ip(request)
+        )
         return _step(issued)
 
     @post("/recovery", opt={SECOND_FACTOR_STEP: True}, status_code=200, responses=_CODE_ANSWERS)
@@ -152,7 +137,7 @@ class AuthController(Controller):
     ) -> Response[LoginStep]:
         """Finish logging in with a recovery code (single use): a new session id."""
         issued = await use_recovery_code(
-            accounts, session_secret=_session_secret(request), code=data.code, ip=_ip(request)
+            accounts, session_secret=_session_secret(request), code=data.code, ip=client_ip(request)
         )
         return _step(issued)
 
@@ -167,8 +152,7 @@ class AuthController(Controller):
     @get("/me", opt={ENROLMENT_STEP: True})
     async def me(self, request: Request[Any, Any, Any]) -> Me:
         """Who is calling, with the session's CSRF token (``None`` for an API token)."""
-        principal = request.user
-        assert isinstance(principal, Principal)  # noqa: S101 (the authenticator's type)
+        principal = principal_of(request)
         credentials = request.auth
         csrf = csrf_token_for(credentials.secret) if credentials.scheme == "session" else None
         member = principal.member

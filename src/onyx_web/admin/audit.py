@@ -9,8 +9,9 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 
 from onyx_core.accounts import Permission, read_audit
+from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import permits, principal_of
+from onyx_web.admin.guards import permits
 from onyx_web.admin.schemas import AuditEntryView, AuditPage
 from onyx_web.errors import problem_spec
 

@@ -16,12 +16,13 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from onyx_core.accounts import InvalidInvite, LastOwnerError, Permission, Principal, require
+from onyx_core.accounts import InvalidInvite, LastOwnerError, Permission, require
 from onyx_core.accounts.ports import DuplicateEmailError
 from onyx_core.errors import DomainValueError
+from onyx_web.accounts.caller import principal_of
 from onyx_web.errors import DOMAIN_ERRORS, Problem
 
-__all__ = ["ADMIN_ERRORS", "INVITE_PATH", "broken_rule", "invite_url", "permits", "plausible_token", "principal_of"]
+__all__ = ["ADMIN_ERRORS", "INVITE_PATH", "broken_rule", "invite_url", "permits", "plausible_token"]
 
 ADMIN_ERRORS: dict[type[Exception], HTTPStatus] = {
     LastOwnerError: HTTPStatus.CONFLICT,  # the agency's state refuses it, not the caller's role
@@ -33,13 +34,6 @@ DOMAIN_ERRORS.update(ADMIN_ERRORS)
 INVITE_PATH = "/invite/"
 """The page an invitation link opens (served by the pages domain): ``<base>/invite/<token>``."""
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
-
-
-def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    principal = connection.user
-    if not isinstance(principal, Principal):  # another authenticator (a test's): nobody the core knows
-        raise Problem(401, "Log in, or send an API token.")
-    return principal
 
 
 def permits(permission: Permission) -> Guard:

@@ -12,8 +12,9 @@ from litestar.params import FromPath, JSONBody
 
 from onyx_core.accounts import KEEP, Keep, Permission, list_members, remove_member, update_member
 from onyx_core.ids import CreatorId, MemberId
+from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import broken_rule, permits, principal_of
+from onyx_web.admin.guards import broken_rule, permits
 from onyx_web.admin.schemas import MemberPatch, MemberView
 from onyx_web.errors import problem_spec
 

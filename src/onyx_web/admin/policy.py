@@ -9,8 +9,9 @@ from litestar import Request, put
 from litestar.params import JSONBody
 
 from onyx_core.accounts import Permission, set_two_factor_required
+from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import permits, principal_of
+from onyx_web.admin.guards import permits
 from onyx_web.admin.schemas import TwoFactorPolicyBody
 from onyx_web.errors import problem_spec
 

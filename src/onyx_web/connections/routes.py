@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -67,6 +66,7 @@ from onyx_fanvue.errors import FanvueError, InvalidGrantError
 from onyx_fanvue.oauth import DEFAULT_SCOPES, OAuthToken, pkce_challenge
 from onyx_fanvue.redaction import install_log_filter
 from onyx_web.accounts.authentication import PUBLIC, Credentials, credentials_of
+from onyx_web.accounts.caller import client_ip, principal_of, refuse_cross_site
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import Problem, problem_spec
 from onyx_web.runtime import Web, WebRuntime
@@ -177,29 +177,9 @@ def _view(health: ConnectionHealth) -> ConnectionView:
     )
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = request.user
-    if not isinstance(principal, Principal):  # the authenticator's type
-        raise Problem(401, "Log in first.")
-    return principal
-
-
 def _authorize_url(runtime: Runtime, state: str, verifier: str, login_hint: str | None) -> str:
     extra = {"login_hint": login_hint} if login_hint else {}
     return runtime.oauth.authorization_url(state, pkce_challenge(verifier), **extra)
-
-
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
-def _same_site(request: Request[Any, Any, Any]) -> None:
-    """A public unsafe route is refused when the browser says another site's page sent it."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        raise Problem(403, "Start from Onyx's own page.")
-    origin = request.headers.get("origin")
-    if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")):
-        raise Problem(403, "Start from Onyx's own page.")
 
 
 _ERRORS = {
@@ -239,7 +219,7 @@ class ConnectionsController(Controller):
             raise Problem(401, "Connect Fanvue from a browser session (an API token cannot).")
         runtime = web.fanvue()
         start = await begin_connect(
-            accounts, _principal(request), session_secret=credentials.secret, reconnect=data.reconnect_connection_id
+            accounts, principal_of(request), session_secret=credentials.secret, reconnect=data.reconnect_connection_id
         )
         return AuthorizeUrl(_authorize_url(runtime, start.state, start.code_verifier, data.login_hint))
 
@@ -250,7 +230,7 @@ class ConnectionsController(Controller):
         """Every connection of the agency the caller may see, with its health."""
         needed = _needed(web)
         with _readable():
-            return [_view(h) for h in await list_connection_health(accounts, _principal(request), needed)]
+            return [_view(h) for h in await list_connection_health(accounts, principal_of(request), needed)]
 
     @get(
         "/{connection_id:str}",
@@ -265,7 +245,7 @@ class ConnectionsController(Controller):
     ) -> ConnectionView:
         """One connection's health (404 for another agency's or one outside the caller's creator scope)."""
         with _readable():
-            return _view(await get_connection_health(accounts, _principal(request), connection_id, _needed(web)))
+            return _view(await get_connection_health(accounts, principal_of(request), connection_id, _needed(web)))
 
 
 def _needed(web: WebRuntime) -> tuple[str, ...]:
@@ -292,7 +272,7 @@ async def invite_connect(
     web: Web,
 ) -> Response[AuthorizeUrl]:
     """A creator connects her own Fanvue account through a creator-connect invitation (no Onyx account needed)."""
-    _same_site(request)
+    refuse_cross_site(request, "Start from Onyx's own page.")
     try:
         # the link first: a dead link is 404 whatever this server's configuration (nothing to learn from a guess)
         if (await peek_invite(accounts, secret=token)).kind is not InviteKind.CREATOR_CONNECT:
@@ -369,7 +349,7 @@ async def fanvue_callback(
     action = AuditAction.CONNECTION_RECONNECTED if reconnected else AuditAction.CONNECTION_ADDED
     details = {"kind": grant.connection.kind.value, "handle": grant.handle}
     await record_audit(
-        accounts, principal, action, target=grant.connection.id, details=details, ip=_ip(request),
+        accounts, principal, action, target=grant.connection.id, details=details, ip=client_ip(request),
         agency_id=attempt.agency_id,
     )  # fmt: skip
     location = f"{DONE}?connected={'agency' if attempt.invite_id is None else 'creator'}"  # the page says so
@@ -428,7 +408,7 @@ async def _store(
     except (FanvueError, OnyxError) as failure:
         await record_audit(
             accounts, principal, AuditAction.CONNECTION_FAILED, details={"why": type(failure).__name__},
-            ip=_ip(request), agency_id=attempt.agency_id,
+            ip=client_ip(request), agency_id=attempt.agency_id,
         )  # fmt: skip
         raise _store_problem(failure) from None
 

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 
-from onyx_core.accounts import Principal
 from onyx_core.accounts.usecases.creators import CreatorOverview, list_creators, show_creator
 from onyx_core.ids import CreatorId
+from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import problem_spec
 
@@ -50,12 +50,6 @@ def _view(overview: CreatorOverview) -> CreatorView:
     )
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal = request.user
-    assert isinstance(principal, Principal)  # noqa: S101 (the authenticator's type)
-    return principal
-
-
 class CreatorsController(Controller):
     path = "/api/creators"
     tags = ["creators"]  # noqa: RUF012 (Litestar's own attribute)
@@ -63,7 +57,7 @@ class CreatorsController(Controller):
     @get("/", summary="The creators you may see")
     async def list_creators(self, request: Request[Any, Any, Any], accounts: Accounts) -> list[CreatorView]:
         """Your agency's creators, by id; a manager or viewer limited to some creators sees only those."""
-        return [_view(overview) for overview in await list_creators(accounts, _principal(request))]
+        return [_view(overview) for overview in await list_creators(accounts, principal_of(request))]
 
     @get(
         "/{creator_id:str}",
@@ -74,4 +68,4 @@ class CreatorsController(Controller):
         self, request: Request[Any, Any, Any], creator_id: FromPath[str], accounts: Accounts
     ) -> CreatorView:
         """One creator of your agency within your scope; any other id answers 404."""
-        return _view(await show_creator(accounts, _principal(request), CreatorId(creator_id)))
+        return _view(await show_creator(accounts, principal_of(request), CreatorId(creator_id)))
