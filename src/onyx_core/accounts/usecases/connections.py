@@ -14,9 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from onyx_core.accounts.model import Member
-from onyx_core.accounts.ports import AccountsUnitOfWork
 from onyx_core.accounts.rules import Permission, sees_creator
 from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, require
+from onyx_core.catalog import Agency, Creator
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import ConnectionId
@@ -99,15 +99,14 @@ def connection_health(connection: Connection, needed: Iterable[str], account_nam
     )
 
 
-async def _visible_name(uow: AccountsUnitOfWork, member: Member, connection: Connection) -> str | None:
-    """The connection's account name if ``member`` may see it (her agency's; a creator's within her scope)."""
+def _visible_name(member: Member, connection: Connection, agency: Agency | None, creator: Creator | None) -> str | None:
+    """The connection's account name if ``member`` may see it (her agency's; a creator's within her scope), given
+    the connection's agency and, for a creator connection, its creator (``None`` when unknown)."""
     if connection.agency_id != member.agency_id:
         return None
     if connection.kind is ConnectionKind.AGENCY:
-        agency = await uow.agencies.get(connection.agency_id)
         return agency.name if agency is not None else connection.agency_id
-    creator = None if connection.creator_id is None else await uow.creators.get(connection.creator_id)
-    if creator is None or not sees_creator(member, creator):
+    if creator is None or creator.id != connection.creator_id or not sees_creator(member, creator):
         return None
     return creator.handle
 
@@ -115,15 +114,20 @@ async def _visible_name(uow: AccountsUnitOfWork, member: Member, connection: Con
 async def list_connection_health(
     deps: AccountsDeps, principal: Principal, needed: Iterable[str]
 ) -> list[ConnectionHealth]:
-    """The health of every connection the principal may see, agency connections first, then by id."""
+    """The health of every connection the principal may see, agency connections first, then by id. Three reads
+    whatever the number of connections: the agency, its creators, its connections."""
     require(principal, Permission.VIEW_CONNECTIONS)
-    wanted = tuple(needed)
-    found: list[ConnectionHealth] = []
+    wanted, member = tuple(needed), principal.member
     async with deps.uow() as uow:
-        for connection in await uow.connections.list(principal.member.agency_id):
-            name = await _visible_name(uow, principal.member, connection)
-            if name is not None:
-                found.append(connection_health(connection, wanted, name))
+        agency = await uow.agencies.get(member.agency_id)
+        creators = {creator.id: creator for creator in await uow.creators.for_agency(member.agency_id)}
+        connections = await uow.connections.list(member.agency_id)
+    found: list[ConnectionHealth] = []
+    for connection in connections:
+        creator = None if connection.creator_id is None else creators.get(connection.creator_id)
+        name = _visible_name(member, connection, agency, creator)
+        if name is not None:
+            found.append(connection_health(connection, wanted, name))
     return sorted(found, key=lambda h: (h.kind is not ConnectionKind.AGENCY, h.id))
 
 
@@ -135,7 +139,11 @@ async def get_connection_health(
     require(principal, Permission.VIEW_CONNECTIONS)
     async with deps.uow() as uow:
         connection = await uow.connections.get(ConnectionId(connection_id))
-        name = None if connection is None else await _visible_name(uow, principal.member, connection)
+        name = None
+        if connection is not None:
+            agency = await uow.agencies.get(connection.agency_id)
+            creator = None if connection.creator_id is None else await uow.creators.get(connection.creator_id)
+            name = _visible_name(principal.member, connection, agency, creator)
     if connection is None or name is None:
         raise NotFoundError(f"no connection {connection_id}")
     return connection_health(connection, needed, name)

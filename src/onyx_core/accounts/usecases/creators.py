@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onyx_core.accounts.ports import AccountsUnitOfWork
 from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, require_creator, visible_creators
 from onyx_core.catalog import Creator
-from onyx_core.connections import ConnectionKind, ConnectionStatus
+from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import CreatorId
 
 __all__ = ["CreatorOverview", "list_creators", "show_creator"]
@@ -25,18 +24,24 @@ class CreatorOverview:
     own_connection: ConnectionStatus | None
 
 
-async def _overview(uow: AccountsUnitOfWork, creator: Creator) -> CreatorOverview:
-    connection = await uow.connections.for_creator(creator.id)
-    if connection is None or connection.kind is not ConnectionKind.CREATOR or connection.agency_id != creator.agency_id:
+def _overview(creator: Creator, connection: Connection | None) -> CreatorOverview:
+    if connection is None or connection.agency_id != creator.agency_id:
         return CreatorOverview(creator, None)
     return CreatorOverview(creator, connection.status)
 
 
 async def list_creators(deps: AccountsDeps, principal: Principal) -> list[CreatorOverview]:
-    """The creators the principal may see, by id: her agency's, within her scope (none while she is restricted)."""
+    """The creators the principal may see, by id: her agency's, within her scope (none while she is restricted).
+    Two reads whatever the number of creators: the agency's creators, and its connections."""
+    agency_id = principal.member.agency_id
     async with deps.uow() as uow:
-        agency = await uow.creators.for_agency(principal.member.agency_id)
-        return [await _overview(uow, creator) for creator in visible_creators(principal, agency)]
+        agency = await uow.creators.for_agency(agency_id)
+        own = {
+            c.creator_id: c
+            for c in await uow.connections.list(agency_id)
+            if c.kind is ConnectionKind.CREATOR and c.creator_id is not None
+        }
+    return [_overview(creator, own.get(creator.id)) for creator in visible_creators(principal, agency)]
 
 
 async def show_creator(deps: AccountsDeps, principal: Principal, creator_id: CreatorId) -> CreatorOverview:
@@ -44,4 +49,4 @@ async def show_creator(deps: AccountsDeps, principal: Principal, creator_id: Cre
     agency's or one outside her scope (the same answer for all three)."""
     async with deps.uow() as uow:
         creator = await require_creator(principal, creator_id, uow.creators)
-        return await _overview(uow, creator)
+        return _overview(creator, await uow.connections.for_creator(creator.id))

@@ -130,9 +130,12 @@ async def invite_creator_connect(deps: AccountsDeps, principal: Principal) -> In
         return await _issue_invite(deps, uow, principal, InviteKind.CREATOR_CONNECT)
 
 
-def usable_invite(invite: Invite | None, kind: InviteKind, now: datetime) -> Invite:
-    """``invite`` if it is of ``kind``, neither used nor revoked, and not expired; else :class:`InvalidInvite`."""
-    if invite is None or invite.kind is not kind or invite.used_at is not None or invite.revoked_at is not None:
+def usable_invite(invite: Invite | None, kind: InviteKind | None, now: datetime) -> Invite:
+    """``invite`` if it is of ``kind`` (``None``: any kind), neither used nor revoked, and not expired; else
+    :class:`InvalidInvite`."""
+    if invite is None or invite.used_at is not None or invite.revoked_at is not None:
+        raise InvalidInvite("this invitation link is not valid")
+    if kind is not None and invite.kind is not kind:
         raise InvalidInvite("this invitation link is not valid")
     if now >= invite.expires_at:
         raise InvalidInvite("this invitation link expired")
@@ -155,7 +158,7 @@ async def peek_invite(deps: AccountsDeps, *, secret: str) -> InvitePreview:
     now = deps.clock.now()
     async with deps.uow() as uow:
         found = await uow.invites.by_token_digest(digest(secret))
-        invite = usable_invite(found, found.kind if found is not None else InviteKind.MEMBER, now)
+        invite = usable_invite(found, None, now)
         agency = await uow.agencies.get(invite.agency_id)
     if agency is None:
         raise InvalidInvite("this invitation link is not valid")
