@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
@@ -24,7 +25,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from onyx_core.errors import NotFoundError
+from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_fanvue.redaction import install_log_filter, scrub
 from onyx_web.request_id import request_id
 
@@ -33,6 +34,7 @@ __all__ = [
     "PROBLEM_JSON",
     "Problem",
     "ProblemDetails",
+    "broken_rule",
     "domain_status",
     "handle_exception",
     "problem_response",
@@ -162,3 +164,13 @@ def _one_line(value: object) -> str:
     if isinstance(value, Enum):
         value = value.value
     return " ".join(scrub(str(value)).split())[:MAX_DETAIL]
+
+
+@contextmanager
+def broken_rule(detail: str) -> Iterator[None]:
+    """A :class:`DomainValueError` of the core (a value breaks a rule) answers 422 with ``detail`` (our words,
+    never the error's)."""
+    try:
+        yield
+    except DomainValueError:
+        raise Problem(422, detail) from None

@@ -33,13 +33,13 @@ from onyx_core.accounts import (
     revoke_api_token,
 )
 from onyx_core.accounts.model import ApiToken, ApiTokenScope
-from onyx_core.errors import DomainValueError, NotFoundError
+from onyx_core.errors import NotFoundError
 from onyx_core.ids import ApiTokenId
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import ENROLMENT_STEP
 from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.errors import Problem, problem_spec
+from onyx_web.errors import broken_rule, problem_spec
 
 __all__ = [
     "AccountController",
@@ -226,10 +226,8 @@ class AccountController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[NewApiToken], accounts: Accounts
     ) -> ApiTokenCreated:
         """A token acting as the member within ``scopes``; its secret is in this answer only."""
-        try:
+        with broken_rule("A token needs a name of 1 to 100 characters and at least one scope."):
             issued = await create_api_token(accounts, principal_of(request), name=data.name, scopes=data.scopes)
-        except DomainValueError:
-            raise Problem(422, "A token needs a name of 1 to 100 characters and at least one scope.") from None
         _remember(issued.secret)
         token = issued.token
         return ApiTokenCreated(

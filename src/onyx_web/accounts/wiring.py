@@ -13,7 +13,9 @@ from onyx_core.accounts import (
     AccountsDeps,
     AccountsPolicy,
     InvalidCredentials,
+    InvalidInvite,
     InvalidOAuthState,
+    LastOwnerError,
     NotAuthenticated,
     NotPermitted,
     Principal,
@@ -25,7 +27,7 @@ from onyx_core.accounts import (
     authenticate_api_token,
     authenticate_session,
 )
-from onyx_core.accounts.ports import PasswordHasher
+from onyx_core.accounts.ports import DuplicateEmailError, PasswordHasher
 from onyx_core.ports import Clock
 from onyx_web.accounts.authentication import Credentials, NotAuthenticatedError
 from onyx_web.errors import DOMAIN_ERRORS
@@ -44,6 +46,9 @@ ACCOUNTS_ERRORS: dict[type[Exception], HTTPStatus] = {
     WeakPassword: HTTPStatus.UNPROCESSABLE_ENTITY,
     TwoFactorStateError: HTTPStatus.CONFLICT,
     InvalidOAuthState: HTTPStatus.BAD_REQUEST,
+    LastOwnerError: HTTPStatus.CONFLICT,  # the agency's state refuses it, not the caller's role
+    InvalidInvite: HTTPStatus.NOT_FOUND,  # unknown, used, revoked, expired: all alike
+    DuplicateEmailError: HTTPStatus.CONFLICT,
 }
 """The accounts errors' statuses (the answer is the status's title alone: never the error's message)."""
 DOMAIN_ERRORS.update(ACCOUNTS_ERRORS)

@@ -6,9 +6,6 @@ shown to its maker."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http import HTTPStatus
 from typing import Any
 
 from litestar import Request
@@ -16,20 +13,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from onyx_core.accounts import InvalidInvite, LastOwnerError, Permission, require
-from onyx_core.accounts.ports import DuplicateEmailError
-from onyx_core.errors import DomainValueError
+from onyx_core.accounts import Permission, require
 from onyx_web.accounts.caller import principal_of
-from onyx_web.errors import DOMAIN_ERRORS, Problem
 
-__all__ = ["ADMIN_ERRORS", "INVITE_PATH", "broken_rule", "invite_url", "permits", "plausible_token"]
-
-ADMIN_ERRORS: dict[type[Exception], HTTPStatus] = {
-    LastOwnerError: HTTPStatus.CONFLICT,  # the agency's state refuses it, not the caller's role
-    InvalidInvite: HTTPStatus.NOT_FOUND,  # unknown, used, revoked, expired: all alike
-    DuplicateEmailError: HTTPStatus.CONFLICT,
-}
-DOMAIN_ERRORS.update(ADMIN_ERRORS)
+__all__ = ["INVITE_PATH", "invite_url", "permits", "plausible_token"]
 
 INVITE_PATH = "/invite/"
 """The page an invitation link opens (served by the pages domain): ``<base>/invite/<token>``."""
@@ -55,13 +42,3 @@ def invite_url(request: Request[Any, Any, Any], secret: str) -> str:
 def plausible_token(token: str) -> bool:
     """Shaped like a link's secret (URL-safe, 20-128 characters): anything else is unknown without a lookup."""
     return _TOKEN.fullmatch(token) is not None
-
-
-@contextmanager
-def broken_rule(detail: str) -> Iterator[None]:
-    """A :class:`DomainValueError` of the core (a value breaks a rule) answers 422 with ``detail`` (our words,
-    never the error's)."""
-    try:
-        yield
-    except DomainValueError:
-        raise Problem(422, detail) from None

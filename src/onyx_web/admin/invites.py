@@ -22,9 +22,9 @@ from onyx_core.ids import CreatorId, InviteId
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import broken_rule, invite_url, permits
+from onyx_web.admin.guards import invite_url, permits
 from onyx_web.admin.schemas import InviteBody, InviteLink, InviteView
-from onyx_web.errors import problem_spec
+from onyx_web.errors import broken_rule, problem_spec
 
 __all__ = ["CreatorInvitesController", "InvitesController"]
 

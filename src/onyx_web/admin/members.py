@@ -14,9 +14,9 @@ from onyx_core.accounts import KEEP, Keep, Permission, list_members, remove_memb
 from onyx_core.ids import CreatorId, MemberId
 from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import broken_rule, permits
+from onyx_web.admin.guards import permits
 from onyx_web.admin.schemas import MemberPatch, MemberView
-from onyx_web.errors import problem_spec
+from onyx_web.errors import broken_rule, problem_spec
 
 __all__ = ["MembersController"]
 

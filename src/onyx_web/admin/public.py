@@ -12,9 +12,9 @@ from onyx_core.accounts import InvalidInvite, accept_invite, peek_invite
 from onyx_fanvue.redaction import remember
 from onyx_web.accounts.authentication import PUBLIC
 from onyx_web.accounts.routes import Accounts
-from onyx_web.admin.guards import broken_rule, plausible_token
+from onyx_web.admin.guards import plausible_token
 from onyx_web.admin.schemas import AcceptInviteBody, InvitePreviewView, MemberView
-from onyx_web.errors import problem_spec
+from onyx_web.errors import broken_rule, problem_spec
 
 __all__ = ["PublicInvitesController"]
 

@@ -401,9 +401,7 @@ async def _store(
             attempt.agency_id,
             await _agency_name(runtime, attempt.agency_id),
             client_options=runtime.client_options,
-            reconnect=None
-            if attempt.reconnect_connection_id is None
-            else ConnectionId(attempt.reconnect_connection_id),
+            reconnect=_reconnected(attempt),
         )
     except (FanvueError, OnyxError) as failure:
         await record_audit(
