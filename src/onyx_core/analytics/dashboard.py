@@ -74,10 +74,13 @@ __all__ = [
     "combine_subscriber_histories",
     "dashboard_period",
     "granularity_for",
+    "growth_figure",
     "is_paying",
+    "legacy_arpu_figure",
     "local_days",
     "purchase_types",
     "rank_links",
+    "share_figures",
     "subscriber_days_of",
 ]
 
