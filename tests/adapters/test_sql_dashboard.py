@@ -369,3 +369,90 @@ def test_one_connection_and_statements_compiled_once(db: Db) -> None:
     assert misses == []
     assert len(statements) >= 2 * 14
     assert not any("2026-" in sql for sql in statements)  # instants are bound, never literals
+
+
+def test_audience_values_at_bucket_edges(db: Db) -> None:
+    """An event exactly at a bucket's end belongs to the next bucket, one at the range's end to none."""
+    c = CreatorId(f"c-{uuid.uuid4().hex}")
+    days = Period(
+        local_midnight(date(2026, 3, 28), "Europe/Berlin"), local_midnight(date(2026, 3, 30), "Europe/Berlin")
+    )
+    edge = local_midnight(date(2026, 3, 29), "Europe/Berlin")
+
+    def ev(at: datetime, value: int, kind: EventKind = EventKind.APPLIED) -> StatsEvent:
+        return StatsEvent("subscribers", kind, at, "poll", None, value)
+
+    events = [
+        ev(days.start - timedelta(days=3), 5),
+        ev(days.start, 6, EventKind.CLIFF_HELD),  # held: never shown
+        ev(edge - timedelta(microseconds=1), 7),
+        ev(edge, 8),
+        ev(edge, 9),  # same instant, recorded later: wins
+        ev(days.end, 10),  # at the range's end: after it
+    ]
+    data = Agency({c: []}, {}, {c: events}, {}, [])
+    agency_id = db.store(data)
+    query = DashboardQuery(days, "Europe/Berlin")
+    got = db.run(db.reader.read(agency_id, query, days.end))
+    assert got == reference(agency_id, data, query, days.end)
+    assert [p.subscribers for p in got.creators[c].audience] == [7, 9]
+
+
+# ----------------------------------------------------------------------------- indexes (PostgreSQL plans)
+
+SEED = [
+    "INSERT INTO agencies (id, name) VALUES (%(agency)s, 'Agency')",
+    "INSERT INTO creators (id, agency_id, handle, display_name, imported_at) "
+    "SELECT %(agency)s || '-' || n, %(agency)s, 'h', 'H', now() FROM generate_series(1, 20) AS n",
+    "INSERT INTO ledger_entries (creator_id, key, occurred_at, kind, source, gross_cents, net_cents, currency, fan_id) "
+    "SELECT %(agency)s || '-' || (1 + i %% 20), 'k' || i, timestamptz '2025-03-01' + i * interval '1 hour', 'earning', "
+    "(ARRAY['subscription', 'renewal', 'message', 'post', 'tip', 'referral'])[1 + i %% 6], "
+    "1000, 800, 'USD', 'fan' || (i %% 300) FROM generate_series(1, 20000) AS i",
+    "ANALYZE ledger_entries",
+]
+
+
+@pytest.fixture(scope="module")
+def busy_agency(postgresql_database: str) -> AgencyId:
+    import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+    from onyx_adapters.sql.engine import sync_url  # noqa: PLC0415
+
+    agency = AgencyId(f"a-{uuid.uuid4().hex}")
+    dsn = sync_url(postgresql_database).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in SEED:
+            conn.execute(statement, {"agency": agency})
+    return agency
+
+
+@pytest.mark.parametrize("name", ["sources", "series", "fans", "top", "agency_top"])
+async def test_a_month_is_read_through_the_time_index(
+    postgresql_database: str, busy_agency: AgencyId, name: str
+) -> None:
+    """The period's statements range-scan ``(creator_id, occurred_at)`` for the agency's creators."""
+    from onyx_adapters.sql.dashboard import dashboard_statements  # noqa: PLC0415
+
+    june = Period(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+    params: dict[str, Any] = {
+        "creator_ids": [f"{busy_agency}-{n}" for n in range(1, 21)],
+        "p_start": june.start,
+        "p_end": june.end,
+        "q_start": june.previous().start,
+        "limit": 50,
+        "edges": [june.start + timedelta(days=d) for d in range(30)],
+    }
+    engine = create_engine(postgresql_database)
+
+    def explain(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> Any:
+        return ("EXPLAIN " + sql if sql.lstrip().upper().startswith(("SELECT", "WITH")) else sql), parameters
+
+    event.listen(engine.sync_engine, "before_cursor_execute", explain, retval=True)
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as in test_indexes.py
+            rows = (await conn.execute(getattr(dashboard_statements("postgresql"), name), params)).all()
+    finally:
+        await engine.dispose()
+    plan = "\n".join(str(row[0]) for row in rows)
+    assert "ix_ledger_entries_creator_id_occurred_at" in plan, plan
