@@ -126,14 +126,17 @@ _SERIES = f"""SELECT creator_id, {{bucket}} AS label, source, {_SUMS} FROM ledge
 WHERE {_AGENCY} AND {_PERIOD} GROUP BY creator_id, label, source"""  # noqa: S608 - constant SQL
 
 _PAYING = "fan_id IS NOT NULL AND kind = 'earning' AND gross_cents > 0"
-_FAN_COUNTS = f"""count(DISTINCT CASE WHEN {_PAYING} THEN fan_id END),
-    count(DISTINCT CASE WHEN {_PAYING} AND source IN ('subscription', 'renewal') THEN fan_id END),
-    count(DISTINCT CASE WHEN {_PAYING} AND source = 'message' THEN fan_id END),
-    count(DISTINCT CASE WHEN {_PAYING} AND source IN ('message', 'post') AND reference IS NOT NULL THEN fan_id END),
-    count(DISTINCT CASE WHEN {_PAYING} AND source = 'post' THEN fan_id END),
-    count(DISTINCT CASE WHEN {_PAYING} AND source = 'tip' THEN fan_id END)"""
-_FANS = f"SELECT creator_id, {_FAN_COUNTS} FROM ledger_entries WHERE {_AGENCY} AND {_PERIOD} GROUP BY creator_id"  # noqa: S608
-_AGENCY_FANS = f"SELECT {_FAN_COUNTS} FROM ledger_entries WHERE {_AGENCY} AND {_PERIOD}"  # noqa: S608
+_FLAGS = f"""max(CASE WHEN {_PAYING} THEN 1 ELSE 0 END) AS paying,
+    max(CASE WHEN {_PAYING} AND source IN ('subscription', 'renewal') THEN 1 ELSE 0 END) AS subs,
+    max(CASE WHEN {_PAYING} AND source = 'message' THEN 1 ELSE 0 END) AS msg,
+    max(CASE WHEN {_PAYING} AND source IN ('message', 'post') AND reference IS NOT NULL THEN 1 ELSE 0 END) AS ppv,
+    max(CASE WHEN {_PAYING} AND source = 'post' THEN 1 ELSE 0 END) AS post,
+    max(CASE WHEN {_PAYING} AND source = 'tip' THEN 1 ELSE 0 END) AS tip"""
+_FLAG_SUMS = "sum(paying), sum(subs), sum(msg), sum(ppv), sum(post), sum(tip)"
+_FAN_FLAGS = f"""SELECT {{keys}} {_FLAGS} FROM ledger_entries
+  WHERE {_AGENCY} AND {_PERIOD} AND fan_id IS NOT NULL GROUP BY {{keys}} fan_id"""  # noqa: S608 - constant SQL
+_FANS = f"SELECT creator_id, {_FLAG_SUMS} FROM ({_FAN_FLAGS.format(keys='creator_id,', m='{m}')}) f GROUP BY creator_id"  # noqa: S608
+_AGENCY_FANS = f"SELECT {_FLAG_SUMS} FROM ({_FAN_FLAGS.format(keys='', m='{m}')}) f"  # noqa: S608
 
 _PER_FAN = f"""SELECT {{keys}} sum(net_cents) AS n, max(CASE WHEN {_PAYING} THEN 1 ELSE 0 END) AS paid,
     min(CASE WHEN {_PAYING} THEN occurred_at END) AS first_paid
@@ -235,7 +238,7 @@ def _bare(db: BenchDatabase, creators: Sequence[CreatorId]) -> tuple[float, Figu
                     bucket = series[scope][day]
                     bucket[source] = _add(bucket.get(source, _ZERO), sums)
             fans: dict[str, tuple[int, ...]] = {c: tuple(int(x) for x in r) for c, *r in rows(_FANS, (agency, *p))}
-            fans[AGENCY] = tuple(int(x) for x in rows(_AGENCY_FANS, (agency, *p))[0])
+            fans[AGENCY] = tuple(int(x or 0) for x in rows(_AGENCY_FANS, (agency, *p))[0])
             life_params = (*p, agency)
             life: dict[str, tuple[int, ...]] = {
                 c: tuple(int(x or 0) for x in r) for c, *r in rows(_LIFETIME, life_params)
