@@ -156,7 +156,7 @@ WHERE rk <= {TOP} ORDER BY creator_id, rk"""  # noqa: S608 - constant SQL
 _AGENCY_TOP = f"""SELECT {_SPEND} FROM ledger_entries WHERE {_AGENCY} AND {_PERIOD} AND fan_id IS NOT NULL
 GROUP BY fan_id ORDER BY n DESC, g DESC, fan_id COLLATE {{collation}} LIMIT {TOP}"""  # noqa: S608
 
-_OTHER_CURRENCY = f"SELECT key FROM ledger_entries WHERE {_AGENCY} AND currency <> 'USD' LIMIT 1"  # noqa: S608
+_OTHER_CURRENCY = f"SELECT key FROM ledger_entries WHERE {_AGENCY} AND (currency < 'USD' OR currency > 'USD') LIMIT 1"  # noqa: S608
 _EARLIEST = f"SELECT min(occurred_at) FROM ledger_entries WHERE {_AGENCY}"  # noqa: S608
 
 

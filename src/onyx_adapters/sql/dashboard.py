@@ -36,6 +36,7 @@ from sqlalchemy import (
     collate,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -307,7 +308,10 @@ def dashboard_statements(dialect: str) -> Statements:
     which = case((_E.occurred_at >= _instant("p_start"), 0), else_=1).label("which")
     return Statements(
         creators=select(creators.c.id).where(creators.c.agency_id == bindparam("agency_id")).order_by(creators.c.id),
-        currency=select(_E.key, _E.currency).where(_SELECTED, _E.currency != bindparam("currency")).limit(1),
+        # Two range probes of (creator_id, currency) per creator: "!=" would walk every entry of the index.
+        currency=select(_E.key, _E.currency)
+        .where(_SELECTED, or_(_E.currency < bindparam("currency"), _E.currency > bindparam("currency")))
+        .limit(1),
         earliest=select(func.min(_E.occurred_at)).where(_SELECTED),
         sources=select(
             _E.creator_id,
