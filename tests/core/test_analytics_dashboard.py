@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onyx_core.analytics import Granularity, Period, Window, local_midnight, subscriber_history
 from onyx_core.analytics.audience import SubscriberDay
@@ -24,6 +26,7 @@ from onyx_core.ledger import EntryKind, LedgerEntry, Source
 from onyx_core.money import Money
 from onyx_core.ratio import Ratio
 from onyx_core.stats.events import EventKind, StatsEvent
+from onyx_core.testing import strategies
 
 BERLIN = "Europe/Berlin"
 AGENCY = AgencyId("agency")
@@ -230,3 +233,51 @@ def test_bad_queries_are_refused() -> None:
         DashboardQuery(Window.D7, BERLIN, top_spenders_limit=-1)
     with pytest.raises(CurrencyMismatchError):
         DashboardQuery(Window.D7, BERLIN, link_costs={TrackingLinkId("l"): Money(5, "EUR")})
+
+
+# ----------------------------------------------------------------------------- properties of the reference
+
+PROPERTY = settings(max_examples=60, deadline=None)
+instants = strategies.instants(datetime(2026, 1, 1, tzinfo=UTC), timedelta(days=200))
+
+
+@st.composite
+def agencies(draw: st.DrawFn) -> dict[CreatorId, list[LedgerEntry]]:
+    ids = [CreatorId(f"c{i}") for i in range(draw(st.integers(0, 3)))]
+    return {c: draw(strategies.ledgers(c, instants, max_size=20)) for c in ids}
+
+
+@PROPERTY
+@given(
+    ledgers=agencies(),
+    chosen=st.one_of(st.sampled_from(list(Window)), st.tuples(instants, instants)),
+    tz=st.sampled_from(["UTC", BERLIN, "America/New_York"]),
+    now=instants,
+)
+def test_the_agency_adds_up_its_creators(
+    ledgers: dict[CreatorId, list[LedgerEntry]],
+    chosen: Window | tuple[datetime, datetime],
+    tz: str,
+    now: datetime,
+) -> None:
+    range_ = chosen if isinstance(chosen, Window) else Period(min(chosen), max(chosen))
+    board = agency_dashboard(AGENCY, ledgers, DashboardQuery(range_, tz), now)
+    agency, creators = board.agency, list(board.creators.values())
+    assert agency.totals.gross.cents == sum(c.totals.gross.cents for c in creators)
+    assert agency.totals.net.cents == sum(c.totals.net.cents for c in creators)
+    assert agency.paying_fans <= sum(c.paying_fans for c in creators)
+    assert agency.new_fans <= sum(c.new_fans for c in creators)
+    for figures in [agency, *creators]:
+        # the series and the sources add up to the totals; shares add up to 100 % when defined
+        assert sum(b.totals.net.cents for b in figures.series) == figures.totals.net.cents
+        assert sum(t.gross.cents for t in figures.by_source.values()) == figures.totals.gross.cents
+        shares = [f.value for f in figures.net_share.values()]
+        if figures.totals.net.cents:
+            assert sum(v for v in shares if v is not None) == 1
+        else:
+            assert all(not f.defined and f.reason for f in figures.net_share.values())
+        assert figures.message_purchase_rate.defined == (figures.paying_fans > 0)
+        for figure in (figures.arpu, figures.golden_ratio, figures.legacy_golden_ratio_gross, figures.tip_average):
+            assert figure.defined or figure.reason  # undefined always says why
+    assert (board.previous_period is None) == (range_ is Window.ALL)
+    assert len(agency.series) == len(board.buckets)
