@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
 from onyx_core.ids import CreatorId
-from onyx_core.stats import EventKind, MetricRecord, StatsEvent, check_records_to_save, decode_record, encode_record
+from onyx_core.stats import (
+    EventKind,
+    MetricRecord,
+    StatsEvent,
+    StoredStatsEvent,
+    check_records_to_save,
+    decode_record,
+    encode_record,
+)
 from onyx_core.timeutil import require_utc
 
 __all__ = ["SqlStatsRepository"]
@@ -97,7 +106,31 @@ class SqlStatsRepository:
         if metric is not None:
             query = query.where(stats_events.c.metric == metric)
         conn = await self._tx.reader()
-        return [
-            StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
-            for row in await conn.execute(query.order_by(stats_events.c.id))
-        ]
+        return [_event(row) for row in await conn.execute(query.order_by(stats_events.c.id))]
+
+    async def for_creators(self, creator_ids: Sequence[CreatorId]) -> dict[CreatorId, dict[str, MetricRecord]]:
+        found: dict[CreatorId, dict[str, MetricRecord]] = {}
+        conn = await self._tx.reader()
+        for chunk in chunks(sorted(set(creator_ids))):
+            query = select(creator_stats.c.creator_id, creator_stats.c.metric, creator_stats.c.record).where(
+                creator_stats.c.creator_id.in_(chunk)
+            )
+            for row in await conn.execute(query):
+                found.setdefault(CreatorId(row.creator_id), {})[row.metric] = decode_record(row.record)
+        return {creator_id: dict(sorted(records.items())) for creator_id, records in found.items()}
+
+    async def event_page(
+        self, creator_id: CreatorId, *, metric: str | None = None, before: int | None = None, limit: int = 100
+    ) -> list[StoredStatsEvent]:
+        query = select(stats_events).where(stats_events.c.creator_id == creator_id)
+        if metric is not None:
+            query = query.where(stats_events.c.metric == metric)
+        if before is not None:
+            query = query.where(stats_events.c.id < before)
+        conn = await self._tx.reader()
+        rows = await conn.execute(query.order_by(stats_events.c.id.desc()).limit(limit))
+        return [StoredStatsEvent(row.id, row.recorded_at, _event(row)) for row in rows]
+
+
+def _event(row: Row[Any]) -> StatsEvent:
+    return StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
