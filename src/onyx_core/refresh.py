@@ -160,8 +160,9 @@ class RefreshRunStore(Protocol):
 
     async def begin(self, run: RefreshRun, *, abandoned_before: datetime) -> RefreshRun:
         """Store ``run`` (active) unless another active run holds its lock key: then raise
-        :class:`RefreshAlreadyRunningError` with that run. A holder whose heartbeat is older than
-        ``abandoned_before`` is marked interrupted first (its key is free). Atomic across processes."""
+        :class:`RefreshAlreadyRunningError` with that run. A holder whose heartbeat is at or before
+        ``abandoned_before`` (silent for a whole lease) is marked interrupted first: its key is free. Atomic across
+        processes."""
         ...
 
     async def get(self, agency_id: AgencyId, run_id: str) -> RefreshRun | None:

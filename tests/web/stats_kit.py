@@ -25,7 +25,6 @@ from onyx_adapters.runtime import Runtime
 from onyx_adapters.sandbox_runtime import connect_agency, sandbox_runtime
 from onyx_adapters.settings import OnyxSettings
 from onyx_adapters.sql.engine import create_engine
-from onyx_adapters.sql.refresh_runs import SqlRefreshRunStore
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.stats import MetricRecord
@@ -84,10 +83,6 @@ class StatsWorld:
                 await engine.dispose()
 
         return self.run(count())
-
-    def store(self) -> tuple[Any, SqlRefreshRunStore]:
-        engine = create_engine(self.env.url)
-        return engine, SqlRefreshRunStore(engine)
 
 
 def state_of(c: TestClient[Litestar]) -> CreatorsState:

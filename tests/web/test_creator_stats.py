@@ -16,6 +16,7 @@ import pytest
 from auth_kit import client, make_env
 from litestar.testing import TestClient
 from stats_kit import START, StatsWorld, advance, drain, make_world, state_of
+from web_helpers import KEY
 
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sql.engine import create_engine
@@ -23,10 +24,9 @@ from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.accounts.model import Role
 from onyx_core.ids import AgencyId, CreatorId, MemberId
 from onyx_core.refresh import RefreshAlreadyRunningError, RefreshRun, RunKind, RunState, RunTrigger
-from onyx_core.stats import Metric, MetricRecord, MetricState
+from onyx_core.stats import Metric, MetricRecord, MetricState, MissingReason, PendingCliff
 from onyx_web.creators import state as creators_state_module
 from onyx_web.errors import PROBLEM_JSON
-from web_helpers import KEY
 
 METRICS = {m.value for m in Metric}
 
@@ -82,61 +82,68 @@ def test_refresh_all_fills_the_list_and_the_list_sorts_filters_and_pages(world: 
                     assert metric["missing_reason"] is not None
             assert item["stats"]["revenue_total"]["currency"] == "USD"
 
-        values = {item["id"]: item["stats"]["subscribers"]["value"] for item in after}
-        expected = sorted(
-            world.creators, key=lambda cid: (values[cid] is None, -(values[cid] or 0), cid)
-        )  # descending, no value last
-        first = c.get("/api/creators?sort=-subscribers&limit=2", headers=owner.headers())
-        assert first.status_code == 200
-        assert first.headers["x-total-count"] == "3"
-        assert [i["id"] for i in first.json()] == expected[:2]
-        next_url = first.links["next"]["url"]
-        second = c.get(next_url, headers=owner.headers())
-        assert [i["id"] for i in second.json()] == expected[2:]
-        assert "link" not in second.headers
+        _check_queries(c, world, owner.headers(), after)
+        _check_one_creator(c, world, owner.headers())
 
-        handle = after[0]["handle"]
-        found = c.get(f"/api/creators?q={handle.upper()}", headers=owner.headers()).json()
-        assert handle in [i["handle"] for i in found]
-        assert all(handle.casefold() in (i["handle"] + i["display_name"]).casefold() for i in found)
-        assert len(c.get("/api/creators?connection=none", headers=owner.headers()).json()) == 3
-        assert c.get("/api/creators?connection=active", headers=owner.headers()).json() == []
-        stale = c.get("/api/creators?stale=true", headers=owner.headers()).json()
-        assert {i["id"] for i in stale} == {i["id"] for i in after if i["stale"]}
-        by_name = [i["display_name"] for i in c.get("/api/creators?sort=-name", headers=owner.headers()).json()]
-        assert by_name == sorted(by_name, key=str.casefold, reverse=True)
 
-        # one creator: her stats (fresh: no refresh queued) and their provenance
-        creator_id = world.creators[0]
-        stats = c.get(f"/api/creators/{creator_id}/stats", headers=owner.headers())
-        assert stats.status_code == 200
-        body = stats.json()
-        assert body["refresh"] == {"queued": False, "reason": "fresh", "run": None}
-        assert set(body["metrics"]) >= METRICS
-        stored = world.records(creator_id)
-        for name, record in stored.items():
-            assert body["metrics"][name]["value"] == record.value
-            assert body["metrics"][name]["source"] == record.source
-        events = c.get(f"/api/creators/{creator_id}/stats/events", headers=owner.headers())
-        assert events.status_code == 200
-        listed = events.json()["events"]
-        assert listed
-        assert [e["id"] for e in listed] == sorted((e["id"] for e in listed), reverse=True)
-        assert {e["kind"] for e in listed} >= {"applied"}
-        one = c.get(f"/api/creators/{creator_id}/stats/events?limit=1", headers=owner.headers()).json()
-        assert one["events"] == listed[:1]
-        older = c.get(
-            f"/api/creators/{creator_id}/stats/events?limit=1&before={one['next_before']}", headers=owner.headers()
-        ).json()
-        assert older["events"] == listed[1:2]
-        only = c.get(f"/api/creators/{creator_id}/stats/events?metric=subscribers", headers=owner.headers()).json()
-        assert only["events"]
-        assert {e["metric"] for e in only["events"]} == {"subscribers"}
+def _check_queries(c: TestClient[Any], world: StatsWorld, headers: dict[str, str], after: list[Any]) -> None:
+    """Sort by a stat descending with no value last, key pages through ``Link``, and the filters."""
+    values = {item["id"]: item["stats"]["subscribers"]["value"] for item in after}
+    expected = sorted(
+        world.creators, key=lambda cid: (values[cid] is None, -(values[cid] or 0), cid)
+    )  # descending, no value last
+    first = c.get("/api/creators?sort=-subscribers&limit=2", headers=headers)
+    assert first.status_code == 200
+    assert first.headers["x-total-count"] == "3"
+    assert [i["id"] for i in first.json()] == expected[:2]
+    next_url = first.links["next"]["url"]
+    second = c.get(next_url, headers=headers)
+    assert [i["id"] for i in second.json()] == expected[2:]
+    assert "link" not in second.headers
+
+    handle = after[0]["handle"]
+    found = c.get(f"/api/creators?q={handle.upper()}", headers=headers).json()
+    assert handle in [i["handle"] for i in found]
+    assert all(handle.casefold() in (i["handle"] + i["display_name"]).casefold() for i in found)
+    assert len(c.get("/api/creators?connection=none", headers=headers).json()) == 3
+    assert c.get("/api/creators?connection=active", headers=headers).json() == []
+    stale = c.get("/api/creators?stale=true", headers=headers).json()
+    assert {i["id"] for i in stale} == {i["id"] for i in after if i["stale"]}
+    by_name = [i["display_name"] for i in c.get("/api/creators?sort=-name", headers=headers).json()]
+    assert by_name == sorted(by_name, key=str.casefold, reverse=True)
+
+
+def _check_one_creator(c: TestClient[Any], world: StatsWorld, headers: dict[str, str]) -> None:
+    """One creator: her stats (fresh: no refresh queued) and their provenance, paged."""
+    creator_id = world.creators[0]
+    stats = c.get(f"/api/creators/{creator_id}/stats", headers=headers)
+    assert stats.status_code == 200
+    body = stats.json()
+    assert body["refresh"] == {"queued": False, "reason": "fresh", "run": None}
+    assert set(body["metrics"]) >= METRICS
+    stored = world.records(creator_id)
+    for name, record in stored.items():
+        assert body["metrics"][name]["value"] == record.value
+        assert body["metrics"][name]["source"] == record.source
+    events = c.get(f"/api/creators/{creator_id}/stats/events", headers=headers)
+    assert events.status_code == 200
+    listed = events.json()["events"]
+    assert listed
+    assert [e["id"] for e in listed] == sorted((e["id"] for e in listed), reverse=True)
+    assert {e["kind"] for e in listed} >= {"applied"}
+    one = c.get(f"/api/creators/{creator_id}/stats/events?limit=1", headers=headers).json()
+    assert one["events"] == listed[:1]
+    older = c.get(
+        f"/api/creators/{creator_id}/stats/events?limit=1&before={one['next_before']}", headers=headers
+    ).json()
+    assert older["events"] == listed[1:2]
+    only = c.get(f"/api/creators/{creator_id}/stats/events?metric=subscribers", headers=headers).json()
+    assert only["events"]
+    assert {e["metric"] for e in only["events"]} == {"subscribers"}
 
 
 def test_one_refresh_all_per_agency_even_from_another_process(world: StatsWorld) -> None:
     owner = world.tenancy.session(world.agency.owner_email)
-    engine, store = world.store()
     now = world.sandbox.clock.now()
 
     def run(run_id: str) -> RefreshRun:
@@ -189,7 +196,6 @@ def test_one_refresh_all_per_agency_even_from_another_process(world: StatsWorld)
         drain(c)
         assert _run_of(c, f"/api/refresh-runs/{winner}", owner.headers())["state"] == "interrupted"
         assert _run_of(c, taken.headers["location"], owner.headers())["state"] == "succeeded"
-    asyncio.run(engine.dispose())
 
 
 def test_refresh_on_view_queues_once_and_never_waits(world: StatsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,11 +362,47 @@ def test_without_a_fanvue_app_nothing_refreshes(database_url: str) -> None:
     a = t.agency("Alpha")
     x = t.creator(a)
     owner = t.session(a.owner_email)
+
+    async def store_held_and_stale() -> None:
+        """Subscribers 120 with a drop to 3 held for confirmation; followers never read, the last try timed out."""
+        engine = create_engine(env.url)
+        try:
+            held = PendingCliff(3, START, START + timedelta(minutes=1), "fanvue:/insights")
+            subscribers = MetricState(120, START, "fanvue:/insights", held)
+            followers = MetricState(stale_since=START, stale_reason=MissingReason.TIMEOUT)
+            records = {
+                Metric.SUBSCRIBERS.value: MetricRecord(Metric.SUBSCRIBERS, subscribers, subscribers, (), START),
+                Metric.FOLLOWERS.value: MetricRecord(Metric.FOLLOWERS, followers, followers, (), START),
+            }
+            async with sql_unit_of_work_factory(engine, FernetCipher([KEY]))() as uow:
+                await uow.stats.save(CreatorId(x), records, [], START)
+                await uow.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store_held_and_stale())
     with client(env.app) as c:
         view = c.get(f"/api/creators/{x}/stats", headers=owner.headers())
         assert view.status_code == 200
         assert view.json()["refresh"]["reason"] == "unavailable"
-        assert all(m["value"] is None for m in view.json()["metrics"].values())
+        metrics = view.json()["metrics"]
+        assert metrics["subscribers"]["value"] == 120
+        assert metrics["subscribers"]["held"] == {
+            "value": 3,
+            "first_observed_at": "2026-12-03T09:00:00Z",
+            "last_observed_at": "2026-12-03T09:01:00Z",
+            "source": "fanvue:/insights",
+        }
+        assert metrics["subscribers"]["missing_reason"] is None
+        assert metrics["followers"]["value"] is None
+        assert metrics["followers"]["stale"] is True
+        assert metrics["followers"]["stale_reason"] == "timeout"
+        assert metrics["followers"]["missing_reason"] == "timeout"
+        assert metrics["posts"]["value"] is None
+        assert metrics["posts"]["missing_reason"] == "never_observed"
+        listed = c.get("/api/creators?stale=true", headers=owner.headers()).json()
+        assert [i["id"] for i in listed] == [x]
+        assert listed[0]["stats"] == metrics
         for answer in (
             c.post(f"/api/creators/{x}/refresh", headers=owner.headers(unsafe=True)),
             c.post("/api/refresh-all", headers=owner.headers(unsafe=True)),

@@ -68,7 +68,7 @@ class SqlRefreshRunStore:
                 # A holder silent for a whole lease died with its process: it ends interrupted, its key is free.
                 await conn.execute(
                     update(refresh_runs)
-                    .where(refresh_runs.c.lock_key == key, refresh_runs.c.heartbeat_at < abandoned_before)
+                    .where(refresh_runs.c.lock_key == key, refresh_runs.c.heartbeat_at <= abandoned_before)
                     .values(lock_key=None, state=RunState.INTERRUPTED.value, finished_at=run.created_at)
                 )
                 await conn.execute(

@@ -25,7 +25,7 @@ class InMemoryRefreshRuns:
         if not run.state.active:
             raise ValueError("a run begins queued or running")
         holder = self._holder(run.lock_key)
-        if holder is not None and holder.heartbeat_at < abandoned_before:
+        if holder is not None and holder.heartbeat_at <= abandoned_before:
             self.runs[holder.id] = replace(holder, state=RunState.INTERRUPTED, finished_at=run.created_at)
             holder = None
         if holder is not None:
