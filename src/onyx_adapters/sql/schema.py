@@ -238,10 +238,9 @@ refresh_runs = Table(
     Column("finished_at", UtcDateTime(), nullable=True),
     Column("heartbeat_at", UtcDateTime(), nullable=False),
     # onyx_core.refresh.lock_key while the run is active, NULL once it ended: the unique constraint is the one
-    # refresh-all per agency (and one refresh per creator) across processes, on both engines (NULLs never clash)
+    # refresh-all per agency (and one refresh per creator) across processes, on both engines (NULLs never clash);
+    # its index serves RefreshRunStore.active, the primary key RefreshRunStore.get
     Column("lock_key", String(160), nullable=True, unique=True),
-    # RefreshRunStore.get / active: the agency's runs
-    Index(None, "agency_id", "created_at"),
 )
 
 creators = Table(

@@ -41,13 +41,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_runs")),
         sa.UniqueConstraint("lock_key", name=op.f("uq_refresh_runs_lock_key")),
     )
-    with op.batch_alter_table("refresh_runs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_refresh_runs_agency_id_created_at"), ["agency_id", "created_at"], unique=False
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("refresh_runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_refresh_runs_agency_id_created_at"))
     op.drop_table("refresh_runs")
