@@ -407,5 +407,7 @@ def test_without_a_fanvue_app_nothing_refreshes(database_url: str) -> None:
             c.post(f"/api/creators/{x}/refresh", headers=owner.headers(unsafe=True)),
             c.post("/api/refresh-all", headers=owner.headers(unsafe=True)),
         ):
-            assert answer.status_code == 503
+            assert answer.status_code == 409
             assert answer.headers["content-type"] == PROBLEM_JSON
+            assert "location" not in answer.headers
+            assert "no Fanvue app" in answer.json()["detail"]

@@ -21,7 +21,6 @@ or outside a scoped member's creator set, answers 404 exactly as an unknown id, 
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -58,11 +57,10 @@ from onyx_web.creators.schemas import (
     metric_views,
 )
 from onyx_web.creators.state import CreatorsState, creators_state
-from onyx_web.errors import DOMAIN_ERRORS, Problem, broken_rule, problem_spec
+from onyx_web.errors import Problem, broken_rule, problem_spec
 
 __all__ = ["CreatorsController", "read_run", "refresh_all"]
 
-DOMAIN_ERRORS[RefreshUnavailableError] = HTTPStatus.SERVICE_UNAVAILABLE
 RUNS_PATH = "/api/refresh-runs"
 MAX_ID = 2**63 - 1
 
@@ -70,9 +68,12 @@ _NOT_FOUND = problem_spec("No such creator that you may see")
 _BAD_QUERY = problem_spec("A query that breaks a rule (unknown sort or metric, a cursor of another query)")
 _REFRESH_ANSWERS = {
     403: problem_spec("Your role cannot refresh stats"),
-    409: problem_spec("A refresh of the same creators is running already: its run is at Location"),
-    503: problem_spec("This server has no Fanvue app configured"),
+    409: problem_spec(
+        "A refresh of the same creators is running already (its run is at Location), or this server has no Fanvue "
+        "app configured (no Location)"
+    ),
 }
+UNAVAILABLE = "This server has no Fanvue app configured: nothing can be refreshed."
 
 
 async def _provide_state(request: Request[Any, Any, Any]) -> CreatorsState:
@@ -227,6 +228,8 @@ class CreatorsController(Controller):
             run = await request_creator_refresh(stats_state.deps, principal_of(request), CreatorId(creator_id))
         except RefreshAlreadyRunningError as already:
             raise _already_running(already, "A refresh of this creator is running already.") from None
+        except RefreshUnavailableError:
+            raise Problem(409, UNAVAILABLE) from None
         stats_state.launch(run, [CreatorId(creator_id)])
         return _run_answer(run)
 
@@ -248,6 +251,9 @@ async def refresh_all(request: Request[Any, Any, Any], stats_state: StatsState) 
         run, creator_ids = await request_refresh_all(stats_state.deps, principal_of(request))
     except RefreshAlreadyRunningError as already:
         raise _already_running(already, "A refresh-all of your agency is running already.") from None
+    except RefreshUnavailableError:
+        # a 409, not a 503: the server works, its configuration refuses the action (and W2 allows no 5xx)
+        raise Problem(409, UNAVAILABLE) from None
     stats_state.launch(run, creator_ids)
     return _run_answer(run)
 
