@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -428,3 +429,26 @@ def test_without_a_fanvue_app_nothing_refreshes(database_url: str) -> None:
             assert answer.headers["content-type"] == PROBLEM_JSON
             assert "location" not in answer.headers
             assert "no Fanvue app" in answer.json()["detail"]
+
+
+def test_concurrent_refresh_alls_start_one_run(world: StatsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """8 refresh-all requests at once (the first run held until all have answered): one 202, seven 409 naming it."""
+    owner = world.tenancy.session(world.agency.owner_email)
+    gate = threading.Event()
+    real = creators_state_module.execute_refresh_run
+
+    async def held(*args: Any, **kwargs: Any) -> RunState:
+        await asyncio.to_thread(gate.wait, 30)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(creators_state_module, "execute_refresh_run", held)
+    with client(world.app) as c, ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: _refresh_all(c, world, owner.headers(unsafe=True)), range(8)))
+        gate.set()
+        drain(c)
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [202] + [409] * 7
+        started = next(a for a in answers if a.status_code == 202)
+        assert {a.headers["location"] for a in answers} == {started.headers["location"]}
+        assert _run_of(c, started.headers["location"], owner.headers())["state"] == "succeeded"
+    assert world.run_count() == 1
