@@ -141,7 +141,7 @@ class CreatorsController(Controller):
         stats; the next page's URL is in the ``Link`` header, the count of matches in ``X-Total-Count``."""
         principal = principal_of(request)
         query = CreatorQuery(q or None, connection, stale, sort, limit, cursor)
-        key = stats_state.cache_key(principal, "list:" + json.dumps([sort, q, connection, stale, limit, cursor]))
+        key = await stats_state.cache_key(principal, "list:" + json.dumps([sort, q, connection, stale, limit, cursor]))
         cached = await stats_state.cache.get(key)
         if cached is not None:
             page = msgspec.json.decode(cached, type=_CachedPage)

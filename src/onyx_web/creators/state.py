@@ -3,10 +3,10 @@ process, the embedded default), the runs' store (in the database, so any process
 cache of the creators list.
 
 The cache is the 60 s / 500-entry :class:`~onyx_adapters.cache.TtlCache`. Its keys hold the agency, the agency's
-*generation* and the member's creator scope (so a member never gets an answer made for another scope); a refresh
-that stores new stats bumps the agency's generation (:meth:`CreatorsState.stored`), so every entry of that agency
-becomes unreachable at once (and leaves by ttl or LRU). Within one process that is immediate; a sync stored by
-another process (``onyx schedule``, a worker) shows here after at most the ttl.
+*generation*, its stats stamp and the member's creator scope (so a member never gets an answer made for another
+scope). A refresh of this process that stores new stats bumps the agency's generation (:meth:`CreatorsState.stored`)
+and a sync of any process moves the stamp (the newest ``recorded_at`` of the agency's stats, one small read): either
+way every entry of that agency becomes unreachable at once (and leaves by ttl or LRU).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.connection import ASGIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.cache import TtlCache
 from onyx_adapters.runtime import Runtime, SystemClock
 from onyx_adapters.sql.refresh_runs import SqlRefreshRunStore
+from onyx_adapters.sql.repositories.stats import agency_stats_stamp
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.accounts import Principal
 from onyx_core.accounts.rules import has_scope
@@ -86,6 +88,7 @@ class CreatorsState:
     deps: StatsDeps
     runs: SqlRefreshRunStore
     runtime: Runtime | None
+    engine: AsyncEngine
     cache: TtlCache = field(default_factory=TtlCache)
     runner: RefreshRunner = field(default_factory=RefreshRunner)
     generations: dict[AgencyId, int] = field(default_factory=dict)
@@ -94,15 +97,17 @@ class CreatorsState:
         """New stats of the agency are stored: its cached answers are out of date."""
         self.generations[agency_id] = self.generations.get(agency_id, 0) + 1
 
-    def cache_key(self, principal: Principal, what: str) -> str:
-        """``what`` (a route and its canonical query) as ``principal`` sees it: her agency, its generation, and
-        her creator scope (members of one scope share entries; no one gets another scope's)."""
+    async def cache_key(self, principal: Principal, what: str) -> str:
+        """``what`` (a route and its canonical query) as ``principal`` sees it: her agency, its generation and
+        stats stamp (:func:`agency_stats_stamp`: moves when any process stores stats), and her creator scope
+        (members of one scope share entries; no one gets another scope's)."""
         member = principal.member
         scope = "all"
         if has_scope(member.role) and member.creator_scope is not None:
             scope = hashlib.sha256("\n".join(sorted(member.creator_scope)).encode()).hexdigest()[:32]
         generation = self.generations.get(member.agency_id, 0)
-        return f"creators:{member.agency_id}:{generation}:{scope}:{what}"
+        stamp = await agency_stats_stamp(self.engine, member.agency_id)
+        return f"creators:{member.agency_id}:{generation}:{stamp}:{scope}:{what}"
 
     def launch(self, run: RefreshRun, creator_ids: Sequence[CreatorId]) -> None:
         if self.runtime is None:  # deps.can_refresh is False then: the core refused before a run was stored
@@ -124,7 +129,7 @@ async def creators_lifespan(app: Litestar) -> AsyncIterator[None]:
         policy=RefreshRunPolicy(on_view_after=timedelta(seconds=after) if after > 0 else None),
         can_refresh=runtime is not None,
     )
-    state = CreatorsState(deps, runs, runtime)
+    state = CreatorsState(deps, runs, runtime, web.engine)
     app.state[STATE_KEY] = state
     try:
         yield

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
-from onyx_core.ids import CreatorId
+from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.stats import (
     EventKind,
     MetricRecord,
@@ -22,7 +24,7 @@ from onyx_core.stats import (
 )
 from onyx_core.timeutil import require_utc
 
-__all__ = ["SqlStatsRepository"]
+__all__ = ["SqlStatsRepository", "agency_stats_stamp"]
 
 
 class SqlStatsRepository:
@@ -134,3 +136,19 @@ class SqlStatsRepository:
 
 def _event(row: Row[Any]) -> StatsEvent:
     return StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
+
+
+async def agency_stats_stamp(engine: AsyncEngine, agency_id: AgencyId) -> str:
+    """What changes whenever any process stores stats of the agency's creators: the newest ``recorded_at`` and the
+    number of rows. One small read (the agency's creators by index, their rows by primary key), so a response
+    cache can put it in its keys and never serve a list older than the last sync of any process."""
+    joined = creator_stats.join(creators, creators.c.id == creator_stats.c.creator_id)
+    query = (
+        select(func.max(creator_stats.c.recorded_at), func.count())
+        .select_from(joined)
+        .where(creators.c.agency_id == agency_id)
+    )
+    async with engine.connect() as conn:
+        await conn.execution_options(**READ_ONLY)
+        newest, rows = (await conn.execute(query)).one()
+    return f"{'-' if newest is None else require_utc(newest, 'recorded_at').isoformat()}/{rows}"
