@@ -299,6 +299,16 @@ def test_the_list_is_cached_per_scope_and_dropped_when_stats_are_stored(
         assert after[mine]["stats"]["followers"]["value"] == world.records(mine)[Metric.FOLLOWERS].value
         assert after[mine]["stats"]["subscribers"]["value"] == world.records(mine)[Metric.SUBSCRIBERS].value
 
+        # Fanvue's number moves and a refresh at the same instant stores it over the same rows (the stats stamp does
+        # not move): the refresh's own hook drops the cached list
+        followers = after[mine]["stats"]["followers"]["value"]
+        world.sandbox.world.set_followers(mine, followers + 5)
+        again = c.post(f"/api/creators/{mine}/refresh", headers=scoped.headers(unsafe=True))
+        assert again.status_code == 202, again.text
+        drain(c)
+        latest = {i["id"]: i for i in c.get("/api/creators", headers=owner.headers()).json()}
+        assert latest[mine]["stats"]["followers"]["value"] == followers + 5
+
 
 def test_who_may_refresh_and_bad_input(world: StatsWorld) -> None:
     a = world.agency
