@@ -113,10 +113,6 @@ class RefreshRun:
     def lock_key(self) -> str:
         return lock_key(self.kind, self.agency_id, self.creator_id)
 
-    def abandoned(self, now: datetime, policy: RefreshRunPolicy) -> bool:
-        """Active, but silent for a whole lease: its process is gone."""
-        return self.state.active and now - self.heartbeat_at >= policy.lease
-
     def finished(self, state: RunState, at: datetime) -> RefreshRun:
         return replace(self, state=state, finished_at=at, heartbeat_at=at)
 
