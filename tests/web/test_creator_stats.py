@@ -462,3 +462,39 @@ def test_concurrent_refresh_alls_start_one_run(world: StatsWorld, monkeypatch: p
         assert {a.headers["location"] for a in answers} == {started.headers["location"]}
         assert _run_of(c, started.headers["location"], owner.headers())["state"] == "succeeded"
     assert world.run_count() == 1
+
+
+def test_a_burst_of_views_runs_at_most_the_policy_s_concurrency_of_refreshes(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(database_url, creators=6)
+    viewer = world.tenancy.session(world.tenancy.member(world.agency, Role.VIEWER))
+    gate, four_in = threading.Event(), threading.Event()
+    lock = threading.Lock()
+    inside: list[int] = [0, 0]  # now, most
+    real = creators_state_module.execute_refresh_run
+
+    async def counted(*args: Any, **kwargs: Any) -> RunState:
+        with lock:
+            inside[0] += 1
+            inside[1] = max(inside)
+            if inside[0] == 4:
+                four_in.set()
+        try:
+            await asyncio.to_thread(gate.wait, 30)
+            return await real(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(creators_state_module, "execute_refresh_run", counted)
+    with client(world.app) as c:
+        for creator_id in world.creators:
+            answer = c.get(f"/api/creators/{creator_id}/stats", headers=viewer.headers())
+            assert answer.json()["refresh"]["queued"] is True
+        assert four_in.wait(30)
+        assert state_of(c).runner.running == 6
+        gate.set()
+        drain(c)
+    assert inside[1] == 4  # SyncPolicy.concurrency: the other two waited their turn
+    assert world.run_count() == 6

@@ -33,7 +33,8 @@ from onyx_core.accounts import Principal
 from onyx_core.accounts.rules import has_scope
 from onyx_core.accounts.usecases.creator_stats import StatsDeps
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.refresh import RefreshRun, RefreshRunPolicy, RunState
+from onyx_core.refresh import RefreshRun, RefreshRunPolicy, RunKind, RunState
+from onyx_core.sync import SyncPolicy
 from onyx_core.usecases.refresh_runs import execute_refresh_run
 from onyx_fanvue.redaction import install_log_filter
 from onyx_web.runtime import web_runtime
@@ -46,19 +47,39 @@ install_log_filter("onyx_web.creators")
 
 
 class RefreshRunner:
-    """Runs queued refresh runs as tasks of the web process's event loop, and stops them with the app."""
+    """Runs queued refresh runs as tasks of the web process's event loop, and stops them with the app.
 
-    def __init__(self) -> None:
+    A refresh-all bounds itself (``for_each_creator``: ``SyncPolicy.concurrency`` creators at a time); runs of one
+    creator (a refresh button, refresh-on-view of a page full of creators) share one bound of the same size, so a
+    burst of views never puts more than that many single refreshes on Fanvue at once: the others stay ``queued``
+    until a slot frees."""
+
+    def __init__(self, singles: int = SyncPolicy().concurrency) -> None:
         self._tasks: set[asyncio.Task[RunState]] = set()
+        self._singles = asyncio.Semaphore(singles)
 
     def launch(self, state: CreatorsState, runtime: Runtime, run: RefreshRun, creator_ids: Sequence[CreatorId]) -> None:
         """Start ``run`` now, without waiting for it (its progress is in the database)."""
         task = asyncio.get_running_loop().create_task(
-            execute_refresh_run(runtime.ctx, state.runs, run, creator_ids, on_stored=state.stored),
-            name=f"onyx-refresh-{run.id}",
+            self._execute(state, runtime, run, creator_ids), name=f"onyx-refresh-{run.id}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._ended)
+
+    async def _execute(
+        self, state: CreatorsState, runtime: Runtime, run: RefreshRun, creator_ids: Sequence[CreatorId]
+    ) -> RunState:
+        if run.kind is RunKind.CREATOR:
+            try:
+                await self._singles.acquire()
+            except asyncio.CancelledError:  # stopped while queued: it ends, and frees its key, now
+                await asyncio.shield(state.runs.finish(run.id, RunState.INTERRUPTED, runtime.ctx.clock.now()))
+                raise
+        try:
+            return await execute_refresh_run(runtime.ctx, state.runs, run, creator_ids, on_stored=state.stored)
+        finally:
+            if run.kind is RunKind.CREATOR:
+                self._singles.release()
 
     def _ended(self, task: asyncio.Task[RunState]) -> None:
         self._tasks.discard(task)
@@ -129,7 +150,8 @@ async def creators_lifespan(app: Litestar) -> AsyncIterator[None]:
         policy=RefreshRunPolicy(on_view_after=timedelta(seconds=after) if after > 0 else None),
         can_refresh=runtime is not None,
     )
-    state = CreatorsState(deps, runs, runtime, web.engine)
+    singles = runtime.ctx.sync_policy.concurrency if runtime is not None else SyncPolicy().concurrency
+    state = CreatorsState(deps, runs, runtime, web.engine, runner=RefreshRunner(singles))
     app.state[STATE_KEY] = state
     try:
         yield
