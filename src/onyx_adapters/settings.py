@@ -10,10 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from onyx_core.errors import OnyxError
 
-__all__ = ["MAX_JOB_BUDGET", "ConfigurationError", "OnyxSettings", "default_database_url"]
+__all__ = ["MAX_JOB_BUDGET", "MAX_REFRESH_ON_VIEW_AFTER", "ConfigurationError", "OnyxSettings", "default_database_url"]
 
 MAX_JOB_BUDGET = 3600.0
 """The longest ``ONYX_SYNC_JOB_BUDGET`` (an hour): a budget is there to bound a job, not to wait out a day."""
+
+MAX_REFRESH_ON_VIEW_AFTER = 86400.0
+"""The longest ``ONYX_REFRESH_ON_VIEW_AFTER`` (a day)."""
 
 
 class ConfigurationError(OnyxError):
@@ -37,7 +40,10 @@ class OnyxSettings(BaseSettings):
     ``/auth``, ``/token`` and ``/revoke``) default to Fanvue's and point at ``onyx sandbox`` in development.
 
     ``ONYX_SYNC_JOB_BUDGET``: seconds one sync job may sit out Fanvue's 429s before it stops, partial, with when
-    to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429)."""
+    to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429).
+
+    ``ONYX_REFRESH_ON_VIEW_AFTER``: seconds after which viewing a creator's stats in the web queues a refresh of
+    them (default 120; 0 turns refresh-on-view off)."""
 
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
@@ -49,6 +55,7 @@ class OnyxSettings(BaseSettings):
     fanvue_api_url: str = "https://api.fanvue.com"
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
     sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
+    refresh_on_view_after: float = Field(default=120.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

@@ -20,7 +20,7 @@ from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.reconciliation import DayTotals, EarningsDays
-from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent
+from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent, StoredStatsEvent
 from onyx_core.sync import Stream, SyncCursor
 
 # ----------------------------------------------------------------------------- infrastructure
@@ -142,6 +142,18 @@ class StatsRepository(Protocol):
 
     async def events(self, creator_id: CreatorId, metric: str | None = None) -> list[StatsEvent]:
         """The creator's events in the order they were recorded."""
+        ...
+
+    async def for_creators(self, creator_ids: Sequence[CreatorId]) -> dict[CreatorId, dict[str, MetricRecord]]:
+        """:meth:`get` of many creators in one read (a list of an agency's creators with their stats); a creator
+        without stats is absent."""
+        ...
+
+    async def event_page(
+        self, creator_id: CreatorId, *, metric: str | None = None, before: int | None = None, limit: int = 100
+    ) -> list[StoredStatsEvent]:
+        """The creator's events (of ``metric``), newest first: at most ``limit``, only those with an id below
+        ``before`` when given (the next page starts below the last id of this one)."""
         ...
 
 

@@ -92,7 +92,8 @@ def create_app(
 
     app = Litestar(
         route_handlers=[handler for domain in DOMAINS for handler in domain],
-        lifespan=[lifespan],
+        # entered in order, left in reverse: the creators' refresh runs stop before the runtime closes
+        lifespan=[lifespan, creators.creators_lifespan],
         dependencies={"web": Provide(provide_web), "accounts": Provide(provide_accounts)},
         middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate)],
         exception_handlers={Exception: handle_exception},

@@ -17,6 +17,7 @@ from typing import TypeVar
 from auth_kit import PASSWORD, Env
 
 from onyx_adapters.sql.engine import create_engine
+from onyx_adapters.sql.refresh_runs import SqlRefreshRunStore
 from onyx_core.accounts import (
     AccountsDeps,
     Principal,
@@ -33,7 +34,8 @@ from onyx_core.accounts.model import ApiTokenScope, Role
 from onyx_core.accounts.tokens import csrf_token_for
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, MemberId
+from onyx_core.refresh import RefreshRun, RunKind, RunState, RunTrigger
 from onyx_core.tokens import TokenSet
 
 T = TypeVar("T")
@@ -151,6 +153,38 @@ class Tenancy:
             return connection_id
 
         agency.remember(connection_id, fanvue_user)
+        return self.run(make)
+
+    def refresh_run(self, agency: Agency, creator_id: str | None = None) -> str:
+        """A finished refresh run of ``agency`` (of one creator when ``creator_id`` is given, else a refresh-all)
+        asked by its owner, as a web process would store it: its id."""
+        run_id = f"run-{self._tag()}"
+
+        async def make(deps: AccountsDeps) -> str:
+            now = deps.clock.now()
+            kind = RunKind.AGENCY if creator_id is None else RunKind.CREATOR
+            run = RefreshRun(
+                run_id,
+                AgencyId(agency.id),
+                kind,
+                RunTrigger.MANUAL,
+                None if creator_id is None else CreatorId(creator_id),
+                MemberId(agency.owner_id),
+                RunState.QUEUED,
+                1,
+                now,
+                now,
+            )
+            engine = create_engine(self.env.url)
+            try:
+                store = SqlRefreshRunStore(engine)
+                await store.begin(run, abandoned_before=now - timedelta(minutes=10))
+                await store.finish(run_id, RunState.SUCCEEDED, now)
+            finally:
+                await engine.dispose()
+            return run_id
+
+        agency.remember(run_id)
         return self.run(make)
 
     def member(self, agency: Agency, role: Role = Role.VIEWER, scope: frozenset[str] | None = None) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "metadata",
     "oauth_attempts",
     "recovery_codes",
+    "refresh_runs",
     "stats_events",
     "subscriber_days",
     "sync_cursors",
@@ -217,6 +218,29 @@ audit_log = Table(
     Column("ip", String(64), nullable=True),
     # AuditLog.for_agency: newest first, paged by id
     Index(None, "agency_id", "id"),
+)
+
+refresh_runs = Table(
+    "refresh_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("agency_id", ID, ForeignKey("agencies.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("creator_id", ID, nullable=True),
+    Column("requested_by", ID, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("heartbeat_at", UtcDateTime(), nullable=False),
+    # onyx_core.refresh.lock_key while the run is active, NULL once it ended: the unique constraint is the one
+    # refresh-all per agency (and one refresh per creator) across processes, on both engines (NULLs never clash);
+    # its index serves RefreshRunStore.active, the primary key RefreshRunStore.get
+    Column("lock_key", String(160), nullable=True, unique=True),
 )
 
 creators = Table(

@@ -8,7 +8,7 @@
 """
 
 from onyx_core.stats.codec import decode_record, encode_record, record_from_dict, record_to_dict
-from onyx_core.stats.events import EventKind, StatsEvent
+from onyx_core.stats.events import EventKind, StatsEvent, StoredStatsEvent
 from onyx_core.stats.merge import (
     MergeResult,
     MetricRecord,
@@ -51,6 +51,7 @@ __all__ = [
     "Ok",
     "PendingCliff",
     "StatsEvent",
+    "StoredStatsEvent",
     "check_records_to_save",
     "decode_record",
     "encode_record",

@@ -56,3 +56,12 @@ class StatsEvent:
     old_value: int | None = None
     new_value: int | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStatsEvent:
+    """An event as stored: its id (rising in the order events were recorded) and when it was recorded."""
+
+    id: int
+    recorded_at: datetime
+    event: StatsEvent

@@ -472,6 +472,45 @@ async def check_stats_events_are_stored_as_given(uow_factory: UnitOfWorkFactory)
     )
 
 
+async def check_stats_for_creators_and_event_pages(uow_factory: UnitOfWorkFactory) -> None:
+    """``for_creators`` reads many creators' records at once (a creator without stats is absent);
+    ``event_page`` gives events newest first, ``before`` an id and ``limit`` long, filtered by metric."""
+    _, first = await _seed_creator(uow_factory)
+    _, second = await _seed_creator(uow_factory)
+    _, empty = await _seed_creator(uow_factory)
+    at = [T0 + timedelta(minutes=m) for m in range(4)]
+    observations: list[Observation] = [
+        Ok(Metric.SUBSCRIBERS, 10, at[0], "contract"),
+        Ok(Metric.SUBSCRIBERS, 12, at[1], "contract"),
+        Ok(Metric.FOLLOWERS, 7, at[1], "contract"),
+        Missing(Metric.FOLLOWERS, MissingReason.TIMEOUT, at[2], "contract"),
+    ]
+    records, events = _records(observations, at[3])
+    other, other_events = _records([Ok(Metric.POSTS, 3, at[0], "contract")], at[3])
+    async with uow_factory() as uow:
+        await uow.stats.save(first, records, events, at[3])
+        await uow.stats.save(second, other, other_events, at[3])
+        await uow.commit()
+    async with uow_factory() as uow:
+        many = await uow.stats.for_creators([first, second, empty])
+        _expect(set(many) == {first, second}, "for_creators leaves out a creator without stats")
+        _expect(many[first] == await uow.stats.get(first), "for_creators reads what get reads")
+        _expect(many[second] == await uow.stats.get(second), "for_creators reads what get reads")
+        _expect(await uow.stats.for_creators([]) == {}, "for_creators of no creator is empty")
+        page = await uow.stats.event_page(first, limit=100)
+        _expect([e.event for e in page] == list(reversed(events)), "event_page is newest first")
+        _expect(all(e.recorded_at == at[3] for e in page), "event_page says when each event was recorded")
+        ids = [e.id for e in page]
+        _expect(ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids), "event ids fall down the page")
+        head = await uow.stats.event_page(first, limit=2)
+        rest = await uow.stats.event_page(first, before=head[-1].id, limit=100)
+        _expect(head + rest == page, "pages by before/limit cover the events once")
+        followers = await uow.stats.event_page(first, metric=Metric.FOLLOWERS)
+        expected = [e for e in reversed(events) if e.metric == Metric.FOLLOWERS]
+        _expect([e.event for e in followers] == expected, "event_page(metric) filters")
+        _expect(await uow.stats.event_page(empty) == [], "another creator's events do not leak")
+
+
 async def check_stats_get_for_update_serialises_writers(uow_factory: UnitOfWorkFactory) -> None:
     """Concurrent read-merge-write units on one creator lose no update: ``get_for_update`` serialises them."""
     _, creator_id = await _seed_creator(uow_factory)
@@ -770,6 +809,7 @@ async def check_for_agency_prefers_a_usable_connection(uow_factory: UnitOfWorkFa
 
 
 ALL_CONTRACTS: list[Contract] = [
+    check_stats_for_creators_and_event_pages,
     check_uncommitted_work_is_discarded,
     check_uncommitted_writes_are_invisible_to_other_units,
     check_agency_and_creator_round_trip,

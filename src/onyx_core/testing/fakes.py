@@ -54,7 +54,7 @@ from onyx_core.ports import (
     UpsertResult,
 )
 from onyx_core.reconciliation import ZERO, DayTotals
-from onyx_core.stats import MetricRecord, StatsEvent, check_records_to_save
+from onyx_core.stats import MetricRecord, StatsEvent, StoredStatsEvent, check_records_to_save
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
 
@@ -388,6 +388,22 @@ class _Stats:
             for r in (*self._uow.store.stats_events, *staged)
             if r.creator_id == creator_id and (metric is None or r.event.metric == metric)
         ]
+
+    async def for_creators(self, creator_ids: Sequence[CreatorId]) -> dict[CreatorId, dict[str, MetricRecord]]:
+        found = {creator_id: await self.get(creator_id) for creator_id in creator_ids}
+        return {creator_id: records for creator_id, records in found.items() if records}
+
+    async def event_page(
+        self, creator_id: CreatorId, *, metric: str | None = None, before: int | None = None, limit: int = 100
+    ) -> list[StoredStatsEvent]:
+        # ids are positions in the committed-then-staged order, as a SQL identity column would number them
+        numbered = [
+            StoredStatsEvent(number, r.recorded_at, r.event)
+            for number, r in enumerate((*self._uow.store.stats_events, *self._uow._events), start=1)
+            if r.creator_id == creator_id and (metric is None or r.event.metric == metric)
+        ]
+        page = [e for e in reversed(numbered) if before is None or e.id < before]
+        return page[:limit]
 
 
 class _Ledger:

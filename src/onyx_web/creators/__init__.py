@@ -1,8 +1,13 @@
-"""Creators on the web: the member's agency's creators, within her creator scope (``GET /api/creators``), and one
-of them (``GET /api/creators/{creator_id}``; another agency's or an out-of-scope id answers 404, no data)."""
+"""Creators and their live stats on the web: the member's agency's creators within her creator scope, with their
+stats (``GET /api/creators``), one of them and her stats and their provenance, refreshes of one creator or of all
+(``POST``; progress at ``GET /api/refresh-runs/{run_id}``). Another agency's or an out-of-scope id answers 404, no
+data. :func:`creators_lifespan` holds the domain's refresh runner and response cache while the app serves."""
 
-from onyx_web.creators.routes import CreatorsController
+from litestar.types import ControllerRouterHandler
 
-route_handlers = [CreatorsController]
+from onyx_web.creators.routes import CreatorsController, read_run, refresh_all
+from onyx_web.creators.state import creators_lifespan
 
-__all__ = ["route_handlers"]
+route_handlers: list[ControllerRouterHandler] = [CreatorsController, refresh_all, read_run]
+
+__all__ = ["creators_lifespan", "route_handlers"]

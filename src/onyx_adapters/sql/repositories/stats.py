@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
-from onyx_core.ids import CreatorId
-from onyx_core.stats import EventKind, MetricRecord, StatsEvent, check_records_to_save, decode_record, encode_record
+from onyx_core.ids import AgencyId, CreatorId
+from onyx_core.stats import (
+    EventKind,
+    MetricRecord,
+    StatsEvent,
+    StoredStatsEvent,
+    check_records_to_save,
+    decode_record,
+    encode_record,
+)
 from onyx_core.timeutil import require_utc
 
-__all__ = ["SqlStatsRepository"]
+__all__ = ["SqlStatsRepository", "agency_stats_stamp"]
 
 
 class SqlStatsRepository:
@@ -97,7 +108,47 @@ class SqlStatsRepository:
         if metric is not None:
             query = query.where(stats_events.c.metric == metric)
         conn = await self._tx.reader()
-        return [
-            StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
-            for row in await conn.execute(query.order_by(stats_events.c.id))
-        ]
+        return [_event(row) for row in await conn.execute(query.order_by(stats_events.c.id))]
+
+    async def for_creators(self, creator_ids: Sequence[CreatorId]) -> dict[CreatorId, dict[str, MetricRecord]]:
+        found: dict[CreatorId, dict[str, MetricRecord]] = {}
+        conn = await self._tx.reader()
+        for chunk in chunks(sorted(set(creator_ids))):
+            query = select(creator_stats.c.creator_id, creator_stats.c.metric, creator_stats.c.record).where(
+                creator_stats.c.creator_id.in_(chunk)
+            )
+            for row in await conn.execute(query):
+                found.setdefault(CreatorId(row.creator_id), {})[row.metric] = decode_record(row.record)
+        return {creator_id: dict(sorted(records.items())) for creator_id, records in found.items()}
+
+    async def event_page(
+        self, creator_id: CreatorId, *, metric: str | None = None, before: int | None = None, limit: int = 100
+    ) -> list[StoredStatsEvent]:
+        query = select(stats_events).where(stats_events.c.creator_id == creator_id)
+        if metric is not None:
+            query = query.where(stats_events.c.metric == metric)
+        if before is not None:
+            query = query.where(stats_events.c.id < before)
+        conn = await self._tx.reader()
+        rows = await conn.execute(query.order_by(stats_events.c.id.desc()).limit(limit))
+        return [StoredStatsEvent(row.id, row.recorded_at, _event(row)) for row in rows]
+
+
+def _event(row: Row[Any]) -> StatsEvent:
+    return StatsEvent(row.metric, EventKind(row.kind), row.at, row.source, row.old_value, row.new_value, row.detail)
+
+
+async def agency_stats_stamp(engine: AsyncEngine, agency_id: AgencyId) -> str:
+    """What changes whenever any process stores stats of the agency's creators: the newest ``recorded_at`` and the
+    number of rows. One small read (the agency's creators by index, their rows by primary key), so a response
+    cache can put it in its keys and never serve a list older than the last sync of any process."""
+    joined = creator_stats.join(creators, creators.c.id == creator_stats.c.creator_id)
+    query = (
+        select(func.max(creator_stats.c.recorded_at), func.count())
+        .select_from(joined)
+        .where(creators.c.agency_id == agency_id)
+    )
+    async with engine.connect() as conn:
+        await conn.execution_options(**READ_ONLY)
+        newest, rows = (await conn.execute(query)).one()
+    return f"{'-' if newest is None else require_utc(newest, 'recorded_at').isoformat()}/{rows}"
