@@ -22,6 +22,8 @@ from onyx_core.timeutil import optional_utc
 
 __all__ = [
     "COLUMNS",
+    "INSTANT_COLUMNS",
+    "NUMBER_COLUMNS",
     "Dataset",
     "ExportCursor",
     "ExportFilters",
@@ -94,6 +96,13 @@ COLUMNS: dict[Dataset, tuple[str, ...]] = {
     ),
 }
 """Each dataset's columns, in the order every row gives its values (the CSV header, the JSON objects' keys)."""
+
+INSTANT_COLUMNS = frozenset({"occurred_at", "at", "recorded_at", "last_paid_at"})
+"""Columns whose values are UTC instants (aware datetimes) or ``None``."""
+NUMBER_COLUMNS = frozenset(
+    {"gross_cents", "net_cents", "transactions", "reversals", "rank", "id", "old_value", "new_value"}
+)
+"""Columns whose values are integers (cents, counts, ids) or ``None``; every other column holds text or ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,16 +203,15 @@ def export_query(scope: ExportScope, dialect: str, bounds: tuple[datetime, datet
     return _top_spenders(scope, dialect)
 
 
-def _plain(row: Any) -> Row:
-    """A row's values as the formats take them: ints as ints (PostgreSQL may give Decimal for sums), a day as
-    ``YYYY-MM-DD`` on both engines."""
-    return tuple(
-        value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value for value in row
-    )
+def _day_as_text(row: Any) -> Row:
+    """A daily-revenue row with its day as ``YYYY-MM-DD`` on both engines (SQLite's ``date()`` gives text,
+    PostgreSQL a ``date``)."""
+    day = row[0]
+    return (day.isoformat() if isinstance(day, date) else day, *row[1:])
 
 
 class _Cursor:
-    def __init__(self, conn: AsyncConnection, query: Query, count: int, convert: Callable[[Any], Row]) -> None:
+    def __init__(self, conn: AsyncConnection, query: Query, count: int, convert: Callable[[Any], Row] | None) -> None:
         self._conn = conn
         self._query = query
         self._count = count
@@ -226,7 +225,8 @@ class _Cursor:
         result = await self._conn.stream(self._query.execution_options(yield_per=CHUNK_ROWS))
         try:
             async for partition in result.partitions(CHUNK_ROWS):
-                yield [self._convert(row) for row in partition]
+                # rows as SQLAlchemy gives them (tuples) unless a column needs converting
+                yield partition if self._convert is None else [self._convert(row) for row in partition]
         finally:
             await result.close()
 
@@ -252,7 +252,8 @@ class SqlExports:
                 count = (
                     await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
                 ).scalar_one()
-                yield _Cursor(conn, query, int(count), _plain)
+                convert = _day_as_text if scope.dataset is Dataset.DAILY_REVENUE else None
+                yield _Cursor(conn, query, int(count), convert)
                 # read-only: leaving the block without commit rolls the snapshot back
 
     @staticmethod

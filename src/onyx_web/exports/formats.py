@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import msgspec
+
+from onyx_core.exports import INSTANT_COLUMNS, NUMBER_COLUMNS
 
 __all__ = ["FORMULA_STARTS", "ExportFormat", "csv_cell", "encode", "iso_utc"]
 
@@ -38,7 +40,9 @@ class ExportFormat(StrEnum):
 
 def iso_utc(moment: datetime) -> str:
     """``2026-01-02T03:04:05.123456Z`` (the microseconds only when there are some)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def csv_cell(value: Any) -> Any:
@@ -52,25 +56,42 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    return value
+def _csv_row(columns: Sequence[str]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A row's cells by the columns' kinds: a million rows make the per-value checks the export's main cost, so
+    only the text and instant columns are looked at (``csv`` writes ``None`` as an empty cell itself)."""
+    texts = [i for i, name in enumerate(columns) if name not in NUMBER_COLUMNS and name not in INSTANT_COLUMNS]
+    instants = [i for i, name in enumerate(columns) if name in INSTANT_COLUMNS]
+
+    def cells(row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for i in texts:
+            text = values[i]
+            if text is not None and text.startswith(FORMULA_STARTS):
+                values[i] = "'" + text
+        for i in instants:
+            moment = values[i]
+            if moment is not None:
+                values[i] = iso_utc(moment)
+        return values
+
+    return cells
 
 
-async def _csv(columns: Sequence[str], chunks: AsyncIterator[Sequence[tuple[Any, ...]]]) -> AsyncIterator[bytes]:
+async def _csv(columns: Sequence[str], chunks: AsyncIterator[Sequence[Sequence[Any]]]) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     yield buffer.getvalue().encode()
+    cells = _csv_row(columns)
     async for rows in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([csv_cell(value) for value in row] for row in rows)
+        writer.writerows(map(cells, rows))
         yield buffer.getvalue().encode()
 
 
-async def _json(columns: Sequence[str], chunks: AsyncIterator[Sequence[tuple[Any, ...]]]) -> AsyncIterator[bytes]:
+async def _json(columns: Sequence[str], chunks: AsyncIterator[Sequence[Sequence[Any]]]) -> AsyncIterator[bytes]:
+    # msgspec writes an aware UTC datetime as ISO 8601 with "Z", as the CSV does
     encoder = msgspec.json.Encoder()
     yield b"["
     first = True
@@ -78,14 +99,14 @@ async def _json(columns: Sequence[str], chunks: AsyncIterator[Sequence[tuple[Any
         if not rows:
             continue
         # one array per chunk, its brackets dropped: the chunks' objects joined by commas make one array
-        body = encoder.encode([dict(zip(columns, map(_json_value, row), strict=True)) for row in rows])[1:-1]
+        body = encoder.encode([dict(zip(columns, row, strict=True)) for row in rows])[1:-1]
         yield body if first else b"," + body
         first = False
     yield b"]\n"
 
 
 def encode(
-    file_format: ExportFormat, columns: Sequence[str], chunks: AsyncIterator[Sequence[tuple[Any, ...]]]
+    file_format: ExportFormat, columns: Sequence[str], chunks: AsyncIterator[Sequence[Sequence[Any]]]
 ) -> AsyncIterator[bytes]:
     """The file's bytes, a piece per chunk of rows (the header or ``[`` first, even without rows)."""
     return _csv(columns, chunks) if file_format is ExportFormat.CSV else _json(columns, chunks)
