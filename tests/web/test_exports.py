@@ -277,6 +277,14 @@ def test_a_scoped_manager_exports_only_her_creators_and_a_viewer_none(env: Env) 
             c.get(f"/api/exports/{name}", headers=viewer.headers())
             for name in ("ledger", "daily-revenue", "stats-history", "top-spenders")
         ]
+        # the guard answers before the filters are even read: 403, not 422
+        refused.append(
+            c.get(
+                "/api/exports/ledger",
+                params={"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+                headers=viewer.headers(),
+            )
+        )
     assert mine.status_code == 200
     assert {r["creator_id"] for r in mine.json()} == {x}
     for response in (other, unknown):
