@@ -30,6 +30,7 @@ from onyx_web.exports.guards import may_export
 from onyx_web.exports.schemas import (
     ROWS_HEADER,
     CreatorFilter,
+    ExportOperation,
     FormatQuery,
     From,
     Limit,
@@ -102,6 +103,7 @@ class ExportsController(Controller):
     @get(
         "/ledger",
         summary="Export the ledger",
+        operation_class=ExportOperation,
         responses={200: export_answer("Every ledger entry, one row each"), **_REFUSALS},
     )
     async def ledger(
@@ -124,6 +126,7 @@ class ExportsController(Controller):
     @get(
         "/daily-revenue",
         summary="Export daily revenue by source",
+        operation_class=ExportOperation,
         responses={200: export_answer("Sums per local day, creator, source and currency"), **_REFUSALS},
     )
     async def daily_revenue(
@@ -154,6 +157,7 @@ class ExportsController(Controller):
     @get(
         "/stats-history",
         summary="Export the stats history",
+        operation_class=ExportOperation,
         responses={200: export_answer("Every stats event, one row each"), **_REFUSALS},
     )
     async def stats_history(
@@ -185,6 +189,7 @@ class ExportsController(Controller):
     @get(
         "/top-spenders",
         summary="Export the top spenders",
+        operation_class=ExportOperation,
         responses={200: export_answer("Every paying fan per creator, ranked"), **_REFUSALS},
     )
     async def top_spenders(

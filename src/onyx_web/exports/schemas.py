@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
 from onyx_web.exports.formats import ExportFormat
@@ -54,6 +56,20 @@ Limit = Annotated[
 FormatQuery = Annotated[
     ExportFormat, QueryParameter(name="format", description="`csv` (the default) or `json` (one JSON array)")
 ]
+
+
+@dataclass
+class ExportOperation(Operation):
+    """An export operation in the OpenAPI document: its 200 answer is a file in either format, so both media
+    types are declared (a :class:`ResponseSpec` names one): ``text/csv`` text, ``application/json`` an array of
+    objects."""
+
+    def __post_init__(self) -> None:
+        answer = (self.responses or {}).get("200")
+        if isinstance(answer, OpenAPIResponse) and answer.content is not None:
+            answer.content["application/json"] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT))
+            )
 
 
 def export_answer(description: str) -> ResponseSpec:
