@@ -154,6 +154,12 @@ def test_daily_revenue_sums_by_local_day_source_and_currency(env: Env) -> None:
         response = c.get("/api/exports/daily-revenue", params={"tz": "Europe/Berlin"}, headers=owner.headers())
         as_json = c.get("/api/exports/daily-revenue?format=json&tz=Europe/Berlin", headers=owner.headers())
         utc = c.get("/api/exports/daily-revenue", params={"creator_id": x, "format": "json"}, headers=owner.headers())
+        # the widest range there is: the days are found over the entries' own span, not ten thousand years'
+        wide = c.get(
+            "/api/exports/daily-revenue",
+            params={"tz": "Europe/Berlin", "from": "0001-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"},
+            headers=owner.headers(),
+        )
     assert response.status_code == 200, response.text
     header, rows = parse_csv(response.text)
     assert header == list(COLUMNS[Dataset.DAILY_REVENUE])
@@ -172,6 +178,8 @@ def test_daily_revenue_sums_by_local_day_source_and_currency(env: Env) -> None:
     expected = reference(sorted([x, y]), berlin)
     assert sorted(rows, key=lambda r: (r["day"], r["creator_id"], r["source"])) == expected
     assert parse_json(as_json.text) == rows
+    assert wide.status_code == 200
+    assert parse_csv(wide.text)[1] == rows
     assert sorted(parse_json(utc.text), key=lambda r: (r["day"], r["source"])) == reference([x], ZoneInfo("UTC"))
     # the days are Berlin's, on each side of its DST change: 22:00 UTC on the 29th is already the 30th (CEST), which
     # one offset for the whole range (CET) would put on the 29th

@@ -87,7 +87,7 @@ def _local_date(offset: timedelta, dialect: str) -> ColumnElement[Any]:
 
 def _daily_revenue(scope: ExportScope, dialect: str, bounds: tuple[datetime, datetime] | None) -> Query:
     """Sums per local day, creator, source and currency. ``bounds``: the range the day expression must cover
-    (the filter's, or the first and last entry of the scope); ``None`` when the scope has no entry."""
+    (the scope's first and last entry in the filter's range); ``None`` when there is no entry."""
     if bounds is None:
         day: ColumnElement[Any] = literal("1970-01-01")  # no entry: the query returns no row anyway
     else:
@@ -258,17 +258,12 @@ class SqlExports:
 
     @staticmethod
     async def _bounds(conn: AsyncConnection, scope: ExportScope) -> tuple[datetime, datetime] | None:
-        """The range the daily revenue's day expression covers: the filter's ends where set, else the scope's
-        first entry and just after its last."""
-        start, end = scope.filters.start, scope.filters.end
-        if start is None or end is None:
-            first, last = (
-                await conn.execute(
-                    select(func.min(_L.occurred_at), func.max(_L.occurred_at)).where(*_ledger_where(scope))
-                )
-            ).one()
-            if first is None:
-                return None
-            start = start or first
-            end = end or last + timedelta(microseconds=1)
-        return (start, end) if start < end else None
+        """The range the daily revenue's day expression must cover: from the scope's first entry in the filter's
+        range to just after its last (never the filter's own ends: a range of ten thousand years would make
+        :func:`offset_spans` walk every one of its days). ``None`` when no entry is in range."""
+        first, last = (
+            await conn.execute(select(func.min(_L.occurred_at), func.max(_L.occurred_at)).where(*_ledger_where(scope)))
+        ).one()
+        if first is None:
+            return None
+        return first, last + timedelta(microseconds=1)
