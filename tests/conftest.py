@@ -24,6 +24,7 @@ LONGEST_FIRST = (
     "tests/web/test_log_secrets.py",
     "tests/web/browser/test_browser_demo.py",
     "tests/web/test_e2e_serve.py",
+    "tests/web/test_exports_memory.py",
 )
 """Modules whose tests take a minute or more each: run first, so the workers share them out while the many short
 tests fill the gaps, instead of one worker finishing them alone at the end (most sit late in the alphabet)."""

@@ -25,6 +25,7 @@ from onyx_core.accounts.usecases.deps import (
     require_creator,
     visible_creators,
 )
+from onyx_core.accounts.usecases.exports import plan_export, record_export
 from onyx_core.accounts.usecases.members import (
     KEEP,
     InvitePreview,
@@ -83,8 +84,10 @@ __all__ = [
     "login_password",
     "logout",
     "peek_invite",
+    "plan_export",
     "read_audit",
     "record_audit",
+    "record_export",
     "regenerate_recovery_codes",
     "remove_member",
     "require",
