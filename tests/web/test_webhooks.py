@@ -28,6 +28,8 @@ from onyx_core.accounts.model import Role
 from onyx_fanvue.sandbox.world import Person
 
 PROBLEM = "application/problem+json"
+BRAVO = "whsec_bravo_0123456789abcdefghij"  # pragma: allowlist secret
+ROTATED = "whsec_rotated_0123456789abcdefgh"  # pragma: allowlist secret
 
 
 @pytest.fixture
@@ -175,12 +177,12 @@ def test_anything_not_signed_with_the_agencys_secret_is_401_and_changes_nothing(
     a, b, c_agency = t.agency("Alpha"), t.agency("Bravo"), t.agency("Charlie")
     creator = t.creator(a)
     set_secret(env, t, a.owner_email)
-    set_secret(env, t, b.owner_email, "whsec_bravo_0123456789abcdefghij")
+    set_secret(env, t, b.owner_email, BRAVO)
     now = env.clock.now()
     body = payment_body(creator, _fan(), now, context="post")
     attempts = {
         "no signature": (url(a.id), body, {"content-type": "application/json"}),
-        "another agency's secret": (url(a.id), body, signed(body, now, "whsec_bravo_0123456789abcdefghij")),
+        "another agency's secret": (url(a.id), body, signed(body, now, BRAVO)),
         "a tampered body": (url(a.id), body.replace(b"500", b"50000"), signed(body, now)),
         "a stale signature": (url(a.id), body, signed(body, now - timedelta(seconds=301))),
         "a future signature": (url(a.id), body, signed(body, now + timedelta(seconds=301))),
@@ -321,12 +323,12 @@ def test_rotating_the_secret_stops_the_old_one_at_once(env: Env) -> None:
     a = t.agency("Alpha")
     creator = t.creator(a)
     set_secret(env, t, a.owner_email)
-    set_secret(env, t, a.owner_email, "whsec_rotated_0123456789abcdefgh")
+    set_secret(env, t, a.owner_email, ROTATED)
     now = env.clock.now()
     body = payment_body(creator, _fan(), now, context="post")
     with client(env.app) as c:
         old = c.post(url(a.id), content=body, headers=signed(body, now))
-        new = c.post(url(a.id), content=body, headers=signed(body, now, "whsec_rotated_0123456789abcdefgh"))
+        new = c.post(url(a.id), content=body, headers=signed(body, now, ROTATED))
     assert old.status_code == 401
     assert new.json()["result"] == "recorded"
     assert counts(env.url, creator) == Counts(1, 1, 1)
