@@ -5,12 +5,14 @@ logged; the secret is stored encrypted, set by owners and admins only."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from auth_kit import Env, client, make_env
 from tenancy_kit import Tenancy
+from web_helpers import KEY
 from webhook_kit import (
     SECRET,
     Counts,
@@ -24,7 +26,15 @@ from webhook_kit import (
     tip_body,
 )
 
+from onyx_adapters.crypto import FernetCipher
+from onyx_adapters.sql.engine import create_engine
+from onyx_adapters.sql.repositories.webhooks import SqlWebhookPayments
+from onyx_adapters.sql.uow import SqlUnitOfWork
 from onyx_core.accounts.model import Role
+from onyx_core.ids import CreatorId, FanId
+from onyx_core.ledger import LedgerEntry
+from onyx_core.money import Money
+from onyx_core.provisional import provisional_key
 from onyx_fanvue.sandbox.world import Person
 
 PROBLEM = "application/problem+json"
@@ -336,3 +346,51 @@ def test_rotating_the_secret_stops_the_old_one_at_once(env: Env) -> None:
 
 def _fan() -> Person:
     return Person("fan-uuid-1", "fan_one", "Fan One", "fan@fans.test", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_delivery_and_a_poll_of_one_payment_at_the_same_moment_leave_one_row(postgresql_database: str) -> None:
+    """PostgreSQL's read committed lets two transactions miss each other's uncommitted rows: the settle lock makes
+    the second wait for the first, then see its rows (SQLite's single writer does the same by itself)."""
+    env = make_env(postgresql_database)
+    t = Tenancy(env)
+    creator = t.creator(t.agency("Alpha"))
+    now = env.clock.now()
+    for first in ("poll", "webhook"):
+        at = now - timedelta(minutes=1 if first == "poll" else 2)
+        outcome = asyncio.run(_race(postgresql_database, creator, at, first))
+        assert outcome == ("already_polled" if first == "poll" else "recorded")
+    assert counts(postgresql_database, creator) == Counts(2, 0, 2)  # two payments, one row each
+
+
+async def _race(url: str, creator: str, at: datetime, first: str) -> str:
+    fan = FanId("fan-race")
+    key = provisional_key(
+        event_type="tip.new", creator_id=CreatorId(creator), occurred_at=at, source="tip", gross_cents=700,
+        currency="USD", fan_id=fan, reference=None,
+    )  # fmt: skip
+    provisional = LedgerEntry(CreatorId(creator), key, at, "tip", Money(700), Money(0), fan_id=fan)
+    order = f"race-{at.timestamp()}"
+    polled = LedgerEntry(CreatorId(creator), f"earning:{order}", at, "tip", Money(700), Money(560), fan_id=fan)
+    engine = create_engine(url)
+    cipher = FernetCipher([KEY])
+    try:
+        async with SqlUnitOfWork(engine, cipher) as holder, SqlUnitOfWork(engine, cipher) as other:
+
+            async def poll(uow: SqlUnitOfWork) -> str:
+                await uow.ledger.upsert([polled])
+                return "polled"
+
+            async def deliver(uow: SqlUnitOfWork) -> str:
+                return (await SqlWebhookPayments(uow).record(provisional, "tip.new", at)).value
+
+            first_step, second_step = (poll, deliver) if first == "poll" else (deliver, poll)
+            done_first = await first_step(holder)  # holds the creator's settle lock until it commits
+            racing = asyncio.ensure_future(second_step(other))
+            finished, _ = await asyncio.wait({racing}, timeout=0.3)
+            assert not finished  # it waits for the first transaction instead of missing its rows
+            await holder.commit()
+            done_second = await racing
+            await other.commit()
+    finally:
+        await engine.dispose()
+    return done_first if first == "webhook" else done_second

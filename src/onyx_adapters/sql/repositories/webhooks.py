@@ -8,13 +8,15 @@ row goes, the delivery's row then points at the polled one, and a redelivery sti
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onyx_adapters.sql.repositories._base import Transaction, chunks, insert
 from onyx_adapters.sql.schema import ledger_entries, webhook_payments, webhook_secrets
@@ -89,6 +91,22 @@ def _earning_rows(entry: LedgerEntry, *, provisional: bool) -> Select[Any]:
     )
 
 
+def _lock_key(creator_id: str) -> int:
+    digest = hashlib.sha256(b"onyx-webhook-settle:" + creator_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _serialize(conn: AsyncConnection, dialect: str, creators: Sequence[str]) -> None:
+    """Hold the creators' settle locks until the transaction ends, so that a delivery and a poll of the same
+    payment never both miss the other (each reads what the other committed). PostgreSQL: a transaction-scoped
+    advisory lock per creator, in sorted order (no deadlock). SQLite: the writer already holds the database's
+    write lock, which serializes them."""
+    if dialect != "postgresql":
+        return
+    for creator_id in sorted(set(creators)):
+        await conn.execute(select(func.pg_advisory_xact_lock(_lock_key(creator_id))))
+
+
 class SqlWebhookPayments:
     """The payments webhooks announced, and their provisional ledger entries."""
 
@@ -103,6 +121,7 @@ class SqlWebhookPayments:
         if not is_provisional(entry):
             raise ValueError("a webhook's payment is a provisional entry")
         conn = await self._tx.writer()
+        await _serialize(conn, self._tx.dialect, [entry.creator_id])
         row = {
             "creator_id": entry.creator_id,
             "delivery_key": entry.key,
@@ -143,6 +162,7 @@ async def settle_provisional(tx: Transaction, inserted: Sequence[LedgerEntry]) -
         return 0
     conn = await tx.writer()
     creators = sorted({e.creator_id for e in polled})
+    await _serialize(conn, tx.dialect, creators)
     if not (await conn.execute(select(exists().where(_P.creator_id.in_(creators))))).scalar():
         return 0
     start = min(e.occurred_at for e in polled) - SETTLE_WINDOW
