@@ -164,6 +164,13 @@ async def receive(
         stored = await SqlWebhookSecrets(uow, cipher).get(agency_id)
     if stored is None:
         raise WebhookRefusedError("no webhook secret for this agency (or no such agency)")
+    if stored.secret is None:
+        logger.error(
+            "the webhook secret of agency %s does not decrypt with ONYX_CIPHER_KEYS: set it again "
+            "(PUT /api/webhooks/secret) or restore the key it was stored with",
+            agency_id,
+        )
+        raise WebhookRefusedError("the agency's webhook secret cannot be decrypted")
     try:
         event = WebhookVerifier(stored.secret).verify_and_parse(event_type, body, headers, now=now)
     except WebhookVerificationError as error:
@@ -192,6 +199,8 @@ class SecretStatus:
     configured: bool
     masked: str | None
     set_at: datetime | None
+    readable: bool = True
+    """False when the stored secret does not decrypt with the configured keys: set it again."""
 
 
 def mask(secret: str) -> str:
@@ -202,6 +211,8 @@ def mask(secret: str) -> str:
 def _status(stored: StoredSecret | None) -> SecretStatus:
     if stored is None:
         return SecretStatus(configured=False, masked=None, set_at=None)
+    if stored.secret is None:
+        return SecretStatus(configured=True, masked=None, set_at=stored.set_at, readable=False)
     return SecretStatus(configured=True, masked=mask(stored.secret), set_at=stored.set_at)
 
 

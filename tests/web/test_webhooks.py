@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from auth_kit import Env, client, make_env
+from sqlalchemy import update
 from tenancy_kit import Tenancy
 from web_helpers import KEY
 from webhook_kit import (
@@ -29,6 +30,7 @@ from webhook_kit import (
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.repositories.webhooks import SqlWebhookPayments
+from onyx_adapters.sql.schema import webhook_secrets
 from onyx_adapters.sql.uow import SqlUnitOfWork
 from onyx_core.accounts.model import Role
 from onyx_core.ids import CreatorId, FanId
@@ -394,3 +396,37 @@ async def _race(url: str, creator: str, at: datetime, first: str) -> str:
     finally:
         await engine.dispose()
     return done_first if first == "webhook" else done_second
+
+
+def test_a_secret_the_key_ring_cannot_read_refuses_deliveries_and_says_so(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = Tenancy(env)
+    a = t.agency("Alpha")
+    creator = t.creator(a)
+    owner = t.session(a.owner_email)
+    set_secret(env, t, a.owner_email)
+    asyncio.run(_store_under_another_key(env.url, a.id))
+    now = env.clock.now()
+    body = payment_body(creator, _fan(), now, context="post")
+    with caplog.at_level(logging.INFO), client(env.app) as c:
+        refused = c.post(url(a.id), content=body, headers=signed(body, now))
+        shown = c.get("/api/webhooks/secret", headers=owner.headers())
+    assert refused.status_code == 401
+    assert (shown.status_code, shown.json()["configured"], shown.json()["readable"]) == (200, True, False)
+    assert any("does not decrypt with ONYX_CIPHER_KEYS" in r.getMessage() for r in caplog.records)
+    assert counts(env.url, creator) == Counts(0, 0, 0)
+
+
+async def _store_under_another_key(url: str, agency_id: str) -> None:
+    engine = create_engine(url)
+    try:
+        other = FernetCipher([FernetCipher.generate_key()])
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(webhook_secrets)
+                .where(webhook_secrets.c.agency_id == agency_id)
+                .values(secret=other.encrypt(SECRET.encode()))
+            )
+    finally:
+        await engine.dispose()

@@ -121,6 +121,9 @@ class SecretView:
     masked: str | None
     """The secret's last 4 characters: enough to tell which one is set, never to sign with."""
     set_at: datetime | None
+    readable: bool
+    """False when the stored secret no longer decrypts with the server's cipher keys: deliveries are refused
+    (401) until it is set again."""
     receiver_path: str
     """Point each Fanvue event's endpoint at this path (``{event_type}``: ``tip.new``, ``purchase.new`` ...)."""
     secret: str | None = None
@@ -132,6 +135,7 @@ def _view(status: SecretStatus, agency_id: str, secret: str | None = None) -> Se
         configured=status.configured,
         masked=status.masked,
         set_at=status.set_at,
+        readable=status.readable,
         receiver_path=RECEIVER_PATH.replace("{agency_id}", agency_id),
         secret=secret,
     )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onyx_adapters.sql.repositories._base import Transaction, chunks, insert
 from onyx_adapters.sql.schema import ledger_entries, webhook_payments, webhook_secrets
+from onyx_core.errors import InvalidCiphertextError
 from onyx_core.ids import AgencyId
 from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.ports import Cipher
@@ -44,7 +45,8 @@ class WebhookOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
-    secret: str
+    secret: str | None
+    """``None`` when no key of the configured ring decrypts it (the key it was stored with was dropped)."""
     set_at: datetime
 
     def __repr__(self) -> str:
@@ -65,7 +67,11 @@ class SqlWebhookSecrets:
         ).one_or_none()
         if row is None:
             return None
-        return StoredSecret(self._cipher.decrypt(row.secret).decode(), row.set_at)
+        try:
+            secret: str | None = self._cipher.decrypt(row.secret).decode()
+        except InvalidCiphertextError:
+            secret = None
+        return StoredSecret(secret, row.set_at)
 
     async def set(self, agency_id: AgencyId, secret: str, at: datetime) -> None:
         values = {"agency_id": agency_id, "secret": self._cipher.encrypt(secret.encode()), "set_at": at}
