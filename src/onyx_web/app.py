@@ -29,7 +29,7 @@ from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter
-from onyx_web import accounts, admin, connections, creators, exports, health, pages
+from onyx_web import accounts, admin, connections, creators, exports, health, pages, webhooks
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -47,6 +47,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     creators.route_handlers,
     exports.route_handlers,
     pages.route_handlers,
+    webhooks.route_handlers,
 )
 """The route handlers of every domain, in one place."""
 

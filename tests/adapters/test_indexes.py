@@ -29,6 +29,10 @@ QUERIES = {
     "ix_api_tokens_member_id_created_at": "SELECT id FROM api_tokens WHERE member_id = %s ORDER BY created_at, id",
     "ix_oauth_attempts_created_at": "DELETE FROM oauth_attempts WHERE created_at < now() - interval '10 minutes'",
     "ix_audit_log_agency_id_id": "SELECT id FROM audit_log WHERE agency_id = %s AND id < 9 ORDER BY id DESC LIMIT 100",
+    # settling a webhook's provisional entry: the polled rows a delivery already stands for
+    "ix_webhook_payments_creator_id_ledger_key": (
+        "SELECT ledger_key FROM webhook_payments WHERE creator_id = %s AND ledger_key IN (%s, %s)"
+    ),
     "ix_ledger_entries_creator_id_occurred_at": (
         "SELECT key FROM ledger_entries WHERE creator_id = %s AND occurred_at >= now() - interval '30 days' "
         "ORDER BY occurred_at"

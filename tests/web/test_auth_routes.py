@@ -152,6 +152,7 @@ PUBLIC_UNSAFE = {
     ("/api/auth/login", "POST"),
     ("/api/invites/{token:str}/accept", "POST"),  # the invitation link is the credential (single use)
     ("/api/invites/{token:str}/connect", "POST"),  # a creator with no account starts connecting (same-site only)
+    ("/webhooks/fanvue/{agency_id:str}/{event_type:str}", "POST"),  # Fanvue's signature is the credential
 }
 
 

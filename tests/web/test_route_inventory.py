@@ -112,6 +112,9 @@ def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
     # the browser pages: static HTML shells and their own script and style sheet (onyx_web/pages)
     allowed_paths |= {"/", "/login", "/login/2fa", "/account/2fa", "/connections", "/invite/{token:str}"}
     allowed_paths |= {"/static/{name:str}"}
+    # Fanvue's webhook deliveries: Fanvue has no Onyx session; the X-Fanvue-Signature (HMAC of the raw body with the
+    # agency's secret) is the credential, and without it the answer is 401 (tests/web/test_webhooks.py)
+    allowed_paths |= {"/webhooks/fanvue/{agency_id:str}/{event_type:str}"}
     assert {path for path, _ in public} <= allowed_paths
     assert ("/healthz", "GET") in public
     assert ("/readyz", "GET") in public

@@ -59,6 +59,10 @@ no one, A included, may get more than 404 for it."""
 NOT_OBJECT_IDS: dict[str, str] = {
     "path": "the file name under /schema (the OpenAPI document's router): no agency data",
     "name": "a file of the package's own under /static (the pages' script and style sheet): no agency data",
+    "agency_id": "only in Fanvue's webhook receiver's address, which takes no session: the X-Fanvue-Signature made "
+    "with that agency's secret is the credential, and an unknown agency, another agency's id and a bad signature "
+    "all answer the same 401 with nothing of any agency (tests/web/test_webhooks.py)",
+    "event_type": "a Fanvue event type name (tip.new ...) in the webhook receiver's address: not an object",
 }
 """Path parameters that name no object of an agency, each with why."""
 

@@ -49,6 +49,8 @@ __all__ = [
     "totp_enrolments",
     "tracking_links",
     "web_sessions",
+    "webhook_payments",
+    "webhook_secrets",
 ]
 
 # Stable constraint names, so migrations can refer to them on every engine.
@@ -389,4 +391,27 @@ sync_cursors = Table(
     Column("window_end", UtcDateTime(), nullable=True),
     Column("page_cursor", Text, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=True),
+)
+
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    # the agency's Fanvue webhook signing secret, encrypted with the Cipher: never in clear, never logged
+    Column("agency_id", ID, ForeignKey("agencies.id"), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+)
+
+webhook_payments = Table(
+    "webhook_payments",
+    metadata,
+    # one row per payment a webhook announced (onyx_core.provisional): a redelivery finds its row and adds nothing
+    Column("creator_id", ID, ForeignKey("creators.id"), primary_key=True),
+    Column("delivery_key", String(128), primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    # the ledger row that stands for the payment: the provisional one, then the polled one that settled it
+    Column("ledger_key", String(128), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # the polled rows already claimed by a webhook (settling, and a webhook that arrives after its poll)
+    Index(None, "creator_id", "ledger_key"),
 )

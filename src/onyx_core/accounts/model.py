@@ -264,6 +264,7 @@ class AuditAction(StrEnum):
     CONNECTION_FAILED = "connection_failed"
     CREATORS_IMPORTED = "creators_imported"
     EXPORT = "export"
+    WEBHOOK_SECRET_SET = "webhook_secret_set"  # noqa: S105  # pragma: allowlist secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
+from onyx_adapters.sql.repositories.webhooks import settle_provisional
 from onyx_adapters.sql.schema import ledger_entries
 from onyx_core.analytics import Period
 from onyx_core.ids import CreatorId, FanId
@@ -123,7 +124,8 @@ class SqlLedgerRepository:
     An upsert is two statements per batch, each decided by the database under its own locking, so the report is
     exact even with concurrent writers: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows inserted,
     then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that changed
-    (a row whose content is equal is neither written nor returned).
+    (a row whose content is equal is neither written nor returned). New rows then settle the provisional entries
+    of webhooks they confirm (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`).
     """
 
     def __init__(self, tx: Transaction) -> None:
@@ -146,6 +148,8 @@ class SqlLedgerRepository:
                 existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
                 if existing:
                     updated += len((await conn.execute(correct, existing)).all())
+        # a polled row that a webhook announced replaces its provisional entry here, in the same transaction
+        await settle_provisional(self._tx, [entry for _, entry in inserted])
         return UpsertResult(tuple(entry for _, entry in sorted(inserted, key=lambda item: item[0])), updated)
 
     async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:
