@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr
@@ -37,7 +38,12 @@ class OnyxSettings(BaseSettings):
     ``/auth``, ``/token`` and ``/revoke``) default to Fanvue's and point at ``onyx sandbox`` in development.
 
     ``ONYX_SYNC_JOB_BUDGET``: seconds one sync job may sit out Fanvue's 429s before it stops, partial, with when
-    to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429)."""
+    to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429).
+
+    Operations (docs/operations.md): ``ONYX_HEARTBEAT_SECRET`` is the bearer secret of ``POST /ops/heartbeat``
+    (unset: the route answers 404); ``ONYX_HEARTBEAT_MODE`` is ``run`` (the beat runs the due work, as a tick of
+    ``onyx schedule``; the default) or ``enqueue`` (it queues it for ``onyx worker``). ``ONYX_METRICS_TOKEN`` is
+    the bearer token of ``GET /metrics`` (unset: 404)."""
 
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
@@ -49,6 +55,9 @@ class OnyxSettings(BaseSettings):
     fanvue_api_url: str = "https://api.fanvue.com"
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
     sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
+    heartbeat_secret: SecretStr | None = None
+    heartbeat_mode: Literal["run", "enqueue"] = "run"
+    metrics_token: SecretStr | None = None
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

@@ -28,8 +28,8 @@ from onyx_adapters.settings import OnyxSettings
 from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
-from onyx_fanvue.redaction import SecretFilter
-from onyx_web import accounts, admin, connections, creators, health, pages
+from onyx_fanvue.redaction import SecretFilter, remember
+from onyx_web import accounts, admin, connections, creators, health, ops, pages
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -45,6 +45,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     admin.route_handlers,
     connections.route_handlers,
     creators.route_handlers,
+    ops.route_handlers,
     pages.route_handlers,
 )
 """The route handlers of every domain, in one place."""
@@ -74,6 +75,10 @@ def create_app(
     move a clock instead of sleeping, and hash passwords cheaply)."""
     settings = settings or OnyxSettings()
     wiring = AccountsWiring(clock=clock, hasher=hasher, policy=policy)
+    metrics = ops.WebMetrics()  # the app's own registry: apps (and tests) never share figures
+    for secret in (settings.heartbeat_secret, settings.metrics_token):
+        if secret is not None:
+            remember(secret.get_secret_value())  # scrubbed from every log line
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -94,7 +99,11 @@ def create_app(
         route_handlers=[handler for domain in DOMAINS for handler in domain],
         lifespan=[lifespan],
         dependencies={"web": Provide(provide_web), "accounts": Provide(provide_accounts)},
-        middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate)],
+        middleware=[
+            # outermost: the latency of every routed answer, 401s included
+            DefineMiddleware(ops.MetricsMiddleware, metrics=metrics),
+            DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate),
+        ],
         exception_handlers={Exception: handle_exception},
         before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
@@ -117,6 +126,7 @@ def create_app(
         pdb_on_exception=False,
         logging_config=None,  # the process's logging is its runner's (onyx serve, a test)
     )
+    app.state[ops.METRICS_KEY] = metrics
     return app
 
 

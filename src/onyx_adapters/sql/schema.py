@@ -40,6 +40,7 @@ __all__ = [
     "members",
     "metadata",
     "oauth_attempts",
+    "ops_leases",
     "recovery_codes",
     "stats_events",
     "subscriber_days",
@@ -365,4 +366,17 @@ sync_cursors = Table(
     Column("window_end", UtcDateTime(), nullable=True),
     Column("page_cursor", Text, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=True),
+)
+
+ops_leases = Table(
+    "ops_leases",
+    metadata,
+    # one row per lease (e.g. "heartbeat"): who holds it and until when no one else may take it, across processes
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("available_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("report", Text, nullable=True),  # JSON: what the last holder did (no secret)
+    Column("state", Text, nullable=True),  # JSON: what the holders carry from one run to the next
 )

@@ -264,6 +264,8 @@ class AuditAction(StrEnum):
     CONNECTION_FAILED = "connection_failed"
     CREATORS_IMPORTED = "creators_imported"
     EXPORT = "export"
+    STATS_FLOOR_REBUILT = "stats_floor_rebuilt"
+    CREATOR_RESYNCED = "creator_resynced"
 
 
 @dataclass(frozen=True, slots=True)
