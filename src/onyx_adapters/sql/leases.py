@@ -71,10 +71,11 @@ class SqlLeases:
             else:
                 lite = sqlite.insert(ops_leases).values(values)
                 statement = lite.on_conflict_do_update(index_elements=["name"], set_=taken, where=free)
-            if (await conn.execute(statement)).rowcount != 1:
-                return None
-            state = (await conn.execute(select(ops_leases.c.state).where(ops_leases.c.name == name))).scalar_one()
-        return Lease(name, holder, now, json.loads(state) if state else {})
+            # RETURNING, not rowcount: drivers disagree on what an upsert's rowcount counts
+            row = (await conn.execute(statement.returning(ops_leases.c.holder, ops_leases.c.state))).first()
+        if row is None or row.holder != holder:
+            return None
+        return Lease(name, holder, now, json.loads(row.state) if row.state else {})
 
     async def release(
         self, lease: Lease, now: datetime, available_at: datetime, report: dict[str, Any], state: dict[str, Any]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Select, Table, func, select, text
