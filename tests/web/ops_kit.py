@@ -5,21 +5,27 @@ it whose runtime is the sandbox's (virtual time), with the heartbeat secret and 
 from __future__ import annotations
 
 import random
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
 from auth_kit import HASHER, PASSWORD, Env
 from litestar import Litestar
-from web_helpers import KEY, web_settings
+from sqlalchemy.engine import make_url
+from web_helpers import KEY, drop_postgresql_database, new_postgresql_database, sqlite_url, web_settings
 
 from onyx_adapters.crypto import FernetCipher
 from onyx_adapters.runtime import Runtime
 from onyx_adapters.sandbox_runtime import connect_agency, sandbox_runtime
 from onyx_adapters.settings import OnyxSettings
+from onyx_adapters.sql.migrate import upgrade
 from onyx_core.accounts import create_owner
 from onyx_core.ids import AgencyId
 from onyx_core.testing.fakes import ManualClock
@@ -28,6 +34,16 @@ from onyx_fanvue.sandbox.clock import SandboxClock
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 from onyx_fanvue.sandbox.world import WorldSpec
 from onyx_web.app import create_app
+
+__all__ = [
+    "FIXTURES",
+    "OpsWorld",
+    "fresh_url_fixture",
+    "make_world",
+    "postgresql_template_fixture",
+    "sqlite_template_fixture",
+    "world_fixture",
+]
 
 HEARTBEAT_SECRET = "hb-" + "s3cr3t" * 6  # pragma: allowlist secret
 METRICS_TOKEN = "mt-" + "t0k3n" * 6  # pragma: allowlist secret
@@ -92,3 +108,49 @@ async def make_world(url: str, *, creators: int = 2, days: int = 7) -> OpsWorld:
     found = await setup()
     sandbox.clear_requests()
     return OpsWorld(url, sandbox, agency, found, email, clock)
+
+
+@pytest.fixture(scope="module", name="sqlite_template")
+def sqlite_template_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ops-template")
+    upgrade(sqlite_url(folder))
+    return folder / "onyx.db"
+
+
+@pytest.fixture(scope="module", name="postgresql_template")
+def postgresql_template_fixture(postgres_url: str) -> Iterator[str]:
+    url = new_postgresql_database(postgres_url)
+    upgrade(url)
+    try:
+        yield str(make_url(url).database)
+    finally:
+        drop_postgresql_database(postgres_url, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="fresh_url")
+def fresh_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own: a copy of a template (no migration per test)."""
+    if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "onyx.db")
+        yield sqlite_url(tmp_path)
+        return
+    postgres_url, template = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgresql_template")
+    name = f"onyx_ops_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = make_url(postgres_url).set(drivername="postgresql+psycopg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(name="world")
+async def world_fixture(fresh_url: str) -> OpsWorld:
+    """A sandbox agency on a fresh database, on each engine."""
+    return await make_world(fresh_url)
+
+
+FIXTURES = (sqlite_template_fixture, postgresql_template_fixture, fresh_url_fixture, world_fixture)
+"""Import these into a test module to use ``world`` (pytest finds fixtures by the module's names)."""

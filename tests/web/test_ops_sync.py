@@ -8,11 +8,7 @@ they share."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -20,58 +16,21 @@ import pytest
 from auth_kit import PASSWORD
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from ops_kit import HEARTBEAT_SECRET, OpsWorld, make_world
-from sqlalchemy.engine import make_url
-from web_helpers import drop_postgresql_database, new_postgresql_database, sqlite_url
+from ops_kit import (  # noqa: F401
+    HEARTBEAT_SECRET,
+    OpsWorld,
+    fresh_url_fixture,
+    postgresql_template_fixture,
+    sqlite_template_fixture,
+    world_fixture,
+)
 
 from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.leases import SqlLeases
-from onyx_adapters.sql.migrate import upgrade
 from onyx_core.accounts.tokens import csrf_token_for
 
 BASE = "https://testserver.local"
 BEAT = {"Authorization": f"Bearer {HEARTBEAT_SECRET}"}
-
-
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("ops-template")
-    upgrade(sqlite_url(folder))
-    return folder / "onyx.db"
-
-
-@pytest.fixture(scope="module")
-def postgresql_template(postgres_url: str) -> Iterator[str]:
-    url = new_postgresql_database(postgres_url)
-    upgrade(url)
-    try:
-        yield str(make_url(url).database)
-    finally:
-        drop_postgresql_database(postgres_url, url)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated database of this test's own: a copy of a template (no migration per test)."""
-    if request.param == "sqlite":
-        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "onyx.db")
-        yield sqlite_url(tmp_path)
-        return
-    postgres_url, template = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgresql_template")
-    name = f"onyx_ops_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = make_url(postgres_url).set(drivername="postgresql+psycopg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-async def world(fresh_url: str) -> OpsWorld:
-    return await make_world(fresh_url)
 
 
 async def _owner_headers(c: AsyncTestClient[Litestar], email: str) -> dict[str, str]:

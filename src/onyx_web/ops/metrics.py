@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from onyx_adapters.sql.ops import OpsFigures, ops_figures
 from onyx_core.schedule import SyncJob
+from onyx_web.errors import Problem, domain_status
 from onyx_web.runtime import WebRuntime
 
 __all__ = ["METRICS_KEY", "MetricsMiddleware", "WebMetrics"]
@@ -187,10 +189,23 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, sending)
+        except Exception as error:
+            # answered by the app's exception handler, outside this middleware: its status, as it will answer
+            status = _status_of(error)
+            raise
         finally:
             route = _template(scope)
             method = str(scope.get("method", "GET"))
             self.metrics.observe(method, route, status, time.perf_counter() - started)
+
+
+def _status_of(error: Exception) -> int:
+    if isinstance(error, Problem):
+        return error.status
+    if isinstance(error, HTTPException):
+        return error.status_code
+    status = domain_status(error)
+    return 500 if status is None else int(status)
 
 
 def _template(scope: Any) -> str:
