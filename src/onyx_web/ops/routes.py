@@ -9,8 +9,8 @@
 - ``POST /api/ops/creators/{creator_id}/sync``: re-sync the creator now: run ``sync_creator`` (heartbeat mode
   ``run``: 200 with the report) or queue it for ``onyx worker`` (mode ``enqueue``: 202 with the job).
 
-A role without ``operate`` gets 403 (the guard calls the core's ``require``); another agency's creator, or an
-unknown one, 404. The writes are recorded in the audit log.
+A role without ``operate`` gets 403 (the guard calls the core's ``require``); another agency's creator, an unknown
+one or one outside a scoped member's creators, 404 (checked before the role, so it is 404 whoever asks). The writes are recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from onyx_adapters.settings import ConfigurationError
 from onyx_adapters.sql.leases import SqlLeases
 from onyx_adapters.sql.ops import database_health
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
-from onyx_core.accounts import AccountsDeps, Permission, Principal, record_audit, require_creator
+from onyx_core.accounts import AccountsDeps, Permission, Principal, record_audit, require, require_creator
 from onyx_core.accounts.model import AuditAction
 from onyx_core.accounts.usecases.connections import ConnectionHealth, list_connection_health
 from onyx_core.ids import CreatorId
@@ -49,6 +49,7 @@ __all__ = ["OpsController"]
 SYNC_HOLD = timedelta(minutes=30)
 """How long a re-sync holds the creator's lease (a process that dies mid-sync blocks re-syncs this long)."""
 
+OPERATE = permits(Permission.OPERATE)
 CreatorIdPath = Annotated[str, PathParameter(max_length=200)]
 
 _403 = problem_spec("Your role cannot run operations (owners and admins only)")
@@ -149,9 +150,13 @@ def _jobs(body: SyncBody | None) -> tuple[SyncJob, ...]:
 
 
 async def _creator(accounts: AccountsDeps, principal: Principal, creator_id: str) -> CreatorId:
-    """The creator, if the caller's agency (and scope) has her; the core's 404 otherwise."""
+    """The creator, if the caller's agency (and scope) has her, and the caller may run operations: the creator
+    first, so that a creator outside a member's scope is 404 whatever her role (W7), then 403 for a role without
+    ``operate``."""
     async with accounts.uow() as uow:
-        return (await require_creator(principal, CreatorId(creator_id), uow.creators)).id
+        creator = (await require_creator(principal, CreatorId(creator_id), uow.creators)).id
+    require(principal, Permission.OPERATE)
+    return creator
 
 
 def _ops_view(health: ConnectionHealth, now: datetime) -> OpsConnectionView:
@@ -163,9 +168,8 @@ def _ops_view(health: ConnectionHealth, now: datetime) -> OpsConnectionView:
 class OpsController(Controller):
     path = "/api/ops"
     tags = ["operations"]  # noqa: RUF012 (Litestar's own attribute)
-    guards = [permits(Permission.OPERATE)]  # noqa: RUF012
 
-    @get("/database", responses={403: _403})
+    @get("/database", guards=[OPERATE], responses={403: _403})
     async def database(self, request: Request[Any, Any, Any], web: Web) -> DatabaseView:
         """The database's health, and your agency's rows in each main table."""
         health = await database_health(web.engine, principal_of(request).member.agency_id)
@@ -174,7 +178,11 @@ class OpsController(Controller):
             health.rows,
         )  # fmt: skip
 
-    @get("/connections", responses={403: _403, 503: problem_spec("Stored connections cannot be decrypted")})
+    @get(
+        "/connections",
+        guards=[OPERATE],
+        responses={403: _403, 503: problem_spec("Stored connections cannot be decrypted")},
+    )
     async def connections(
         self, request: Request[Any, Any, Any], accounts: Accounts, web: Web
     ) -> list[OpsConnectionView]:
