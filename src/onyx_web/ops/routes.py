@@ -10,7 +10,8 @@
   ``run``: 200 with the report) or queue it for ``onyx worker`` (mode ``enqueue``: 202 with the job).
 
 A role without ``operate`` gets 403 (the guard calls the core's ``require``); another agency's creator, an unknown
-one or one outside a scoped member's creators, 404 (checked before the role, so it is 404 whoever asks). The writes are recorded in the audit log.
+one or one outside a scoped member's creators, 404 (checked before the role, so it is 404 whoever asks). The
+writes are recorded in the audit log.
 """
 
 from __future__ import annotations
