@@ -151,6 +151,7 @@ PUBLIC_UNSAFE = {
     ("/api/auth/login", "POST"),
     ("/api/invites/{token:str}/accept", "POST"),  # the invitation link is the credential (single use)
     ("/api/invites/{token:str}/connect", "POST"),  # a creator with no account starts connecting (same-site only)
+    ("/ops/heartbeat", "POST"),  # a scheduler's bearer secret (ONYX_HEARTBEAT_SECRET), never a cookie: no CSRF
 }
 
 
