@@ -278,3 +278,16 @@ def test_a_sync_without_fanvue_configured_is_503_after_the_creator_check(env: En
         response = c.post(f"/api/ops/creators/{creator}/sync", headers=write, json={})
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_heartbeat_without_fanvue_is_503_and_takes_no_lease(database_url: str) -> None:
+    from ops_kit import HEARTBEAT_SECRET  # noqa: PLC0415
+    from web_helpers import serving, web_settings  # noqa: PLC0415
+
+    from onyx_web.app import create_app  # noqa: PLC0415
+
+    app = create_app(web_settings(database_url, heartbeat_secret=HEARTBEAT_SECRET))
+    with serving(app) as c:
+        response = c.post("/ops/heartbeat", headers={"Authorization": f"Bearer {HEARTBEAT_SECRET}"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
