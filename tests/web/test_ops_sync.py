@@ -152,10 +152,10 @@ async def test_a_resync_runs_the_creators_jobs_now(world: OpsWorld) -> None:
         owner = await _owner_headers(c, world.owner_email)
         response = await c.post(f"/api/ops/creators/{creator}/sync", headers=owner, json={"jobs": ["stats"]})
         everything = await c.post(f"/api/ops/creators/{creator}/sync", headers=owner)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     body = response.json()
     assert (body["mode"], body["creator_id"], body["jobs"], body["partial"]) == ("run", creator, ["stats"], False)
-    assert everything.status_code == 200, everything.text
+    assert everything.status_code == 202, everything.text
     assert everything.json()["jobs"] == ["stats", "ledger", "reconcile", "history", "top_spenders", "links"]
     assert everything.json()["ledger_inserted"] > 0
     assert world.served_to("/account") == 2  # two syncs of her stats, none of the other creator's

@@ -71,7 +71,11 @@ class HeartbeatView:
     tags=["operations"],
     summary="Run what is due (for an outside scheduler)",
     responses={
-        202: ResponseSpec(data_container=HeartbeatView, description="Another call's tick is running: nothing ran"),
+        202: ResponseSpec(
+            data_container=HeartbeatView,
+            description="Another call's tick is running: nothing ran",
+            generate_examples=False,
+        ),
         401: problem_spec("No or a wrong heartbeat secret: nothing ran"),
         404: problem_spec("No heartbeat secret is configured on this server"),
         503: problem_spec("Fanvue is not configured on this server"),

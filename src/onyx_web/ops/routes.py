@@ -7,7 +7,7 @@
 - ``POST /api/ops/creators/{creator_id}/stats-floor``: raise the creator's lifetime revenue to the ledger's net
   total if it is below it (core :func:`~onyx_core.usecases.stats_floor.rebuild_stats_floor`: never lowers it).
 - ``POST /api/ops/creators/{creator_id}/sync``: re-sync the creator now: run ``sync_creator`` (heartbeat mode
-  ``run``: 200 with the report) or queue it for ``onyx worker`` (mode ``enqueue``: 202 with the job).
+  ``run``: 202 with the report) or queue it for ``onyx worker`` (mode ``enqueue``: 202 with the job).
 
 A role without ``operate`` gets 403 (the guard calls the core's ``require``); another agency's creator, an unknown
 one or one outside a scoped member's creators, 404 (checked before the role, so it is 404 whoever asks). The
@@ -213,9 +213,13 @@ class OpsController(Controller):
 
     @post(
         "/creators/{creator_id:str}/sync",
-        status_code=200,
+        status_code=202,
         responses={
-            202: ResponseSpec(data_container=SyncQueuedView, description="Queued for onyx worker (mode enqueue)"),
+            202: ResponseSpec(
+                data_container=SyncReportView | SyncQueuedView,  # type: ignore[arg-type]
+                description="The sync's report (mode run: it ran in the request), or the queued job (mode enqueue)",
+                generate_examples=False,
+            ),
             403: _403,
             404: _404,
             409: problem_spec("A re-sync of this creator is running already"),
@@ -231,7 +235,7 @@ class OpsController(Controller):
         web: Web,
         data: Annotated[SyncBody | None, Body()] = None,
     ) -> Response[SyncReportView | SyncQueuedView]:
-        """Re-sync the creator now: 200 with the report (mode ``run``), or 202 with the queued job (``enqueue``)."""
+        """Re-sync the creator now: 202 with the report (mode ``run``: it ran) or with the queued job (``enqueue``)."""
         principal = principal_of(request)
         creator = await _creator(accounts, principal, creator_id)
         jobs = _jobs(data)
@@ -266,7 +270,7 @@ class OpsController(Controller):
             sum(ledger.inserted for ledger in done.ledger),
             done.retry_at,
         )
-        return Response(view, status_code=200)
+        return Response(view, status_code=202)
 
 
 async def _enqueue(web: WebRuntime, creator: CreatorId, jobs: tuple[SyncJob, ...]) -> int | None:
