@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
 from onyx_adapters.heartbeat import Heartbeat, HeartbeatMode, enqueue_work, tick_work
+from onyx_adapters.settings import ConfigurationError
 from onyx_adapters.sql.leases import SqlLeases
 from onyx_core.schedule import Schedule
 from onyx_web.accounts.authentication import PUBLIC
@@ -33,7 +34,7 @@ from onyx_web.errors import Problem, problem_spec
 from onyx_web.ops.metrics import METRICS_KEY, WebMetrics
 from onyx_web.runtime import Web
 
-__all__ = ["HeartbeatView", "bearer_matches", "heartbeat", "metrics"]
+__all__ = ["HeartbeatView", "bearer_matches", "heartbeat", "metrics", "queue_failures"]
 
 
 def bearer_matches(request: Request[Any, Any, Any], expected: SecretStr) -> bool:
@@ -43,6 +44,16 @@ def bearer_matches(request: Request[Any, Any, Any], expected: SecretStr) -> bool
     given = hashlib.sha256(token.strip().encode()).digest()
     wanted = hashlib.sha256(expected.get_secret_value().encode()).digest()
     return hmac.compare_digest(given, wanted) and scheme.lower() == "bearer"
+
+
+def queue_failures() -> tuple[type[Exception], ...]:
+    """What reaching the job queue raises when it cannot be used: SQLite (the queue is PostgreSQL's), the extra
+    not installed, the database refusing the connection."""
+    try:
+        from procrastinate.exceptions import ConnectorException  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        return (ConfigurationError, ImportError, OSError)
+    return (ConfigurationError, ImportError, OSError, ConnectorException)
 
 
 def _check(request: Request[Any, Any, Any], expected: SecretStr | None, what: str) -> None:
@@ -78,7 +89,7 @@ class HeartbeatView:
         ),
         401: problem_spec("No or a wrong heartbeat secret: nothing ran"),
         404: problem_spec("No heartbeat secret is configured on this server"),
-        503: problem_spec("Fanvue is not configured on this server"),
+        503: problem_spec("Fanvue is not configured on this server, or (mode enqueue) the job queue is not usable"),
     },
 )
 async def heartbeat(request: Request[Any, Any, Any], web: Web) -> Response[HeartbeatView]:
@@ -91,7 +102,10 @@ async def heartbeat(request: Request[Any, Any, Any], web: Web) -> Response[Heart
         work = enqueue_work(runtime, web.settings.database_url, schedule)
     else:
         work = tick_work(runtime, schedule)
-    outcome = await Heartbeat(SqlLeases(web.engine), runtime.ctx.clock, work).beat()
+    try:
+        outcome = await Heartbeat(SqlLeases(web.engine), runtime.ctx.clock, work).beat()
+    except queue_failures() as failure:  # mode enqueue without a usable queue: the configuration's fault
+        raise Problem(503, f"The job queue is not usable here ({type(failure).__name__}).") from None
     status = "ran" if outcome.ran else "running" if outcome.running else "recent"
     view = HeartbeatView(status, outcome.started_at, outcome.finished_at, outcome.report)
     return Response(view, status_code=202 if outcome.running else 200)

@@ -26,7 +26,6 @@ from litestar.params import Body, PathParameter
 from msgspec import Meta
 
 from onyx_adapters.heartbeat import HeartbeatMode
-from onyx_adapters.settings import ConfigurationError
 from onyx_adapters.sql.leases import SqlLeases
 from onyx_adapters.sql.ops import database_health
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
@@ -43,6 +42,7 @@ from onyx_web.accounts.routes import Accounts
 from onyx_web.admin.guards import permits
 from onyx_web.connections.routes import ConnectionView, connection_view, needed_scopes, readable
 from onyx_web.errors import Problem, problem_spec
+from onyx_web.ops.machine import queue_failures
 from onyx_web.runtime import Web, WebRuntime
 
 __all__ = ["OpsController"]
@@ -276,14 +276,10 @@ class OpsController(Controller):
 async def _enqueue(web: WebRuntime, creator: CreatorId, jobs: tuple[SyncJob, ...]) -> int | None:
     """Queue the sync on the job queue (PostgreSQL): the job's id, ``None`` when one is already waiting."""
     try:
-        from procrastinate.exceptions import ConnectorException  # noqa: PLC0415 - an optional extra
+        from onyx_adapters.workers import defer_sync, make_app  # noqa: PLC0415 - an optional extra
 
-        from onyx_adapters.workers import defer_sync, make_app  # noqa: PLC0415
-    except ImportError:
-        raise Problem(503, "The job queue is not installed on this server (onyx-fanvue[workers]).") from None
-    try:
         app = make_app(web.settings.database_url)
         async with app.open_async():
             return await defer_sync(app, creator, jobs)
-    except (ConfigurationError, ConnectorException, OSError) as failure:
+    except queue_failures() as failure:
         raise Problem(503, f"The job queue is not reachable ({type(failure).__name__}).") from None
