@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -86,11 +86,19 @@ class Scheduler:
         schedule: Schedule | None = None,
         *,
         on_tick: Callable[[TickReport], None] | None = None,
+        last_runs: Mapping[str, datetime] | None = None,
     ) -> None:
         self.runtime = runtime
         self.schedule = schedule or Schedule()
         self._on_tick = on_tick
-        self._last: dict[str, datetime] = {}
+        self._last: dict[str, datetime] = dict(last_runs or {})
+
+    @property
+    def last_runs(self) -> dict[str, datetime]:
+        """When each interval step (maintenance, each agency's import and top spenders) last ran: pass it to the
+        next :class:`Scheduler` (``last_runs=``) to tick on where this one stopped, in another process (the
+        heartbeat endpoint stores it between calls)."""
+        return dict(self._last)
 
     def _due(self, what: str, every: timedelta, now: datetime) -> bool:
         last = self._last.get(what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr
@@ -43,7 +44,12 @@ class OnyxSettings(BaseSettings):
     to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429).
 
     ``ONYX_REFRESH_ON_VIEW_AFTER``: seconds after which viewing a creator's stats in the web queues a refresh of
-    them (default 120; 0 turns refresh-on-view off)."""
+    them (default 120; 0 turns refresh-on-view off).
+
+    Operations (docs/operations.md): ``ONYX_HEARTBEAT_SECRET`` is the bearer secret of ``POST /ops/heartbeat``
+    (unset: the route answers 404); ``ONYX_HEARTBEAT_MODE`` is ``run`` (the beat runs the due work, as a tick of
+    ``onyx schedule``; the default) or ``enqueue`` (it queues it for ``onyx worker``). ``ONYX_METRICS_TOKEN`` is
+    the bearer token of ``GET /metrics`` (unset: 404)."""
 
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
@@ -56,6 +62,9 @@ class OnyxSettings(BaseSettings):
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
     sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
     refresh_on_view_after: float = Field(default=120.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
+    heartbeat_secret: SecretStr | None = None
+    heartbeat_mode: Literal["run", "enqueue"] = "run"
+    metrics_token: SecretStr | None = None
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

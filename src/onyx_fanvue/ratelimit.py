@@ -459,6 +459,17 @@ class RateBudget:
                 return 0.0
             return self._tokens(bucket)
 
+    def snapshot(self) -> list[float]:
+        """What each tracked key could take right now (0 while blocked), in no order and without the keys: how
+        much of the budget is in use, for metrics."""
+        with self._lock:
+            now = self._clock()
+            left: list[float] = []
+            for bucket in self._buckets.values():
+                self._refill(bucket, now)
+                left.append(0.0 if bucket.blocked_until > now else self._tokens(bucket))
+            return left
+
     @property
     def tracked_keys(self) -> int:
         """How many keys hold state now; idle full buckets are dropped from time to time."""

@@ -28,8 +28,8 @@ from onyx_adapters.settings import OnyxSettings
 from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
-from onyx_fanvue.redaction import SecretFilter
-from onyx_web import accounts, admin, connections, creators, exports, health, pages, webhooks
+from onyx_fanvue.redaction import SecretFilter, remember
+from onyx_web import accounts, admin, connections, creators, exports, health, ops, pages, webhooks
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -46,6 +46,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     connections.route_handlers,
     creators.route_handlers,
     exports.route_handlers,
+    ops.route_handlers,
     pages.route_handlers,
     webhooks.route_handlers,
 )
@@ -76,6 +77,10 @@ def create_app(
     move a clock instead of sleeping, and hash passwords cheaply)."""
     settings = settings or OnyxSettings()
     wiring = AccountsWiring(clock=clock, hasher=hasher, policy=policy)
+    metrics = ops.WebMetrics()  # the app's own registry: apps (and tests) never share figures
+    for secret in (settings.heartbeat_secret, settings.metrics_token):
+        if secret is not None:
+            remember(secret.get_secret_value())  # scrubbed from every log line
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -97,7 +102,11 @@ def create_app(
         # entered in order, left in reverse: the creators' refresh runs stop before the runtime closes
         lifespan=[lifespan, creators.creators_lifespan],
         dependencies={"web": Provide(provide_web), "accounts": Provide(provide_accounts)},
-        middleware=[DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate)],
+        middleware=[
+            # outermost: the latency of every routed answer, 401s included
+            DefineMiddleware(ops.MetricsMiddleware, metrics=metrics),
+            DefineMiddleware(AuthenticationMiddleware, authenticator=authenticator or wiring.authenticate),
+        ],
         exception_handlers={Exception: handle_exception},
         before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
@@ -120,6 +129,7 @@ def create_app(
         pdb_on_exception=False,
         logging_config=None,  # the process's logging is its runner's (onyx serve, a test)
     )
+    app.state[ops.METRICS_KEY] = metrics
     return app
 
 

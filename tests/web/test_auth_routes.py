@@ -153,6 +153,7 @@ PUBLIC_UNSAFE = {
     ("/api/invites/{token:str}/accept", "POST"),  # the invitation link is the credential (single use)
     ("/api/invites/{token:str}/connect", "POST"),  # a creator with no account starts connecting (same-site only)
     ("/webhooks/fanvue/{agency_id:str}/{event_type:str}", "POST"),  # Fanvue's signature is the credential
+    ("/ops/heartbeat", "POST"),  # a scheduler's bearer secret (ONYX_HEARTBEAT_SECRET), never a cookie: no CSRF
 }
 
 

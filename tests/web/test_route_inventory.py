@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from litestar import Litestar, get, post
 from litestar.params import FromPath
-from web_helpers import serving
+from web_helpers import serving, web_settings
 
 from onyx_web.accounts.authentication import PUBLIC, SESSION_COOKIE
 
@@ -115,9 +115,36 @@ def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
     # Fanvue's webhook deliveries: Fanvue has no Onyx session; the X-Fanvue-Signature (HMAC of the raw body with the
     # agency's secret) is the credential, and without it the answer is 401 (tests/web/test_webhooks.py)
     allowed_paths |= {"/webhooks/fanvue/{agency_id:str}/{event_type:str}"}
+    # machines' routes with a bearer secret of the deployment's, checked by the route itself (onyx_web/ops)
+    allowed_paths |= set(SELF_AUTHENTICATED)
     assert {path for path, _ in public} <= allowed_paths
     assert ("/healthz", "GET") in public
     assert ("/readyz", "GET") in public
+
+
+SELF_AUTHENTICATED = {"/ops/heartbeat": "POST", "/metrics": "GET"}
+"""Public to the member authentication, they check their own bearer secret (``ONYX_HEARTBEAT_SECRET``,
+``ONYX_METRICS_TOKEN``): 401 without it, 404 while the deployment has not set it."""
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_the_self_authenticated_routes_refuse_anonymous_callers(sqlite_database: str, configured: bool) -> None:
+    from onyx_web.app import create_app  # noqa: PLC0415
+
+    configured_secrets = {
+        "heartbeat_secret": "hb-" + "x" * 20,  # pragma: allowlist secret
+        "metrics_token": "mt-" + "y" * 20,  # pragma: allowlist secret
+    }
+    secrets = configured_secrets if configured else {}
+    app = create_app(web_settings(sqlite_database, **secrets))
+    public = {(op.path, op.method) for op in operations(app) if op.public}
+    assert set(SELF_AUTHENTICATED.items()) <= public
+    with serving(app) as client:
+        for path, method in SELF_AUTHENTICATED.items():
+            for who, headers in ANONYMOUS.items():
+                response = client.request(method, path, headers=headers)
+                assert response.status_code == (401 if configured else 404), (path, who)
+                assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_no_debug_or_admin_route_is_public(app: Litestar) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "members",
     "metadata",
     "oauth_attempts",
+    "ops_leases",
     "recovery_codes",
     "refresh_runs",
     "stats_events",
@@ -414,4 +415,17 @@ webhook_payments = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     # the polled rows already claimed by a webhook (settling, and a webhook that arrives after its poll)
     Index(None, "creator_id", "ledger_key"),
+)
+
+ops_leases = Table(
+    "ops_leases",
+    metadata,
+    # one row per lease (e.g. "heartbeat"): who holds it and until when no one else may take it, across processes
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("available_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("report", Text, nullable=True),  # JSON: what the last holder did (no secret)
+    Column("state", Text, nullable=True),  # JSON: what the holders carry from one run to the next
 )

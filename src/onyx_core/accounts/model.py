@@ -265,6 +265,8 @@ class AuditAction(StrEnum):
     CREATORS_IMPORTED = "creators_imported"
     EXPORT = "export"
     WEBHOOK_SECRET_SET = "webhook_secret_set"  # noqa: S105  # pragma: allowlist secret
+    STATS_FLOOR_REBUILT = "stats_floor_rebuilt"
+    CREATOR_RESYNCED = "creator_resynced"
 
 
 @dataclass(frozen=True, slots=True)

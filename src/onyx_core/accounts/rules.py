@@ -36,6 +36,9 @@ class Permission(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     READ_AUDIT = "read_audit"
     MANAGE_SECURITY_POLICY = "manage_security_policy"
+    OPERATE = "operate"
+    """Run operations: database health, rebuilding a creator's stats floor, re-syncing a creator, connection
+    health with token expiry (owners and admins)."""
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {

@@ -104,7 +104,7 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
     return observations, kind
 
 
-def _reversals_caught_up(reversals: SyncCursor | None, earnings: SyncCursor | None) -> bool:
+def reversals_caught_up(reversals: SyncCursor | None, earnings: SyncCursor | None) -> bool:
     """Whether every refund of the stored earnings has been fetched: reversals backfilled and synced at least as
     far as the earnings (a spending run that failed while earnings moved on would leave refunds out)."""
     if reversals is None or not reversals.backfilled or reversals.synced_through is None:
@@ -151,7 +151,7 @@ async def merge_observations(
     # reject Fanvue's correct, lower total. Read under the lock, so a concurrent ledger sync's refund is in it.
     reversals = await uow.cursors.get(creator_id, Stream.REVERSALS)
     earnings = await uow.cursors.get(creator_id, Stream.EARNINGS)
-    if _reversals_caught_up(reversals, earnings):
+    if reversals_caught_up(reversals, earnings):
         ledger_net = await uow.ledger.net_total(creator_id, USD)
         if ledger_net > 0:  # an empty ledger is no evidence of anything; never invent a zero
             observations = [*observations, Floor(Metric.REVENUE_TOTAL, ledger_net, now, LEDGER_SOURCE)]

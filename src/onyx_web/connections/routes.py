@@ -79,8 +79,11 @@ __all__ = [
     "ConnectionsController",
     "CreatorConnectBody",
     "StartBody",
+    "connection_view",
     "fanvue_callback",
     "invite_connect",
+    "needed_scopes",
+    "readable",
 ]
 
 CALLBACK_PATH = "/connections/fanvue/callback"
@@ -156,7 +159,7 @@ _HINTS = {
 }
 
 
-def _view(health: ConnectionHealth) -> ConnectionView:
+def connection_view(health: ConnectionHealth) -> ConnectionView:
     hint = None if health.reconnect is None else health.reconnect.value
     return ConnectionView(
         id=health.id,
@@ -195,7 +198,7 @@ _UNREADABLE = problem_spec("Stored connections cannot be decrypted with this ser
 
 
 @contextmanager
-def _readable() -> Iterator[None]:
+def readable() -> Iterator[None]:
     """Stored tokens under a key the ring lacks: the server's configuration is at fault, and says so (not a 500)."""
     try:
         yield
@@ -228,9 +231,9 @@ class ConnectionsController(Controller):
         self, request: Request[Any, Any, Any], accounts: Accounts, web: Web
     ) -> list[ConnectionView]:
         """Every connection of the agency the caller may see, with its health."""
-        needed = _needed(web)
-        with _readable():
-            return [_view(h) for h in await list_connection_health(accounts, principal_of(request), needed)]
+        needed = needed_scopes(web)
+        with readable():
+            return [connection_view(h) for h in await list_connection_health(accounts, principal_of(request), needed)]
 
     @get(
         "/{connection_id:str}",
@@ -244,11 +247,12 @@ class ConnectionsController(Controller):
         web: Web,
     ) -> ConnectionView:
         """One connection's health (404 for another agency's or one outside the caller's creator scope)."""
-        with _readable():
-            return _view(await get_connection_health(accounts, principal_of(request), connection_id, _needed(web)))
+        with readable():
+            health = await get_connection_health(accounts, principal_of(request), connection_id, needed_scopes(web))
+            return connection_view(health)
 
 
-def _needed(web: WebRuntime) -> tuple[str, ...]:
+def needed_scopes(web: WebRuntime) -> tuple[str, ...]:
     """The scopes Onyx asks Fanvue for (the composition root's OAuth client's)."""
     return DEFAULT_SCOPES if web.runtime is None else web.runtime.oauth.scopes
 

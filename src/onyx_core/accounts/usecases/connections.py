@@ -65,6 +65,10 @@ class ConnectionHealth:
     last_error: str | None
     reconnect: ReconnectHint | None
     """How to mend it; ``None`` while it is active."""
+    token_expires_at: datetime | None = None
+    """When the stored access token expires (``None``: no tokens); operators watch it, never the token itself."""
+    token_version: int = 0
+    """How many times the grant was stored or refreshed (it rises by one per refresh)."""
 
 
 def connection_health(connection: Connection, needed: Iterable[str], account_name: str) -> ConnectionHealth:
@@ -96,6 +100,8 @@ def connection_health(connection: Connection, needed: Iterable[str], account_nam
         last_refreshed_at=connection.last_refreshed_at,
         last_error=connection.last_error,
         reconnect=hint,
+        token_expires_at=None if connection.tokens is None else connection.tokens.expires_at,
+        token_version=connection.token_version,
     )
 
 
