@@ -14,10 +14,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.catalog import Agency, Creator, CreatorProfile, RankedSpender, TrackingLink, TrackingLinkCost
 from onyx_core.connections import Connection
 from onyx_core.errors import OnyxError
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.reconciliation import DayTotals, EarningsDays
 from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent
@@ -205,6 +205,23 @@ class TrackingLinkRepository(Protocol):
 
     async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]: ...
 
+    async def get(self, link_id: TrackingLinkId) -> TrackingLink | None: ...
+
+
+class TrackingLinkCostRepository(Protocol):
+    """What the agency entered as each tracking link's cost, by link id. A sync never writes here, so it never
+    wipes a cost."""
+
+    async def save(self, cost: TrackingLinkCost) -> None:
+        """Insert or replace the link's cost."""
+        ...
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None: ...
+
+    async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
+        """The costs entered for any of ``link_ids`` (links without one are absent)."""
+        ...
+
 
 class SyncCursorRepository(Protocol):
     """Where each (creator, stream) sync stands."""
@@ -240,6 +257,7 @@ class UnitOfWork(Transaction, Protocol):
     history: SubscriberHistoryRepository
     top_spenders: TopSpenderRepository
     tracking_links: TrackingLinkRepository
+    link_costs: TrackingLinkCostRepository
     cursors: SyncCursorRepository
 
 

@@ -235,6 +235,15 @@ class EveryCreatorsLinks(_Wrapped):
         return sorted(self._inner._t.values(), key=lambda link: link.id)
 
 
+class SyncWipesLinkCosts(_Wrapped):
+    """The cost kept on the link's own row: the sync's upsert of a link blanks the cost the agency entered."""
+
+    async def upsert(self, links: Sequence[TrackingLink]) -> None:
+        await self._inner.upsert(links)
+        for link in links:
+            self._uow._link_costs.put(link.id, None)  # type: ignore[arg-type]
+
+
 class OneCursorPerCreator(_Wrapped):
     """Cursors keyed by creator alone: every stream reads the last cursor saved for the creator."""
 
@@ -436,6 +445,12 @@ BREAKAGES: tuple[Breakage, ...] = (
         "tracking_links",
         EveryCreatorsLinks,
         {c.check_tracking_links_upsert: r"another creator's links must not leak"},
+    ),
+    Breakage(
+        "link costs wiped by the sync",
+        "tracking_links",
+        SyncWipesLinkCosts,
+        {c.check_tracking_link_costs: r"a sync must never wipe it"},
     ),
     Breakage(
         "one cursor per creator",

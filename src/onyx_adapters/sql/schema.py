@@ -46,6 +46,7 @@ __all__ = [
     "sync_cursors",
     "top_spenders",
     "totp_enrolments",
+    "tracking_link_costs",
     "tracking_links",
     "web_sessions",
 ]
@@ -70,6 +71,8 @@ agencies = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("fanvue_user_uuid", UUID_TEXT, nullable=True),
+    # Agency.timezone: an IANA name, checked by the core before it is written
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
 )
 
 members = Table(
@@ -352,6 +355,17 @@ tracking_links = Table(
     Column("earnings_currency", String(3), nullable=True),
     # TrackingLinkRepository.for_creator
     Index(None, "creator_id"),
+)
+
+tracking_link_costs = Table(
+    "tracking_link_costs",
+    metadata,
+    # entered by the agency; apart from tracking_links, whose rows every sync rewrites (a cost column there would
+    # be wiped by the next upsert)
+    Column("link_id", ID, ForeignKey("tracking_links.id"), primary_key=True),
+    Column("cost_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
 )
 
 sync_cursors = Table(

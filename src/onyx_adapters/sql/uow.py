@@ -28,6 +28,7 @@ from onyx_adapters.sql.repositories import (
     SqlSubscriberHistoryRepository,
     SqlSyncCursorRepository,
     SqlTopSpenderRepository,
+    SqlTrackingLinkCostRepository,
     SqlTrackingLinkRepository,
 )
 from onyx_core.ports import (
@@ -40,6 +41,7 @@ from onyx_core.ports import (
     SubscriberHistoryRepository,
     SyncCursorRepository,
     TopSpenderRepository,
+    TrackingLinkCostRepository,
     TrackingLinkRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.history: SubscriberHistoryRepository = SqlSubscriberHistoryRepository(self)
         self.top_spenders: TopSpenderRepository = SqlTopSpenderRepository(self)
         self.tracking_links: TrackingLinkRepository = SqlTrackingLinkRepository(self)
+        self.link_costs: TrackingLinkCostRepository = SqlTrackingLinkCostRepository(self)
         self.cursors: SyncCursorRepository = SqlSyncCursorRepository(self)
 
     # ------------------------------------------------------------------ Transaction (for the repositories)

@@ -13,6 +13,7 @@ from onyx_adapters.sql.repositories.streams import (
     SqlSubscriberHistoryRepository,
     SqlSyncCursorRepository,
     SqlTopSpenderRepository,
+    SqlTrackingLinkCostRepository,
     SqlTrackingLinkRepository,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "SqlSubscriberHistoryRepository",
     "SqlSyncCursorRepository",
     "SqlTopSpenderRepository",
+    "SqlTrackingLinkCostRepository",
     "SqlTrackingLinkRepository",
     "Transaction",
     "decode_tokens",

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, chunks, upsert
-from onyx_adapters.sql.schema import subscriber_days, sync_cursors, top_spenders, tracking_links
+from onyx_adapters.sql.schema import subscriber_days, sync_cursors, top_spenders, tracking_link_costs, tracking_links
 from onyx_core.analytics import SubscriberDay
-from onyx_core.catalog import RankedSpender, TrackingLink
+from onyx_core.catalog import RankedSpender, TrackingLink, TrackingLinkCost
 from onyx_core.ids import CreatorId, FanId, TrackingLinkId
 from onyx_core.money import Money
 from onyx_core.sync import Stream, SyncCursor
@@ -21,6 +21,7 @@ __all__ = [
     "SqlSubscriberHistoryRepository",
     "SqlSyncCursorRepository",
     "SqlTopSpenderRepository",
+    "SqlTrackingLinkCostRepository",
     "SqlTrackingLinkRepository",
 ]
 
@@ -172,6 +173,45 @@ class SqlTrackingLinkRepository:
         )
         conn = await self._tx.reader()
         return [_link(r) for r in await conn.execute(query)]
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLink | None:
+        conn = await self._tx.reader()
+        row = (await conn.execute(select(tracking_links).where(tracking_links.c.id == link_id))).one_or_none()
+        return None if row is None else _link(row)
+
+
+def _cost(r: Any) -> TrackingLinkCost:
+    return TrackingLinkCost(TrackingLinkId(r.link_id), Money(int(r.cost_cents), r.currency), r.set_at)
+
+
+class SqlTrackingLinkCostRepository:
+    """Implements :class:`~onyx_core.ports.TrackingLinkCostRepository`: one row per link, upserted on its id."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def save(self, cost: TrackingLinkCost) -> None:
+        row = {"link_id": cost.link_id, "cost_cents": cost.cost.cents, "currency": cost.cost.currency}
+        conn = await self._tx.writer()
+        await conn.execute(upsert(self._tx.dialect, tracking_link_costs, [{**row, "set_at": cost.set_at}], ["link_id"]))
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None:
+        conn = await self._tx.reader()
+        query = select(tracking_link_costs).where(tracking_link_costs.c.link_id == link_id)
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else _cost(row)
+
+    async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
+        found: dict[TrackingLinkId, TrackingLinkCost] = {}
+        if not link_ids:
+            return found
+        conn = await self._tx.reader()
+        for chunk in chunks(list(dict.fromkeys(link_ids))):
+            query = select(tracking_link_costs).where(tracking_link_costs.c.link_id.in_(chunk))
+            for row in await conn.execute(query):
+                cost = _cost(row)
+                found[cost.link_id] = cost
+        return found
 
 
 class SqlSyncCursorRepository:
