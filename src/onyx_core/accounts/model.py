@@ -264,6 +264,8 @@ class AuditAction(StrEnum):
     CONNECTION_FAILED = "connection_failed"
     CREATORS_IMPORTED = "creators_imported"
     EXPORT = "export"
+    AGENCY_SETTINGS_CHANGED = "agency_settings_changed"
+    LINK_COST_SET = "link_cost_set"
 
 
 @dataclass(frozen=True, slots=True)

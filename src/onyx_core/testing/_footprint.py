@@ -1,8 +1,8 @@
 """A footprint in every repository a unit of work hands out, for the transaction contracts.
 
 :meth:`Footprint.seed` commits one set of rows (an agency, a creator, a connection, stats records and events, a
-ledger entry, a subscriber day, top spenders, a tracking link and its cost, a cursor); :meth:`Footprint.write` changes every
-one of them inside a unit (and adds new ones); :meth:`Footprint.read` reads them all back, per repository. So
+ledger entry, a subscriber day, top spenders, a tracking link and its cost, a cursor); :meth:`Footprint.write`
+changes every one of them inside a unit (and adds new ones); :meth:`Footprint.read` reads them all back. So
 "nothing survives a rollback" and "nothing shows before commit" are checked in each repository, not in one.
 """
 
