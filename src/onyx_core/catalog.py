@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -118,6 +118,26 @@ class TrackingLinkCost:
         object.__setattr__(self, "set_at", require_utc(self.set_at, "TrackingLinkCost.set_at"))
         if self.cost.cents < 0:
             raise DomainValueError("a link's cost is not negative")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatterDay:
+    """One chatter's UTC day on Fanvue's chatter leaderboard: agency-wide (across the agency's creators, not split
+    by creator), readable only with the agency's own grant (``read:agency``). ``ppvs_unlocked`` of the
+    ``ppvs_sent`` that day; ``revenue`` is their PPV unlock revenue."""
+
+    agency_id: AgencyId
+    day: date
+    chatter_id: str
+    chatter_name: str
+    messages: int
+    ppvs_sent: int
+    ppvs_unlocked: int
+    revenue: Money
+
+    def __post_init__(self) -> None:
+        if min(self.messages, self.ppvs_sent, self.ppvs_unlocked) < 0:
+            raise DomainValueError("chatter counters are non-negative")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, CreatorProfile, RankedSpender, TrackingLink, TrackingLinkCost
+from onyx_core.catalog import (
+    Agency,
+    ChatterDay,
+    Creator,
+    CreatorProfile,
+    RankedSpender,
+    TrackingLink,
+    TrackingLinkCost,
+)
 from onyx_core.connections import Connection
 from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
@@ -223,6 +231,18 @@ class TrackingLinkCostRepository(Protocol):
         ...
 
 
+class ChatterDayRepository(Protocol):
+    """Fanvue's chatter leaderboard, one row per (agency, UTC day, chatter)."""
+
+    async def upsert(self, days: Sequence[ChatterDay]) -> None:
+        """Insert or replace each (agency, day, chatter) row."""
+        ...
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
+        """The agency's rows of the days ``start <= day < end``, by day then chatter id."""
+        ...
+
+
 class SyncCursorRepository(Protocol):
     """Where each (creator, stream) sync stands."""
 
@@ -258,6 +278,7 @@ class UnitOfWork(Transaction, Protocol):
     top_spenders: TopSpenderRepository
     tracking_links: TrackingLinkRepository
     link_costs: TrackingLinkCostRepository
+    chatter_days: ChatterDayRepository
     cursors: SyncCursorRepository
 
 
@@ -349,6 +370,11 @@ class FanvuePort(Protocol):
         ...
 
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]: ...
+
+    async def fetch_chatter_days(self, connection: Connection, day: date) -> list[ChatterDay]:
+        """The chatter leaderboard of one UTC ``day`` for the agency of ``connection`` (its own grant: Fanvue
+        answers it to agency admins with ``read:agency`` only)."""
+        ...
 
 
 class GrantRefresher(Protocol):

@@ -244,6 +244,14 @@ class SyncWipesLinkCosts(_Wrapped):
             self._uow._link_costs.put(link.id, None)  # type: ignore[arg-type]
 
 
+class ChatterDaysOfEveryAgency(_Wrapped):
+    """``for_agency`` ignores the agency: every agency's chatters."""
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[Any]:
+        rows = (r for r in self._inner._t.values() if start <= r.day < end)
+        return sorted(rows, key=lambda r: (r.day, r.chatter_id))
+
+
 class OneCursorPerCreator(_Wrapped):
     """Cursors keyed by creator alone: every stream reads the last cursor saved for the creator."""
 
@@ -445,6 +453,12 @@ BREAKAGES: tuple[Breakage, ...] = (
         "tracking_links",
         EveryCreatorsLinks,
         {c.check_tracking_links_upsert: r"another creator's links must not leak"},
+    ),
+    Breakage(
+        "chatter days of every agency",
+        "chatter_days",
+        ChatterDaysOfEveryAgency,
+        {c.check_chatter_days_round_trip: r"one agency's rows only"},
     ),
     Breakage(
         "link costs wiped by the sync",

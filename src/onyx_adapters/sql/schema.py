@@ -30,6 +30,7 @@ __all__ = [
     "agency_policies",
     "api_tokens",
     "audit_log",
+    "chatter_days",
     "connections",
     "creator_stats",
     "creators",
@@ -355,6 +356,21 @@ tracking_links = Table(
     Column("earnings_currency", String(3), nullable=True),
     # TrackingLinkRepository.for_creator
     Index(None, "creator_id"),
+)
+
+chatter_days = Table(
+    "chatter_days",
+    metadata,
+    # Fanvue's chatter leaderboard per UTC day: agency-wide, not split by creator
+    Column("agency_id", ID, ForeignKey("agencies.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("chatter_id", ID, primary_key=True),
+    Column("chatter_name", String(200), nullable=False),
+    Column("messages", BigInteger, nullable=False),
+    Column("ppvs_sent", BigInteger, nullable=False),
+    Column("ppvs_unlocked", BigInteger, nullable=False),
+    Column("revenue_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
 )
 
 tracking_link_costs = Table(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine, sqlite_file
 from onyx_adapters.sql.repositories import (
     SqlAgencyRepository,
+    SqlChatterDayRepository,
     SqlConnectionRepository,
     SqlCreatorRepository,
     SqlLedgerRepository,
@@ -33,6 +34,7 @@ from onyx_adapters.sql.repositories import (
 )
 from onyx_core.ports import (
     AgencyRepository,
+    ChatterDayRepository,
     Cipher,
     ConnectionRepository,
     CreatorRepository,
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.top_spenders: TopSpenderRepository = SqlTopSpenderRepository(self)
         self.tracking_links: TrackingLinkRepository = SqlTrackingLinkRepository(self)
         self.link_costs: TrackingLinkCostRepository = SqlTrackingLinkCostRepository(self)
+        self.chatter_days: ChatterDayRepository = SqlChatterDayRepository(self)
         self.cursors: SyncCursorRepository = SqlSyncCursorRepository(self)
 
     # ------------------------------------------------------------------ Transaction (for the repositories)

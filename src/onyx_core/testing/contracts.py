@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, TrackingLink, TrackingLinkCost
+from onyx_core.catalog import Agency, ChatterDay, Creator, TrackingLink, TrackingLinkCost
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import ConcurrentUpdateError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
@@ -719,6 +719,38 @@ async def check_tracking_link_costs(uow_factory: UnitOfWorkFactory) -> None:
         _expect(await uow.link_costs.for_links([]) == {}, "for_links of no link must be empty")
 
 
+async def check_chatter_days_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Chatter days upsert on (agency, day, chatter) and come back by day then chatter, one agency's only."""
+    agency_id, _ = await _seed_creator(uow_factory)
+    other, _ = await _seed_creator(uow_factory)
+    day = T0.date()
+
+    def row(agency: AgencyId, on: date, chatter: str, sent: int, unlocked: int) -> ChatterDay:
+        return ChatterDay(agency, on, chatter, f"Chatter {chatter}", sent * 3, sent, unlocked, Money(unlocked * 900))
+
+    first = [
+        row(agency_id, day, "b", 10, 4),
+        row(agency_id, day, "a", 5, 5),
+        row(agency_id, day + timedelta(1), "a", 2, 0),
+    ]
+    theirs = row(other, day, "a", 7, 7)
+    async with uow_factory() as uow:
+        await uow.chatter_days.upsert([*first, theirs])
+        await uow.commit()
+    corrected = row(agency_id, day, "b", 12, 6)
+    async with uow_factory() as uow:
+        await uow.chatter_days.upsert([corrected])
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.chatter_days.for_agency(agency_id, day, day + timedelta(days=2))
+        one_day = await uow.chatter_days.for_agency(agency_id, day + timedelta(days=1), day + timedelta(days=2))
+        _expect(
+            await uow.chatter_days.for_agency(other, day, day + timedelta(days=1)) == [theirs], "one agency's rows only"
+        )
+    _expect(got == [first[1], corrected, first[2]], "upsert must replace a (day, chatter) row; rows by day, chatter")
+    _expect(one_day == [first[2]], "for_agency must keep to [start, end)")
+
+
 async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     """Cursors are keyed by (creator, stream) and come back equal, every field included."""
     _, creator_id = await _seed_creator(uow_factory)
@@ -818,6 +850,7 @@ ALL_CONTRACTS: list[Contract] = [
     check_top_spenders_replace,
     check_tracking_links_upsert,
     check_tracking_link_costs,
+    check_chatter_days_round_trip,
     check_cursor_round_trip,
 ]
 """Every check above; run each against a fresh factory (or all against one shared database)."""
@@ -827,6 +860,7 @@ __all__ = [
     "Contract",
     "ContractViolation",
     "check_agency_and_creator_round_trip",
+    "check_chatter_days_round_trip",
     "check_connection_round_trip",
     "check_connection_touch_and_list",
     "check_connection_version_fence",

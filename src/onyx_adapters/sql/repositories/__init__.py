@@ -10,6 +10,7 @@ from onyx_adapters.sql.repositories.connections import SqlConnectionRepository, 
 from onyx_adapters.sql.repositories.ledger import SqlLedgerRepository
 from onyx_adapters.sql.repositories.stats import SqlStatsRepository
 from onyx_adapters.sql.repositories.streams import (
+    SqlChatterDayRepository,
     SqlSubscriberHistoryRepository,
     SqlSyncCursorRepository,
     SqlTopSpenderRepository,
@@ -19,6 +20,7 @@ from onyx_adapters.sql.repositories.streams import (
 
 __all__ = [
     "SqlAgencyRepository",
+    "SqlChatterDayRepository",
     "SqlConnectionRepository",
     "SqlCreatorRepository",
     "SqlLedgerRepository",

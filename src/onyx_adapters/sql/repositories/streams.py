@@ -9,15 +9,23 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, chunks, upsert
-from onyx_adapters.sql.schema import subscriber_days, sync_cursors, top_spenders, tracking_link_costs, tracking_links
+from onyx_adapters.sql.schema import (
+    chatter_days,
+    subscriber_days,
+    sync_cursors,
+    top_spenders,
+    tracking_link_costs,
+    tracking_links,
+)
 from onyx_core.analytics import SubscriberDay
-from onyx_core.catalog import RankedSpender, TrackingLink, TrackingLinkCost
-from onyx_core.ids import CreatorId, FanId, TrackingLinkId
+from onyx_core.catalog import ChatterDay, RankedSpender, TrackingLink, TrackingLinkCost
+from onyx_core.ids import AgencyId, CreatorId, FanId, TrackingLinkId
 from onyx_core.money import Money
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
 
 __all__ = [
+    "SqlChatterDayRepository",
     "SqlSubscriberHistoryRepository",
     "SqlSyncCursorRepository",
     "SqlTopSpenderRepository",
@@ -212,6 +220,56 @@ class SqlTrackingLinkCostRepository:
                 cost = _cost(row)
                 found[cost.link_id] = cost
         return found
+
+
+class SqlChatterDayRepository:
+    """Implements :class:`~onyx_core.ports.ChatterDayRepository`: upsert on (agency_id, day, chatter_id)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def upsert(self, days: Sequence[ChatterDay]) -> None:
+        if not days:
+            return
+        keys = ("agency_id", "day", "chatter_id")
+        rows = [
+            {
+                "agency_id": d.agency_id,
+                "day": d.day,
+                "chatter_id": d.chatter_id,
+                "chatter_name": d.chatter_name,
+                "messages": d.messages,
+                "ppvs_sent": d.ppvs_sent,
+                "ppvs_unlocked": d.ppvs_unlocked,
+                "revenue_cents": d.revenue.cents,
+                "currency": d.revenue.currency,
+            }
+            for d in days
+        ]
+        conn = await self._tx.writer()
+        for chunk in chunks(_last_per_key(rows, keys)):
+            await conn.execute(upsert(self._tx.dialect, chatter_days, chunk, keys))
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
+        query = (
+            select(chatter_days)
+            .where(chatter_days.c.agency_id == agency_id, chatter_days.c.day >= start, chatter_days.c.day < end)
+            .order_by(chatter_days.c.day, by_text(self._tx.dialect, chatter_days.c.chatter_id))
+        )
+        conn = await self._tx.reader()
+        return [
+            ChatterDay(
+                AgencyId(r.agency_id),
+                r.day,
+                r.chatter_id,
+                r.chatter_name,
+                int(r.messages),
+                int(r.ppvs_sent),
+                int(r.ppvs_unlocked),
+                Money(int(r.revenue_cents), r.currency),
+            )
+            for r in await conn.execute(query)
+        ]
 
 
 class SqlSyncCursorRepository:
