@@ -230,6 +230,10 @@ class TrackingLinkCostRepository(Protocol):
         """The costs entered for any of ``link_ids`` (links without one are absent)."""
         ...
 
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        """The costs entered for the links of the agency's creators (one read, for the dashboard)."""
+        ...
+
 
 class ChatterDayRepository(Protocol):
     """Fanvue's chatter leaderboard, one row per (agency, UTC day, chatter)."""

@@ -64,9 +64,9 @@ def test_links_are_ranked_by_revenue_with_roi_once_a_cost_is_entered(env: Env) -
     by_id = {link["id"]: link for link in body}
     assert by_id[big]["revenue_net"] == {"cents": 4_000, "currency": "USD"}
     assert by_id[small]["cost"] is None
-    assert (by_id[small]["roi"], by_id[small]["roi_undefined"]) == (None, "no_cost")
+    assert (by_id[small]["roi"], by_id[small]["roi_undefined"]) == (None, "no cost entered for this link")
     assert by_id[never]["revenue_gross"] == {"cents": 0, "currency": "USD"}
-    assert (by_id[never]["roi"], by_id[never]["roi_undefined"]) == (None, "zero_cost")
+    assert (by_id[never]["roi"], by_id[never]["roi_undefined"]) == (None, "the link's cost is 0")
     assert leaks(listed.text, b) == []
     assert [link["id"] for link in only_luna.json()] == [big, never]
     logged = [e for e in audit.json()["entries"] if e["action"] == "link_cost_set"]
@@ -132,7 +132,15 @@ def test_who_may_enter_a_cost(env: Env) -> None:
     assert cost_y.cost.cents == 300  # the refused and the out-of-scope attempts wrote nothing
 
 
-@pytest.mark.parametrize("body", [{"cents": -1}, {"cents": 100, "currency": "usd"}, {"cents": 100, "currency": "X"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"cents": -1},
+        {"cents": 100, "currency": "usd"},
+        {"cents": 100, "currency": "X"},
+        {"cents": 1, "currency": "EUR"},
+    ],
+)
 def test_a_negative_cost_or_a_bad_currency_is_422_and_nothing_is_written(env: Env, body: dict[str, object]) -> None:
     t = Tenancy(env)
     a = t.agency("Alpha")

@@ -693,7 +693,7 @@ async def check_tracking_links_upsert(uow_factory: UnitOfWorkFactory) -> None:
 
 async def check_tracking_link_costs(uow_factory: UnitOfWorkFactory) -> None:
     """A link's cost round-trips, is replaced by the next one, and survives the sync's upsert of its link."""
-    _, creator_id = await _seed_creator(uow_factory)
+    agency_id, creator_id = await _seed_creator(uow_factory)
     bio, story = tracking_link(creator_id, "bio", 100, 2_000), tracking_link(creator_id, "story", 40, None)
     first, eur = TrackingLinkCost(bio.id, Money(5_000), T0), TrackingLinkCost(story.id, Money(0, "EUR"), T0)
     async with uow_factory() as uow:
@@ -717,6 +717,11 @@ async def check_tracking_link_costs(uow_factory: UnitOfWorkFactory) -> None:
             "for_links must give exactly the costs of the links asked for",
         )
         _expect(await uow.link_costs.for_links([]) == {}, "for_links of no link must be empty")
+        _expect(
+            await uow.link_costs.for_agency(agency_id) == {bio.id: later, story.id: eur},
+            "for_agency must give the costs of the agency's links",
+        )
+        _expect(await uow.link_costs.for_agency(AgencyId(uid("other"))) == {}, "for_agency must not leak costs")
 
 
 async def check_chatter_days_round_trip(uow_factory: UnitOfWorkFactory) -> None:

@@ -225,7 +225,7 @@ class InMemoryUnitOfWork:
         self.history: SubscriberHistoryRepository = _History(self._history)
         self.top_spenders: TopSpenderRepository = _TopSpenders(self._top_spenders)
         self.tracking_links: TrackingLinkRepository = _TrackingLinks(self._tracking_links)
-        self.link_costs: TrackingLinkCostRepository = _LinkCosts(self._link_costs)
+        self.link_costs: TrackingLinkCostRepository = _LinkCosts(self)
         self.chatter_days: ChatterDayRepository = _ChatterDays(self._chatter_days)
         self.cursors: SyncCursorRepository = _Cursors(self._cursors)
 
@@ -481,8 +481,9 @@ class _TrackingLinks:
 
 
 class _LinkCosts:
-    def __init__(self, table: _Table[TrackingLinkId, TrackingLinkCost]) -> None:
-        self._t = table
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._t = uow._link_costs
 
     async def save(self, cost: TrackingLinkCost) -> None:
         self._t.put(cost.link_id, cost)
@@ -493,6 +494,11 @@ class _LinkCosts:
     async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
         found = {link_id: self._t.get(link_id) for link_id in link_ids}
         return {link_id: cost for link_id, cost in found.items() if cost is not None}
+
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        creators = {c.id for c in self._uow._creators.values() if c.agency_id == agency_id}
+        links = [link.id for link in self._uow._tracking_links.values() if link.creator_id in creators]
+        return await self.for_links(links)
 
 
 class _ChatterDays:

@@ -53,7 +53,7 @@ class TrackingLinksController(Controller):
         responses={
             403: problem_spec("Owners, admins and managers only"),
             404: problem_spec("No such link of a creator that you may see"),
-            422: problem_spec("A negative cost, or not an ISO 4217 currency"),
+            422: problem_spec("A negative cost, or another currency than USD"),
         },
     )
     async def set_cost(
@@ -63,7 +63,7 @@ class TrackingLinksController(Controller):
         data: JSONBody[LinkCostBody],
         accounts: Accounts,
     ) -> LinkView:
-        with broken_rule("A cost is 0 or more whole cents in a 3-letter ISO 4217 currency (such as USD)."):
+        with broken_rule("A cost is 0 or more whole cents, in USD (the currency of the link's earnings)."):
             cost = Money(data.cents, data.currency)
             entered = await set_link_cost(
                 accounts, principal_of(request), TrackingLinkId(link_id), cost, ip=client_ip(request)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from onyx_core.analytics.link_returns import LinkReturn
+from onyx_core.analytics.dashboard import Figure, LinkRevenue
 from onyx_core.catalog import Agency
 from onyx_core.money import Money
 from onyx_core.ratio import Ratio
@@ -18,6 +18,7 @@ __all__ = ["AgencyPatch", "AgencyView", "LinkCostBody", "LinkView", "MoneyView",
 
 VALUE_PLACES = 6
 """Decimals of a ratio's display ``value`` (the integers are exact)."""
+_PLACES = Decimal(1).scaleb(-VALUE_PLACES)
 
 
 class MoneyView(msgspec.Struct, frozen=True):
@@ -42,9 +43,14 @@ class RatioView(msgspec.Struct, frozen=True):
         """``None`` for an undefined ratio (its reason goes into the sibling ``..._undefined`` field)."""
         if ratio is None or ratio.value is None:
             return None
-        exact = Decimal(ratio.value.numerator) / Decimal(ratio.value.denominator)
-        shown = exact.quantize(Decimal(1).scaleb(-VALUE_PLACES), rounding=ROUND_HALF_EVEN)
+        value = ratio.value
+        shown = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(_PLACES, rounding=ROUND_HALF_EVEN)
         return cls(format(shown.normalize(), "f"), ratio.numerator, ratio.denominator)
+
+    @classmethod
+    def of_figure(cls, figure: Figure) -> tuple[RatioView | None, str | None]:
+        """The figure's view and its undefined reason: exactly one of the two is ``None``."""
+        return (cls.of(figure.ratio), None) if figure.defined else (None, figure.reason)
 
 
 class AgencyView(msgspec.Struct, frozen=True):
@@ -89,14 +95,14 @@ class LinkView(msgspec.Struct, frozen=True):
     roi: RatioView | None
     """(net revenue - cost) / cost; ``null`` when undefined (``roi_undefined`` says why)."""
     roi_undefined: str | None
-    """``no_cost``, ``zero_cost`` or ``currency_mismatch``; ``null`` when ``roi`` is set."""
+    """Why ``roi`` is ``null`` (no cost entered, or a cost of 0); ``null`` when ``roi`` is set."""
 
     @classmethod
-    def of(cls, r: LinkReturn) -> LinkView:
+    def of(cls, r: LinkRevenue) -> LinkView:
         link = r.link
+        roi, why = RatioView.of_figure(r.roi)
         return cls(
             str(link.id), str(link.creator_id), link.name, link.url, link.platform, link.clicks,
-            link.acquired_subscribers, link.acquired_followers, MoneyView.of(r.revenue_gross),
-            MoneyView.of(r.revenue_net), None if r.cost is None else MoneyView.of(r.cost.cost), RatioView.of(r.roi),
-            None if r.roi_undefined is None else r.roi_undefined.value,
+            link.acquired_subscribers, link.acquired_followers, MoneyView.of(r.gross), MoneyView.of(r.net),
+            None if r.cost is None else MoneyView.of(r.cost), roi, why,
         )  # fmt: skip

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from onyx_adapters.sql.repositories._base import Transaction, by_text, chunks, upsert
 from onyx_adapters.sql.schema import (
     chatter_days,
+    creators,
     subscriber_days,
     sync_cursors,
     top_spenders,
@@ -220,6 +221,16 @@ class SqlTrackingLinkCostRepository:
                 cost = _cost(row)
                 found[cost.link_id] = cost
         return found
+
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        query = (
+            select(tracking_link_costs)
+            .join(tracking_links, tracking_links.c.id == tracking_link_costs.c.link_id)
+            .join(creators, creators.c.id == tracking_links.c.creator_id)
+            .where(creators.c.agency_id == agency_id)
+        )
+        conn = await self._tx.reader()
+        return {cost.link_id: cost for cost in map(_cost, await conn.execute(query))}
 
 
 class SqlChatterDayRepository:

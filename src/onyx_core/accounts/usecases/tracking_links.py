@@ -2,7 +2,8 @@
 
 Reading needs ``view_creators`` and covers the creators the member may see; entering a cost needs
 ``enter_link_costs`` and a link of a creator within her scope. A link of another agency, of a creator outside her
-scope, or unknown, is :class:`~onyx_core.errors.NotFoundError` alike (W7)."""
+scope, or unknown, is :class:`~onyx_core.errors.NotFoundError` alike (W7). The ranking and the ROI are the
+dashboard's (:func:`~onyx_core.analytics.dashboard.rank_links`), so both answers always agree."""
 
 from __future__ import annotations
 
@@ -16,20 +17,23 @@ from onyx_core.accounts.usecases.deps import (
     require_creator,
     visible_creators,
 )
-from onyx_core.analytics.link_returns import LinkReturn, link_return, rank_link_returns
+from onyx_core.analytics.dashboard import LinkRevenue, rank_links
 from onyx_core.catalog import TrackingLink, TrackingLinkCost
-from onyx_core.errors import NotFoundError
+from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import CreatorId, TrackingLinkId
-from onyx_core.money import Money
+from onyx_core.money import USD, Money
 
-__all__ = ["list_tracking_links", "set_link_cost"]
+__all__ = ["LINK_COST_CURRENCY", "list_tracking_links", "set_link_cost"]
+
+LINK_COST_CURRENCY = USD
+"""A cost is in the ledger's currency (Fanvue reports USD): the ROI divides the two, no exchange rate guessed."""
 
 
 async def list_tracking_links(
     deps: AccountsDeps, principal: Principal, creator_id: CreatorId | None = None
-) -> list[LinkReturn]:
+) -> list[LinkRevenue]:
     """The links of every creator the principal may see (or of ``creator_id`` alone: NotFoundError unless she
-    may see it), ranked by net earnings, each with its ROI when a cost was entered."""
+    may see it), ranked by net revenue, each with its ROI when a cost was entered."""
     require(principal, Permission.VIEW_CREATORS)
     async with deps.uow() as uow:
         if creator_id is not None:
@@ -40,15 +44,17 @@ async def list_tracking_links(
         for creator in creators:
             links.extend(await uow.tracking_links.for_creator(creator.id))
         costs = await uow.link_costs.for_links([link.id for link in links])
-    return rank_link_returns(links, costs)
+    return rank_links(links, {link_id: c.cost for link_id, c in costs.items()}, LINK_COST_CURRENCY)
 
 
 async def set_link_cost(
     deps: AccountsDeps, principal: Principal, link_id: TrackingLinkId, cost: Money, *, ip: str | None = None
-) -> LinkReturn:
-    """Enter (or replace) what the link cost. A negative cost is a :class:`~onyx_core.errors.DomainValueError` and
-    nothing is written. Audited."""
+) -> LinkRevenue:
+    """Enter (or replace) what the link cost. A negative cost, or one in another currency than
+    :data:`LINK_COST_CURRENCY`, is a :class:`~onyx_core.errors.DomainValueError` and nothing is written. Audited."""
     require(principal, Permission.ENTER_LINK_COSTS)
+    if cost.currency != LINK_COST_CURRENCY:
+        raise DomainValueError(f"a link's cost is in {LINK_COST_CURRENCY}, the ledger's currency")
     now = deps.clock.now()
     entered = TrackingLinkCost(link_id, cost, now)  # refuses a negative cost before anything is read
     async with deps.uow() as uow:
@@ -62,4 +68,4 @@ async def set_link_cost(
             details={"cost_cents": str(cost.cents), "currency": cost.currency}, ip=ip,
         )  # fmt: skip
         await uow.commit()
-    return link_return(link, entered)
+    return rank_links([link], {link_id: cost}, LINK_COST_CURRENCY)[0]
