@@ -28,6 +28,7 @@ from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ApiTokenId, InviteId, MemberId
 from onyx_core.ports import (
     AgencyRepository,
+    ChatterDayRepository,
     ConnectionRepository,
     CreatorRepository,
     TrackingLinkCostRepository,
@@ -216,6 +217,7 @@ class AccountsUnitOfWork(Transaction, Protocol):
     connections: ConnectionRepository
     tracking_links: TrackingLinkRepository
     link_costs: TrackingLinkCostRepository
+    chatter_days: ChatterDayRepository
     members: MemberRepository
     policies: AgencyPolicyRepository
     throttles: LoginThrottleRepository

@@ -56,6 +56,7 @@ from onyx_core.accounts.ports import (
 from onyx_core.ids import AgencyId, ApiTokenId, InviteId, MemberId
 from onyx_core.ports import (
     AgencyRepository,
+    ChatterDayRepository,
     ConnectionRepository,
     CreatorRepository,
     TrackingLinkCostRepository,
@@ -190,6 +191,7 @@ class InMemoryAccountsUnitOfWork:
         self.connections: ConnectionRepository = self._base.connections
         self.tracking_links: TrackingLinkRepository = self._base.tracking_links
         self.link_costs: TrackingLinkCostRepository = self._base.link_costs
+        self.chatter_days: ChatterDayRepository = self._base.chatter_days
         self.members: MemberRepository = _Members(self)
         self.policies: AgencyPolicyRepository = _Policies(self._policies)
         self.throttles: LoginThrottleRepository = _Throttles(self)

@@ -4,9 +4,15 @@ The rules are the core's (:mod:`onyx_core.accounts`); the guards only call them.
 
 from litestar.types import ControllerRouterHandler
 
+from onyx_web.analytics.dashboard import AnalyticsController, CreatorAnalyticsController
 from onyx_web.analytics.links import TrackingLinksController
 from onyx_web.analytics.settings import AgencySettingsController
 
-route_handlers: list[ControllerRouterHandler] = [AgencySettingsController, TrackingLinksController]
+route_handlers: list[ControllerRouterHandler] = [
+    AgencySettingsController,
+    TrackingLinksController,
+    AnalyticsController,
+    CreatorAnalyticsController,
+]
 
 __all__ = ["route_handlers"]

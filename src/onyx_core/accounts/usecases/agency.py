@@ -12,7 +12,7 @@ from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, audit, req
 from onyx_core.catalog import Agency, require_time_zone
 from onyx_core.errors import DomainValueError, NotFoundError
 
-__all__ = ["MAX_AGENCY_NAME", "agency_settings", "update_agency_settings"]
+__all__ = ["MAX_AGENCY_NAME", "agency_settings", "agency_time_zone", "update_agency_settings"]
 
 MAX_AGENCY_NAME = 200
 """The stored column's width."""
@@ -26,6 +26,17 @@ async def agency_settings(deps: AccountsDeps, principal: Principal) -> Agency:
     if agency is None:  # a member always has an agency (foreign key); never show another's
         raise NotFoundError("the member's agency is gone")
     return agency
+
+
+async def agency_time_zone(deps: AccountsDeps, principal: Principal) -> str:
+    """The time zone of the principal's agency, for any member who reads its figures (``view_creators``): the
+    analytics' days are its local days."""
+    require(principal, Permission.VIEW_CREATORS)
+    async with deps.uow() as uow:
+        agency = await uow.agencies.get(principal.member.agency_id)
+    if agency is None:
+        raise NotFoundError("the member's agency is gone")
+    return agency.timezone
 
 
 async def update_agency_settings(
