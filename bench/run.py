@@ -28,6 +28,7 @@ CASE_MODULES = (
     "bench.cases.refresh_all",
     "bench.cases.backfill_memory",
     "bench.cases.token_single_flight",
+    "bench.cases.api_dashboard",
 )
 
 

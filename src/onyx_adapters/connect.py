@@ -7,6 +7,7 @@ token response; this module asks Fanvue whose grant it is and stores it, encrypt
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,10 @@ async def _save(
     replaced = False
     async with ctx.uow() as uow:
         if agency is not None:
+            stored = await uow.agencies.get(agency.id)
+            # a (re)connect names the agency; the time zone is the agency's own setting and stays
+            if stored is not None:
+                agency = dataclasses.replace(agency, timezone=stored.timezone)
             await uow.agencies.upsert(agency)
         try:
             existing = await uow.connections.get_for_update(draft.id)

@@ -58,16 +58,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
 import httpx
 
 from onyx_core.analytics import SubscriberDay
 from onyx_core.budget import current_job_budget
-from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.catalog import ChatterDay, Creator, CreatorProfile, RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.ids import CreatorId, FanId, TrackingLinkId
+from onyx_core.ids import AgencyId, CreatorId, FanId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry, ledger_key
 from onyx_core.money import Money
 from onyx_core.ports import CursorRejectedError, GrantRefusedError, LedgerPage, SourceUnavailableError
@@ -562,6 +562,30 @@ class FanvueGateway:
     async def _spenders(self, client: AsyncFanvueClient, scope: str | None) -> list[TopSpenderRow]:
         page = await self._guard(client.insights.top_spenders(creator_uuid=scope, page=1, size=self._top))
         return sorted(page.data, key=lambda r: -r.gross.cents)[: self._top]
+
+    async def fetch_chatter_days(self, connection: Connection, day: date) -> list[ChatterDay]:
+        """The chatter leaderboard of one UTC ``day`` (Fanvue's daily aggregate, agency-wide). Only the agency's
+        own grant reads it (``read:agency``); a creator's own connection is refused without a call."""
+        if connection.kind is not ConnectionKind.AGENCY:
+            raise SourceUnavailableError(MissingReason.PERMISSION, "the chatter leaderboard needs the agency's grant")
+        client = self._client(connection)
+        start = _day_start(day)
+        board = await self._guard(
+            client.agencies.chatter_leaderboard(start_date=start, end_date=_day_start(day + timedelta(days=1)))
+        )
+        return [
+            ChatterDay(
+                AgencyId(connection.agency_id),
+                day,
+                row.chatter_uuid,
+                row.chatter_name,
+                row.messages,
+                row.ppvs_sent,
+                row.ppvs_unlocked,
+                _as_money(row.revenue),
+            )
+            for row in board.data
+        ]
 
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]:
         """Every tracking link of the creator (all cursor pages). A link that never earned has no earnings."""

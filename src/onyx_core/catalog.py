@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from onyx_core.errors import DomainValueError
 from onyx_core.ids import AgencyId, CreatorId, FanId, TrackingLinkId
@@ -19,6 +21,32 @@ class Agency:
     name: str
     fanvue_user_uuid: str | None = None
     """The Fanvue user (agency admin) whose connection the agency uses."""
+    timezone: str = "UTC"
+    """The agency's IANA time zone (``Europe/Berlin``): its analytics' days, weeks and months are local to it."""
+
+    def __post_init__(self) -> None:
+        require_time_zone(self.timezone)
+
+
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+"""Files of the zone database that are not IANA zone names (the host's zone, a template, a placeholder)."""
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
+def require_time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone name the zone database knows (``Europe/Berlin``, ``UTC``); anything
+    else (``CET+1``, a path, ``""``) is a :class:`DomainValueError`, never a guess."""
+    if name not in _zone_names():
+        raise DomainValueError("not an IANA time zone name")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DomainValueError("not an IANA time zone name") from exc
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +103,41 @@ class TrackingLink:
         object.__setattr__(self, "created_at", require_utc(self.created_at, "TrackingLink.created_at"))
         if min(self.clicks, self.acquired_subscribers, self.acquired_followers) < 0:
             raise DomainValueError("tracking link counters are non-negative")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingLinkCost:
+    """What the agency paid for a tracking link (entered by hand: Fanvue does not know it). Kept apart from the
+    synced :class:`TrackingLink`, which every sync rewrites."""
+
+    link_id: TrackingLinkId
+    cost: Money
+    set_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "set_at", require_utc(self.set_at, "TrackingLinkCost.set_at"))
+        if self.cost.cents < 0:
+            raise DomainValueError("a link's cost is not negative")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatterDay:
+    """One chatter's UTC day on Fanvue's chatter leaderboard: agency-wide (across the agency's creators, not split
+    by creator), readable only with the agency's own grant (``read:agency``). ``ppvs_unlocked`` of the
+    ``ppvs_sent`` that day; ``revenue`` is their PPV unlock revenue."""
+
+    agency_id: AgencyId
+    day: date
+    chatter_id: str
+    chatter_name: str
+    messages: int
+    ppvs_sent: int
+    ppvs_unlocked: int
+    revenue: Money
+
+    def __post_init__(self) -> None:
+        if min(self.messages, self.ppvs_sent, self.ppvs_unlocked) < 0:
+            raise DomainValueError("chatter counters are non-negative")
 
 
 @dataclass(frozen=True, slots=True)

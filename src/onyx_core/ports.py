@@ -14,10 +14,18 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.catalog import (
+    Agency,
+    ChatterDay,
+    Creator,
+    CreatorProfile,
+    RankedSpender,
+    TrackingLink,
+    TrackingLinkCost,
+)
 from onyx_core.connections import Connection
 from onyx_core.errors import OnyxError
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.reconciliation import DayTotals, EarningsDays
 from onyx_core.stats import MetricRecord, MissingReason, Observation, StatsEvent, StoredStatsEvent
@@ -217,6 +225,39 @@ class TrackingLinkRepository(Protocol):
 
     async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]: ...
 
+    async def get(self, link_id: TrackingLinkId) -> TrackingLink | None: ...
+
+
+class TrackingLinkCostRepository(Protocol):
+    """What the agency entered as each tracking link's cost, by link id. A sync never writes here, so it never
+    wipes a cost."""
+
+    async def save(self, cost: TrackingLinkCost) -> None:
+        """Insert or replace the link's cost."""
+        ...
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None: ...
+
+    async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
+        """The costs entered for any of ``link_ids`` (links without one are absent)."""
+        ...
+
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        """The costs entered for the links of the agency's creators (one read, for the dashboard)."""
+        ...
+
+
+class ChatterDayRepository(Protocol):
+    """Fanvue's chatter leaderboard, one row per (agency, UTC day, chatter)."""
+
+    async def upsert(self, days: Sequence[ChatterDay]) -> None:
+        """Insert or replace each (agency, day, chatter) row."""
+        ...
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
+        """The agency's rows of the days ``start <= day < end``, by day then chatter id."""
+        ...
+
 
 class SyncCursorRepository(Protocol):
     """Where each (creator, stream) sync stands."""
@@ -252,6 +293,8 @@ class UnitOfWork(Transaction, Protocol):
     history: SubscriberHistoryRepository
     top_spenders: TopSpenderRepository
     tracking_links: TrackingLinkRepository
+    link_costs: TrackingLinkCostRepository
+    chatter_days: ChatterDayRepository
     cursors: SyncCursorRepository
 
 
@@ -343,6 +386,11 @@ class FanvuePort(Protocol):
         ...
 
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]: ...
+
+    async def fetch_chatter_days(self, connection: Connection, day: date) -> list[ChatterDay]:
+        """The chatter leaderboard of one UTC ``day`` for the agency of ``connection`` (its own grant: Fanvue
+        answers it to agency admins with ``read:agency`` only)."""
+        ...
 
 
 class GrantRefresher(Protocol):

@@ -29,7 +29,7 @@ from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter, remember
-from onyx_web import accounts, admin, connections, creators, exports, health, ops, pages, webhooks
+from onyx_web import accounts, admin, analytics, connections, creators, exports, health, ops, pages, webhooks
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -45,6 +45,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     admin.route_handlers,
     connections.route_handlers,
     creators.route_handlers,
+    analytics.route_handlers,
     exports.route_handlers,
     ops.route_handlers,
     pages.route_handlers,

@@ -499,3 +499,30 @@ async def test_an_empty_roster_is_not_an_agency_without_creators(
 )
 def test_reason_for(error: BaseException, reason: MissingReason) -> None:
     assert reason_for(error) is reason
+
+
+# ----------------------------------------------------------------------------------------- chatter leaderboard
+
+
+async def test_the_chatter_leaderboard_of_a_day_is_fanvues_and_only_the_agency_grant_reads_it(
+    gateway: FanvueGateway, agency: Connection, sandbox: FanvueSandbox
+) -> None:
+    async with sandbox.async_client(sandbox.admin, rate_limited=False) as admin:
+        boards = {}
+        for back in range(1, 31):
+            day = (NOW - timedelta(days=back)).date()
+            start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+            boards[day] = (
+                await admin.agencies.chatter_leaderboard(start_date=start, end_date=start + timedelta(1))
+            ).data
+    busy = [day for day, rows in boards.items() if any(r.ppvs_sent for r in rows)]
+    assert busy, "the sandbox world has chatters who sent PPVs"
+    for day in busy[:3]:
+        rows = await gateway.fetch_chatter_days(agency, day)
+        assert [(r.chatter_id, r.messages, r.ppvs_sent, r.ppvs_unlocked, r.revenue.cents) for r in rows] == [
+            (t.chatter_uuid, t.messages, t.ppvs_sent, t.ppvs_unlocked, t.revenue.cents) for t in boards[day]
+        ]
+        assert {(r.agency_id, r.day) for r in rows} == {(AGENCY, day)}
+    with pytest.raises(SourceUnavailableError) as caught:
+        await gateway.fetch_chatter_days(_own(sandbox), busy[0])
+    assert caught.value.reason is MissingReason.PERMISSION

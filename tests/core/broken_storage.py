@@ -235,6 +235,23 @@ class EveryCreatorsLinks(_Wrapped):
         return sorted(self._inner._t.values(), key=lambda link: link.id)
 
 
+class SyncWipesLinkCosts(_Wrapped):
+    """The cost kept on the link's own row: the sync's upsert of a link blanks the cost the agency entered."""
+
+    async def upsert(self, links: Sequence[TrackingLink]) -> None:
+        await self._inner.upsert(links)
+        for link in links:
+            self._uow._link_costs.put(link.id, None)  # type: ignore[arg-type]
+
+
+class ChatterDaysOfEveryAgency(_Wrapped):
+    """``for_agency`` ignores the agency: every agency's chatters."""
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[Any]:
+        rows = (r for r in self._inner._t.values() if start <= r.day < end)
+        return sorted(rows, key=lambda r: (r.day, r.chatter_id))
+
+
 class OneCursorPerCreator(_Wrapped):
     """Cursors keyed by creator alone: every stream reads the last cursor saved for the creator."""
 
@@ -436,6 +453,18 @@ BREAKAGES: tuple[Breakage, ...] = (
         "tracking_links",
         EveryCreatorsLinks,
         {c.check_tracking_links_upsert: r"another creator's links must not leak"},
+    ),
+    Breakage(
+        "chatter days of every agency",
+        "chatter_days",
+        ChatterDaysOfEveryAgency,
+        {c.check_chatter_days_round_trip: r"one agency's rows only"},
+    ),
+    Breakage(
+        "link costs wiped by the sync",
+        "tracking_links",
+        SyncWipesLinkCosts,
+        {c.check_tracking_link_costs: r"a sync must never wipe it"},
     ),
     Breakage(
         "one cursor per creator",

@@ -32,9 +32,10 @@ from onyx_core.accounts import (
 )
 from onyx_core.accounts.model import ApiTokenScope, Role
 from onyx_core.accounts.tokens import csrf_token_for
-from onyx_core.catalog import Creator
+from onyx_core.catalog import Creator, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId, MemberId
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, MemberId, TrackingLinkId
+from onyx_core.money import Money
 from onyx_core.refresh import RefreshRun, RunKind, RunState, RunTrigger
 from onyx_core.tokens import TokenSet
 
@@ -185,6 +186,28 @@ class Tenancy:
             return run_id
 
         agency.remember(run_id)
+        return self.run(make)
+
+    def tracking_link(
+        self, agency: Agency, creator_id: str | None = None, *, gross: int | None = 1_000, net: int | None = 800
+    ) -> str:
+        """A tracking link (stored as a sync would) of ``creator_id``, or of a new creator of ``agency``: its id."""
+        creator_id = creator_id or self.creator(agency)
+        tag = self._tag()
+        link_id, name = f"link-{tag}", f"Link {tag}"
+
+        async def make(deps: AccountsDeps) -> str:
+            link = TrackingLink(
+                TrackingLinkId(link_id), CreatorId(creator_id), name, f"https://fanvue.example/{tag}", "instagram",
+                deps.clock.now(), 100, 10, 20, None if gross is None else Money(gross),
+                None if net is None else Money(net),
+            )  # fmt: skip
+            async with deps.uow() as uow:
+                await uow.tracking_links.upsert([link])
+                await uow.commit()
+            return link_id
+
+        agency.remember(link_id, name, tag)
         return self.run(make)
 
     def member(self, agency: Agency, role: Role = Role.VIEWER, scope: frozenset[str] | None = None) -> str:

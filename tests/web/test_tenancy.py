@@ -1,5 +1,5 @@
 """W7, generated from ``app.routes``: for every route whose path names an object (``{creator_id}``,
-``{member_id}``, ``{invite_id}``, ``{token_id}``, ``{connection_id}``, ``{run_id}``, ``{token}``), agency A gets
+``{member_id}``, ``{invite_id}``, ``{token_id}``, ``{connection_id}``, ``{run_id}``, ``{link_id}``, ``{token}``), agency A gets
 such an object and agency B's owner calls the route with A's id — with a valid body, and the CSRF token on unsafe
 methods — and must get a 404 problem holding 0 bytes of A's data (no id, name or email of A). Then A's owner calls
 it and must not get 404 (else the object never existed and the check proved nothing).
@@ -49,6 +49,7 @@ FACTORIES: dict[str, Factory] = {
     "connection_id": lambda t, a: t.connection(a),
     "token": lambda t, a: t.invite(a, revoked=True)[1],
     "run_id": lambda t, a: t.refresh_run(a),
+    "link_id": lambda t, a: t.tracking_link(a),
 }
 """How to make agency A's object for each path-parameter name."""
 
@@ -72,6 +73,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "display_name": "W7 Joiner",
         "password": PASSWORD,
     },
+    ("PUT", "/api/tracking-links/{link_id}/cost"): {"cents": 100, "currency": "USD"},  # an ISO 4217 code
 }
 """A valid body where the one made from the route's schema (:func:`example`) would not be."""
 

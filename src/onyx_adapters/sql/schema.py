@@ -30,6 +30,7 @@ __all__ = [
     "agency_policies",
     "api_tokens",
     "audit_log",
+    "chatter_days",
     "connections",
     "creator_stats",
     "creators",
@@ -48,6 +49,7 @@ __all__ = [
     "sync_cursors",
     "top_spenders",
     "totp_enrolments",
+    "tracking_link_costs",
     "tracking_links",
     "web_sessions",
     "webhook_payments",
@@ -74,6 +76,8 @@ agencies = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("fanvue_user_uuid", UUID_TEXT, nullable=True),
+    # Agency.timezone: an IANA name, checked by the core before it is written
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
 )
 
 members = Table(
@@ -379,6 +383,32 @@ tracking_links = Table(
     Column("earnings_currency", String(3), nullable=True),
     # TrackingLinkRepository.for_creator
     Index(None, "creator_id"),
+)
+
+chatter_days = Table(
+    "chatter_days",
+    metadata,
+    # Fanvue's chatter leaderboard per UTC day: agency-wide, not split by creator
+    Column("agency_id", ID, ForeignKey("agencies.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("chatter_id", ID, primary_key=True),
+    Column("chatter_name", String(200), nullable=False),
+    Column("messages", BigInteger, nullable=False),
+    Column("ppvs_sent", BigInteger, nullable=False),
+    Column("ppvs_unlocked", BigInteger, nullable=False),
+    Column("revenue_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+tracking_link_costs = Table(
+    "tracking_link_costs",
+    metadata,
+    # entered by the agency; apart from tracking_links, whose rows every sync rewrites (a cost column there would
+    # be wiped by the next upsert)
+    Column("link_id", ID, ForeignKey("tracking_links.id"), primary_key=True),
+    Column("cost_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
 )
 
 sync_cursors = Table(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine, sqlite_file
 from onyx_adapters.sql.repositories import (
     SqlAgencyRepository,
+    SqlChatterDayRepository,
     SqlConnectionRepository,
     SqlCreatorRepository,
     SqlLedgerRepository,
@@ -28,10 +29,12 @@ from onyx_adapters.sql.repositories import (
     SqlSubscriberHistoryRepository,
     SqlSyncCursorRepository,
     SqlTopSpenderRepository,
+    SqlTrackingLinkCostRepository,
     SqlTrackingLinkRepository,
 )
 from onyx_core.ports import (
     AgencyRepository,
+    ChatterDayRepository,
     Cipher,
     ConnectionRepository,
     CreatorRepository,
@@ -40,6 +43,7 @@ from onyx_core.ports import (
     SubscriberHistoryRepository,
     SyncCursorRepository,
     TopSpenderRepository,
+    TrackingLinkCostRepository,
     TrackingLinkRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -73,6 +77,8 @@ class SqlUnitOfWork:
         self.history: SubscriberHistoryRepository = SqlSubscriberHistoryRepository(self)
         self.top_spenders: TopSpenderRepository = SqlTopSpenderRepository(self)
         self.tracking_links: TrackingLinkRepository = SqlTrackingLinkRepository(self)
+        self.link_costs: TrackingLinkCostRepository = SqlTrackingLinkCostRepository(self)
+        self.chatter_days: ChatterDayRepository = SqlChatterDayRepository(self)
         self.cursors: SyncCursorRepository = SqlSyncCursorRepository(self)
 
     # ------------------------------------------------------------------ Transaction (for the repositories)

@@ -267,6 +267,8 @@ class AuditAction(StrEnum):
     WEBHOOK_SECRET_SET = "webhook_secret_set"  # noqa: S105  # pragma: allowlist secret
     STATS_FLOOR_REBUILT = "stats_floor_rebuilt"
     CREATOR_RESYNCED = "creator_resynced"
+    AGENCY_SETTINGS_CHANGED = "agency_settings_changed"
+    LINK_COST_SET = "link_cost_set"
 
 
 @dataclass(frozen=True, slots=True)

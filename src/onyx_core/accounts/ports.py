@@ -26,7 +26,15 @@ from onyx_core.accounts.model import (
 )
 from onyx_core.errors import OnyxError
 from onyx_core.ids import AgencyId, ApiTokenId, InviteId, MemberId
-from onyx_core.ports import AgencyRepository, ConnectionRepository, CreatorRepository, Transaction
+from onyx_core.ports import (
+    AgencyRepository,
+    ChatterDayRepository,
+    ConnectionRepository,
+    CreatorRepository,
+    TrackingLinkCostRepository,
+    TrackingLinkRepository,
+    Transaction,
+)
 
 __all__ = [
     "AccountsUnitOfWork",
@@ -207,6 +215,9 @@ class AccountsUnitOfWork(Transaction, Protocol):
     agencies: AgencyRepository
     creators: CreatorRepository
     connections: ConnectionRepository
+    tracking_links: TrackingLinkRepository
+    link_costs: TrackingLinkCostRepository
+    chatter_days: ChatterDayRepository
     members: MemberRepository
     policies: AgencyPolicyRepository
     throttles: LoginThrottleRepository

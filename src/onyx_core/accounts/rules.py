@@ -39,13 +39,23 @@ class Permission(StrEnum):
     OPERATE = "operate"
     """Run operations: database health, rebuilding a creator's stats floor, re-syncing a creator, connection
     health with token expiry (owners and admins)."""
+    MANAGE_AGENCY_SETTINGS = "manage_agency_settings"
+    """Read and change the agency's name and time zone (the days of its analytics)."""
+    ENTER_LINK_COSTS = "enter_link_costs"
+    """Enter what a tracking link cost (for its ROI), on links of creators within the member's scope."""
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(Permission) - {Permission.READ_AUDIT, Permission.MANAGE_SECURITY_POLICY},
     Role.MANAGER: frozenset(
-        {Permission.VIEW_CREATORS, Permission.REFRESH_STATS, Permission.EXPORT_DATA, Permission.VIEW_CONNECTIONS}
+        {
+            Permission.VIEW_CREATORS,
+            Permission.REFRESH_STATS,
+            Permission.EXPORT_DATA,
+            Permission.VIEW_CONNECTIONS,
+            Permission.ENTER_LINK_COSTS,
+        }
     ),
     Role.VIEWER: frozenset({Permission.VIEW_CREATORS}),
 }

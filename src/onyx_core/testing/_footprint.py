@@ -1,8 +1,8 @@
 """A footprint in every repository a unit of work hands out, for the transaction contracts.
 
 :meth:`Footprint.seed` commits one set of rows (an agency, a creator, a connection, stats records and events, a
-ledger entry, a subscriber day, top spenders, a tracking link, a cursor); :meth:`Footprint.write` changes every
-one of them inside a unit (and adds new ones); :meth:`Footprint.read` reads them all back, per repository. So
+ledger entry, a subscriber day, top spenders, a tracking link and its cost, a cursor); :meth:`Footprint.write`
+changes every one of them inside a unit (and adds new ones); :meth:`Footprint.read` reads them all back. So
 "nothing survives a rollback" and "nothing shows before commit" are checked in each repository, not in one.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from onyx_core.analytics import SubscriberDay
-from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
+from onyx_core.catalog import Agency, ChatterDay, Creator, RankedSpender, TrackingLink, TrackingLinkCost
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import AgencyId, CreatorId, TrackingLinkId
 from onyx_core.ledger import LedgerEntry
@@ -100,6 +100,8 @@ class Footprint:
         await uow.history.upsert([self.day])
         await uow.top_spenders.replace(self.creator.id, self.spenders, T0)
         await uow.tracking_links.upsert([self.link])
+        await uow.link_costs.save(TrackingLinkCost(self.link.id, Money(1_000), T0))
+        await uow.chatter_days.upsert([ChatterDay(self.agency.id, DAY0, "chatter", "Chatter", 9, 3, 1, Money(900))])
         await uow.cursors.save(self.cursor)
 
     async def write(self, uow: UnitOfWork) -> None:
@@ -129,6 +131,14 @@ class Footprint:
         moved = TrackingLink(self.link.id, cid, self.link.name, self.link.url, self.link.platform,
                              self.link.created_at, 31, 4, 5, Money(100), Money(80))  # fmt: skip
         await uow.tracking_links.upsert([moved, self._second_link])
+        await uow.link_costs.save(TrackingLinkCost(self.link.id, Money(1_250), WRITTEN_AT))
+        await uow.link_costs.save(TrackingLinkCost(self._second_link.id, Money(0), WRITTEN_AT))
+        await uow.chatter_days.upsert(
+            [
+                ChatterDay(self.agency.id, DAY0, "chatter", "Chatter", 12, 4, 2, Money(1_800)),
+                ChatterDay(self.agency.id, DAY0, "second", "Second", 1, 1, 1, Money(500)),
+            ]
+        )
         await uow.cursors.save(SyncCursor(cid, Stream.EARNINGS, WRITTEN_AT, backfilled=True, updated_at=WRITTEN_AT))
         await uow.cursors.save(SyncCursor(cid, Stream.REVERSALS, WRITTEN_AT, updated_at=WRITTEN_AT))
 
@@ -145,6 +155,8 @@ class Footprint:
             "history": await uow.history.days(cid, DAY0, DAY0 + timedelta(days=7)),
             "top_spenders": await uow.top_spenders.get(cid),
             "tracking_links": sorted(await uow.tracking_links.for_creator(cid), key=lambda link: link.id),
+            "link_costs": await uow.link_costs.for_links([self.link.id, self._second_link.id]),
+            "chatter_days": await uow.chatter_days.for_agency(self.agency.id, DAY0, DAY0 + timedelta(days=1)),
             "cursors": (await uow.cursors.get(cid, Stream.EARNINGS), await uow.cursors.get(cid, Stream.REVERSALS)),
         }
 

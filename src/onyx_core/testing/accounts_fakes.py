@@ -54,7 +54,14 @@ from onyx_core.accounts.ports import (
     TotpRepository,
 )
 from onyx_core.ids import AgencyId, ApiTokenId, InviteId, MemberId
-from onyx_core.ports import AgencyRepository, ConnectionRepository, CreatorRepository
+from onyx_core.ports import (
+    AgencyRepository,
+    ChatterDayRepository,
+    ConnectionRepository,
+    CreatorRepository,
+    TrackingLinkCostRepository,
+    TrackingLinkRepository,
+)
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork
 from onyx_core.timeutil import require_utc
 
@@ -182,6 +189,9 @@ class InMemoryAccountsUnitOfWork:
         self.agencies: AgencyRepository = self._base.agencies
         self.creators: CreatorRepository = self._base.creators
         self.connections: ConnectionRepository = self._base.connections
+        self.tracking_links: TrackingLinkRepository = self._base.tracking_links
+        self.link_costs: TrackingLinkCostRepository = self._base.link_costs
+        self.chatter_days: ChatterDayRepository = self._base.chatter_days
         self.members: MemberRepository = _Members(self)
         self.policies: AgencyPolicyRepository = _Policies(self._policies)
         self.throttles: LoginThrottleRepository = _Throttles(self)

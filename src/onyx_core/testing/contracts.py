@@ -21,10 +21,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, TrackingLink
+from onyx_core.catalog import Agency, ChatterDay, Creator, TrackingLink, TrackingLinkCost
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.errors import ConcurrentUpdateError
-from onyx_core.ids import AgencyId, ConnectionId, CreatorId
+from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
 from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.money import Money
 from onyx_core.ports import UnitOfWork, UnitOfWorkFactory
@@ -184,7 +184,7 @@ async def check_uncommitted_writes_are_invisible_to_other_units(uow_factory: Uni
 
 async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     """Agencies and creators come back equal; upsert replaces; ``for_agency`` lists by id."""
-    agency = Agency(AgencyId(uid("agency")), "Round Trip Talent", fanvue_user_uuid=uid("fv"))
+    agency = Agency(AgencyId(uid("agency")), "Round Trip Talent", fanvue_user_uuid=uid("fv"), timezone="Europe/Berlin")
     bare = Agency(AgencyId(uid("agency")), "No Fanvue User Yet")
     creators = [
         Creator(CreatorId(uid("creator-b")), agency.id, "bee", "Bee", T0),
@@ -212,14 +212,16 @@ async def check_agency_and_creator_round_trip(uow_factory: UnitOfWorkFactory) ->
             "for_agency must list exactly the agency's creators, ordered by id",
         )
 
-    renamed = Agency(agency.id, "Renamed Talent", agency.fanvue_user_uuid)
+    renamed = Agency(agency.id, "Renamed Talent", agency.fanvue_user_uuid, "America/New_York")
     moved = Creator(creators[0].id, bare.id, "bee2", "Bee Two", creators[0].imported_at)
     async with uow_factory() as uow:
         await uow.agencies.upsert(renamed)
         await uow.creators.upsert(moved)
         await uow.commit()
     async with uow_factory() as uow:
-        _expect(await uow.agencies.get(agency.id) == renamed, "upsert of an existing agency must replace it")
+        _expect(
+            await uow.agencies.get(agency.id) == renamed, "upsert of an existing agency must replace it, time zone too"
+        )
         _expect(await uow.creators.get(moved.id) == moved, "upsert of an existing creator must replace it")
         _expect(await uow.creators.for_agency(agency.id) == [creators[1]], "a moved creator leaves its old agency")
         _expect(
@@ -724,6 +726,73 @@ async def check_tracking_links_upsert(uow_factory: UnitOfWorkFactory) -> None:
         _expect(await uow.tracking_links.for_creator(other_id) == [theirs], "another creator's links must not leak")
         got = await uow.tracking_links.for_creator(creator_id)
         _expect(by_id(got) == by_id([bio_later, story, reel]), "upsert must replace by id and keep the others")
+        _expect(await uow.tracking_links.get(bio.id) == bio_later, "get must find a link by id")
+        _expect(await uow.tracking_links.get(TrackingLinkId(uid("absent"))) is None, "an unknown link must be None")
+
+
+async def check_tracking_link_costs(uow_factory: UnitOfWorkFactory) -> None:
+    """A link's cost round-trips, is replaced by the next one, and survives the sync's upsert of its link."""
+    agency_id, creator_id = await _seed_creator(uow_factory)
+    bio, story = tracking_link(creator_id, "bio", 100, 2_000), tracking_link(creator_id, "story", 40, None)
+    first, eur = TrackingLinkCost(bio.id, Money(5_000), T0), TrackingLinkCost(story.id, Money(0, "EUR"), T0)
+    async with uow_factory() as uow:
+        await uow.tracking_links.upsert([bio, story])
+        await uow.link_costs.save(first)
+        await uow.link_costs.save(eur)
+        await uow.commit()
+    later = TrackingLinkCost(bio.id, Money(7_500), T0 + timedelta(minutes=1))
+    synced = replace(bio, clicks=250)
+    async with uow_factory() as uow:
+        _expect(await uow.link_costs.get(bio.id) == first, "a link's cost must round-trip unchanged")
+        await uow.link_costs.save(later)
+        await uow.tracking_links.upsert([synced])  # what every sync does
+        await uow.commit()
+    absent = TrackingLinkId(uid("absent"))
+    async with uow_factory() as uow:
+        _expect(await uow.link_costs.get(bio.id) == later, "save must replace the cost; a sync must never wipe it")
+        _expect(await uow.link_costs.get(absent) is None, "a link without a cost must be None")
+        _expect(
+            await uow.link_costs.for_links([bio.id, story.id, absent]) == {bio.id: later, story.id: eur},
+            "for_links must give exactly the costs of the links asked for",
+        )
+        _expect(await uow.link_costs.for_links([]) == {}, "for_links of no link must be empty")
+        _expect(
+            await uow.link_costs.for_agency(agency_id) == {bio.id: later, story.id: eur},
+            "for_agency must give the costs of the agency's links",
+        )
+        _expect(await uow.link_costs.for_agency(AgencyId(uid("other"))) == {}, "for_agency must not leak costs")
+
+
+async def check_chatter_days_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    """Chatter days upsert on (agency, day, chatter) and come back by day then chatter, one agency's only."""
+    agency_id, _ = await _seed_creator(uow_factory)
+    other, _ = await _seed_creator(uow_factory)
+    day = T0.date()
+
+    def row(agency: AgencyId, on: date, chatter: str, sent: int, unlocked: int) -> ChatterDay:
+        return ChatterDay(agency, on, chatter, f"Chatter {chatter}", sent * 3, sent, unlocked, Money(unlocked * 900))
+
+    first = [
+        row(agency_id, day, "b", 10, 4),
+        row(agency_id, day, "a", 5, 5),
+        row(agency_id, day + timedelta(1), "a", 2, 0),
+    ]
+    theirs = row(other, day, "a", 7, 7)
+    async with uow_factory() as uow:
+        await uow.chatter_days.upsert([*first, theirs])
+        await uow.commit()
+    corrected = row(agency_id, day, "b", 12, 6)
+    async with uow_factory() as uow:
+        await uow.chatter_days.upsert([corrected])
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.chatter_days.for_agency(agency_id, day, day + timedelta(days=2))
+        one_day = await uow.chatter_days.for_agency(agency_id, day + timedelta(days=1), day + timedelta(days=2))
+        _expect(
+            await uow.chatter_days.for_agency(other, day, day + timedelta(days=1)) == [theirs], "one agency's rows only"
+        )
+    _expect(got == [first[1], corrected, first[2]], "upsert must replace a (day, chatter) row; rows by day, chatter")
+    _expect(one_day == [first[2]], "for_agency must keep to [start, end)")
 
 
 async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
@@ -825,6 +894,8 @@ ALL_CONTRACTS: list[Contract] = [
     check_history_upsert_replaces_days,
     check_top_spenders_replace,
     check_tracking_links_upsert,
+    check_tracking_link_costs,
+    check_chatter_days_round_trip,
     check_cursor_round_trip,
 ]
 """Every check above; run each against a fresh factory (or all against one shared database)."""
@@ -834,6 +905,7 @@ __all__ = [
     "Contract",
     "ContractViolation",
     "check_agency_and_creator_round_trip",
+    "check_chatter_days_round_trip",
     "check_connection_round_trip",
     "check_connection_touch_and_list",
     "check_connection_version_fence",
@@ -846,6 +918,7 @@ __all__ = [
     "check_stats_get_for_update_serialises_writers",
     "check_stats_round_trip",
     "check_top_spenders_replace",
+    "check_tracking_link_costs",
     "check_tracking_links_upsert",
     "check_uncommitted_work_is_discarded",
     "check_uncommitted_writes_are_invisible_to_other_units",

@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from onyx_core.analytics import Period, SubscriberDay
-from onyx_core.catalog import Agency, Creator, RankedSpender, TrackingLink
+from onyx_core.catalog import Agency, ChatterDay, Creator, RankedSpender, TrackingLink, TrackingLinkCost
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.errors import ConcurrentUpdateError, DomainValueError, InvalidCiphertextError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, TrackingLinkId
@@ -39,6 +39,7 @@ from onyx_core.money import USD
 from onyx_core.ports import (
     AgencyRepository,
     Cache,
+    ChatterDayRepository,
     Cipher,
     Clock,
     ConnectionRepository,
@@ -49,6 +50,7 @@ from onyx_core.ports import (
     SubscriberHistoryRepository,
     SyncCursorRepository,
     TopSpenderRepository,
+    TrackingLinkCostRepository,
     TrackingLinkRepository,
     UnitOfWork,
     UpsertResult,
@@ -102,6 +104,8 @@ class InMemoryStore:
         self.history: dict[tuple[CreatorId, date], SubscriberDay] = {}
         self.top_spenders: dict[str, SpenderSnapshot] = {}
         self.tracking_links: dict[TrackingLinkId, TrackingLink] = {}
+        self.link_costs: dict[TrackingLinkId, TrackingLinkCost] = {}
+        self.chatter_days: dict[tuple[AgencyId, date, str], ChatterDay] = {}
         self.cursors: dict[tuple[CreatorId, Stream], SyncCursor] = {}
         self.commits = 0
         """How many commits succeeded."""
@@ -194,6 +198,8 @@ class InMemoryUnitOfWork:
         self._history = _Table(store.history)
         self._top_spenders = _Table(store.top_spenders)
         self._tracking_links = _Table(store.tracking_links)
+        self._link_costs = _Table(store.link_costs)
+        self._chatter_days = _Table(store.chatter_days)
         self._cursors = _Table(store.cursors)
         self._tables: tuple[_Transactional, ...] = (
             self._agencies,
@@ -204,6 +210,8 @@ class InMemoryUnitOfWork:
             self._history,
             self._top_spenders,
             self._tracking_links,
+            self._link_costs,
+            self._chatter_days,
             self._cursors,
         )
         self._events: list[RecordedEvent] = []
@@ -217,6 +225,8 @@ class InMemoryUnitOfWork:
         self.history: SubscriberHistoryRepository = _History(self._history)
         self.top_spenders: TopSpenderRepository = _TopSpenders(self._top_spenders)
         self.tracking_links: TrackingLinkRepository = _TrackingLinks(self._tracking_links)
+        self.link_costs: TrackingLinkCostRepository = _LinkCosts(self)
+        self.chatter_days: ChatterDayRepository = _ChatterDays(self._chatter_days)
         self.cursors: SyncCursorRepository = _Cursors(self._cursors)
 
     async def __aenter__(self) -> Self:
@@ -481,6 +491,43 @@ class _TrackingLinks:
     async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]:
         """Ordered by link id."""
         return sorted((link for link in self._t.values() if link.creator_id == creator_id), key=lambda x: x.id)
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLink | None:
+        return self._t.get(link_id)
+
+
+class _LinkCosts:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._t = uow._link_costs
+
+    async def save(self, cost: TrackingLinkCost) -> None:
+        self._t.put(cost.link_id, cost)
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None:
+        return self._t.get(link_id)
+
+    async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
+        found = {link_id: self._t.get(link_id) for link_id in link_ids}
+        return {link_id: cost for link_id, cost in found.items() if cost is not None}
+
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        creators = {c.id for c in self._uow._creators.values() if c.agency_id == agency_id}
+        links = [link.id for link in self._uow._tracking_links.values() if link.creator_id in creators]
+        return await self.for_links(links)
+
+
+class _ChatterDays:
+    def __init__(self, table: _Table[tuple[AgencyId, date, str], ChatterDay]) -> None:
+        self._t = table
+
+    async def upsert(self, days: Sequence[ChatterDay]) -> None:
+        for row in days:
+            self._t.put((row.agency_id, row.day, row.chatter_id), row)
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
+        rows = (r for r in self._t.values() if r.agency_id == agency_id and start <= r.day < end)
+        return sorted(rows, key=lambda r: (r.day, r.chatter_id))
 
 
 class _Cursors:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from onyx_core.analytics import SubscriberDay
-from onyx_core.catalog import Creator, CreatorProfile, RankedSpender, TrackingLink
+from onyx_core.catalog import ChatterDay, Creator, CreatorProfile, RankedSpender, TrackingLink
 from onyx_core.connections import Connection, ConnectionKind
 from onyx_core.ids import ConnectionId, CreatorId
 from onyx_core.ledger import LedgerEntry
@@ -44,6 +44,8 @@ class FakeFanvue:
     top_spenders: dict[CreatorId, list[RankedSpender]] = field(default_factory=dict)
     """Per creator; the key ``None`` is the agency-wide list."""
     links: dict[CreatorId, list[TrackingLink]] = field(default_factory=dict)
+    chatter_days: dict[date, list[ChatterDay]] = field(default_factory=dict)
+    """The chatter leaderboard per UTC day (answered to agency connections only, as Fanvue does)."""
     unassigned: set[tuple[ConnectionId, CreatorId]] = field(default_factory=set)
     """(agency connection, creator) pairs answered with "not assigned to team member"."""
     page_size: int = 2
@@ -163,3 +165,9 @@ class FakeFanvue:
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]:
         self._enter("fetch_tracking_links", connection, creator)
         return list(self.links.get(creator.id, []))
+
+    async def fetch_chatter_days(self, connection: Connection, day: date) -> list[ChatterDay]:
+        self._enter("fetch_chatter_days", connection, None)
+        if connection.kind is not ConnectionKind.AGENCY:
+            raise SourceUnavailableError(MissingReason.PERMISSION, "the chatter leaderboard is the agency's")
+        return [row for row in self.chatter_days.get(day, []) if row.agency_id == connection.agency_id]

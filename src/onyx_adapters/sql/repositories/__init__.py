@@ -10,14 +10,17 @@ from onyx_adapters.sql.repositories.connections import SqlConnectionRepository, 
 from onyx_adapters.sql.repositories.ledger import SqlLedgerRepository
 from onyx_adapters.sql.repositories.stats import SqlStatsRepository
 from onyx_adapters.sql.repositories.streams import (
+    SqlChatterDayRepository,
     SqlSubscriberHistoryRepository,
     SqlSyncCursorRepository,
     SqlTopSpenderRepository,
+    SqlTrackingLinkCostRepository,
     SqlTrackingLinkRepository,
 )
 
 __all__ = [
     "SqlAgencyRepository",
+    "SqlChatterDayRepository",
     "SqlConnectionRepository",
     "SqlCreatorRepository",
     "SqlLedgerRepository",
@@ -25,6 +28,7 @@ __all__ = [
     "SqlSubscriberHistoryRepository",
     "SqlSyncCursorRepository",
     "SqlTopSpenderRepository",
+    "SqlTrackingLinkCostRepository",
     "SqlTrackingLinkRepository",
     "Transaction",
     "decode_tokens",

@@ -15,7 +15,7 @@ __all__ = ["SqlAgencyRepository", "SqlCreatorRepository"]
 
 
 def _agency(row: Any) -> Agency:
-    return Agency(AgencyId(row.id), row.name, row.fanvue_user_uuid)
+    return Agency(AgencyId(row.id), row.name, row.fanvue_user_uuid, row.timezone)
 
 
 def _creator(row: Any) -> Creator:
@@ -34,7 +34,12 @@ class SqlAgencyRepository:
         return None if row is None else _agency(row)
 
     async def upsert(self, agency: Agency) -> None:
-        row = {"id": agency.id, "name": agency.name, "fanvue_user_uuid": agency.fanvue_user_uuid}
+        row = {
+            "id": agency.id,
+            "name": agency.name,
+            "fanvue_user_uuid": agency.fanvue_user_uuid,
+            "timezone": agency.timezone,
+        }
         conn = await self._tx.writer()
         await conn.execute(upsert(self._tx.dialect, agencies, [row], ["id"]))
 

@@ -9,18 +9,28 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, chunks, upsert
-from onyx_adapters.sql.schema import subscriber_days, sync_cursors, top_spenders, tracking_links
+from onyx_adapters.sql.schema import (
+    chatter_days,
+    creators,
+    subscriber_days,
+    sync_cursors,
+    top_spenders,
+    tracking_link_costs,
+    tracking_links,
+)
 from onyx_core.analytics import SubscriberDay
-from onyx_core.catalog import RankedSpender, TrackingLink
-from onyx_core.ids import CreatorId, FanId, TrackingLinkId
+from onyx_core.catalog import ChatterDay, RankedSpender, TrackingLink, TrackingLinkCost
+from onyx_core.ids import AgencyId, CreatorId, FanId, TrackingLinkId
 from onyx_core.money import Money
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
 
 __all__ = [
+    "SqlChatterDayRepository",
     "SqlSubscriberHistoryRepository",
     "SqlSyncCursorRepository",
     "SqlTopSpenderRepository",
+    "SqlTrackingLinkCostRepository",
     "SqlTrackingLinkRepository",
 ]
 
@@ -172,6 +182,105 @@ class SqlTrackingLinkRepository:
         )
         conn = await self._tx.reader()
         return [_link(r) for r in await conn.execute(query)]
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLink | None:
+        conn = await self._tx.reader()
+        row = (await conn.execute(select(tracking_links).where(tracking_links.c.id == link_id))).one_or_none()
+        return None if row is None else _link(row)
+
+
+def _cost(r: Any) -> TrackingLinkCost:
+    return TrackingLinkCost(TrackingLinkId(r.link_id), Money(int(r.cost_cents), r.currency), r.set_at)
+
+
+class SqlTrackingLinkCostRepository:
+    """Implements :class:`~onyx_core.ports.TrackingLinkCostRepository`: one row per link, upserted on its id."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def save(self, cost: TrackingLinkCost) -> None:
+        row = {"link_id": cost.link_id, "cost_cents": cost.cost.cents, "currency": cost.cost.currency}
+        conn = await self._tx.writer()
+        await conn.execute(upsert(self._tx.dialect, tracking_link_costs, [{**row, "set_at": cost.set_at}], ["link_id"]))
+
+    async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None:
+        conn = await self._tx.reader()
+        query = select(tracking_link_costs).where(tracking_link_costs.c.link_id == link_id)
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else _cost(row)
+
+    async def for_links(self, link_ids: Sequence[TrackingLinkId]) -> dict[TrackingLinkId, TrackingLinkCost]:
+        found: dict[TrackingLinkId, TrackingLinkCost] = {}
+        if not link_ids:
+            return found
+        conn = await self._tx.reader()
+        for chunk in chunks(list(dict.fromkeys(link_ids))):
+            query = select(tracking_link_costs).where(tracking_link_costs.c.link_id.in_(chunk))
+            for row in await conn.execute(query):
+                cost = _cost(row)
+                found[cost.link_id] = cost
+        return found
+
+    async def for_agency(self, agency_id: AgencyId) -> dict[TrackingLinkId, TrackingLinkCost]:
+        query = (
+            select(tracking_link_costs)
+            .join(tracking_links, tracking_links.c.id == tracking_link_costs.c.link_id)
+            .join(creators, creators.c.id == tracking_links.c.creator_id)
+            .where(creators.c.agency_id == agency_id)
+        )
+        conn = await self._tx.reader()
+        return {cost.link_id: cost for cost in map(_cost, await conn.execute(query))}
+
+
+class SqlChatterDayRepository:
+    """Implements :class:`~onyx_core.ports.ChatterDayRepository`: upsert on (agency_id, day, chatter_id)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def upsert(self, days: Sequence[ChatterDay]) -> None:
+        if not days:
+            return
+        keys = ("agency_id", "day", "chatter_id")
+        rows = [
+            {
+                "agency_id": d.agency_id,
+                "day": d.day,
+                "chatter_id": d.chatter_id,
+                "chatter_name": d.chatter_name,
+                "messages": d.messages,
+                "ppvs_sent": d.ppvs_sent,
+                "ppvs_unlocked": d.ppvs_unlocked,
+                "revenue_cents": d.revenue.cents,
+                "currency": d.revenue.currency,
+            }
+            for d in days
+        ]
+        conn = await self._tx.writer()
+        for chunk in chunks(_last_per_key(rows, keys)):
+            await conn.execute(upsert(self._tx.dialect, chatter_days, chunk, keys))
+
+    async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
+        query = (
+            select(chatter_days)
+            .where(chatter_days.c.agency_id == agency_id, chatter_days.c.day >= start, chatter_days.c.day < end)
+            .order_by(chatter_days.c.day, by_text(self._tx.dialect, chatter_days.c.chatter_id))
+        )
+        conn = await self._tx.reader()
+        return [
+            ChatterDay(
+                AgencyId(r.agency_id),
+                r.day,
+                r.chatter_id,
+                r.chatter_name,
+                int(r.messages),
+                int(r.ppvs_sent),
+                int(r.ppvs_unlocked),
+                Money(int(r.revenue_cents), r.currency),
+            )
+            for r in await conn.execute(query)
+        ]
 
 
 class SqlSyncCursorRepository:

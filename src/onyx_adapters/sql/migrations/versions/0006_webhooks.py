@@ -2,7 +2,7 @@
 (one row per delivered payment, pointing at the ledger row that stands for it: provisional, then polled).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 11:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import onyx_adapters.sql.types
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 active run per key (one refresh-all per agency) across processes.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-04 11:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import onyx_adapters.sql.types
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

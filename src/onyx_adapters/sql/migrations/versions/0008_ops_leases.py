@@ -1,8 +1,8 @@
 """Operations: the ``ops_leases`` table, a lease row per exclusive operation (the heartbeat endpoint's tick), so
 concurrent callers in any number of processes run it at most once at a time.
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 11:30:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import onyx_adapters.sql.types
 
-revision = "0009"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
