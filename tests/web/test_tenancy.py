@@ -1,8 +1,8 @@
 """W7, generated from ``app.routes``: for every route whose path names an object (``{creator_id}``,
-``{member_id}``, ``{invite_id}``, ``{token_id}``, ``{connection_id}``, ``{run_id}``, ``{link_id}``, ``{token}``), agency A gets
-such an object and agency B's owner calls the route with A's id — with a valid body, and the CSRF token on unsafe
-methods — and must get a 404 problem holding 0 bytes of A's data (no id, name or email of A). Then A's owner calls
-it and must not get 404 (else the object never existed and the check proved nothing).
+``{member_id}``, ``{invite_id}``, ``{token_id}``, ``{connection_id}``, ``{run_id}``, ``{link_id}``, ``{token}``),
+agency A gets such an object and agency B's owner calls the route with A's id — with a valid body, and the CSRF
+token on unsafe methods — and must get a 404 problem holding 0 bytes of A's data (no id, name or email of A). Then
+A's owner calls it and must not get 404 (else the object never existed and the check proved nothing).
 
 The objects are made by :data:`FACTORIES`, keyed by path-parameter name, through the core's use cases or the SQL
 repositories. A route with a path parameter in neither :data:`FACTORIES` nor :data:`NOT_OBJECT_IDS` fails
