@@ -182,6 +182,16 @@ class IgnoresTheMetricFilter(_Wrapped):
         return list(await self._inner.events(creator_id))
 
 
+class EventPagesOldestFirst(_Wrapped):
+    """``event_page`` in saved order, oldest first (an ``ORDER BY id`` without ``DESC``), its ``before`` ignored."""
+
+    async def event_page(
+        self, creator_id: CreatorId, *, metric: str | None = None, before: int | None = None, limit: int = 100
+    ) -> list[Any]:
+        page = await self._inner.event_page(creator_id, metric=metric, limit=1_000_000)
+        return list(reversed(page))[:limit]
+
+
 # ----------------------------------------------------------------------------- the other repositories
 
 
@@ -414,6 +424,12 @@ BREAKAGES: tuple[Breakage, ...] = (
         IgnoresTheMetricFilter,
         {c.check_stats_round_trip: r"events\(metric\) filters"},
         machine=r"events\(creator, metric\) must hold exactly that metric's events",
+    ),
+    Breakage(
+        "event pages oldest first",
+        "stats",
+        EventPagesOldestFirst,
+        {c.check_stats_for_creators_and_event_pages: r"event_page is newest first"},
     ),
     Breakage(
         "ledger written outside the transaction",

@@ -98,5 +98,7 @@ def test_the_machine_catches_a_broken_merge_by_its_rule(
     monkeypatch: pytest.MonkeyPatch, broken: Merge, rule: str
 ) -> None:
     monkeypatch.setattr(machines, "merge_all", broken)
+    # 300 runs, not HUNT's 100: the floor breakage needs a refund, a floor and a drop in one run, and the
+    # derandomized search of hypothesis 6.170 first meets one after 100-200 runs (the others within a few)
     with pytest.raises(ContractViolation, match=rule):
-        run_state_machine_as_test(stats_machine(in_memory_factory), settings=HUNT)
+        run_state_machine_as_test(stats_machine(in_memory_factory), settings=settings(HUNT, max_examples=300))

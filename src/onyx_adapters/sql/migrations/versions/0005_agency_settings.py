@@ -53,5 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("chatter_days")
     op.drop_table("tracking_link_costs")
-    with op.batch_alter_table("agencies", schema=None) as batch_op:
-        batch_op.drop_column("timezone")
+    # a plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch would copy the table, and dropping the old
+    # agencies table fails the foreign keys that point at it
+    op.drop_column("agencies", "timezone")
