@@ -587,6 +587,17 @@ class FanvueGateway:
             for row in board.data
         ]
 
+    async def count_chatter_messages(self, connection: Connection, start: date, end: date) -> int:
+        """The chatters' messages over the UTC days ``[start, end)``: the leaderboard of the whole range (one
+        request; the agency's grant only, like :meth:`fetch_chatter_days`)."""
+        if connection.kind is not ConnectionKind.AGENCY:
+            raise SourceUnavailableError(MissingReason.PERMISSION, "the chatter leaderboard needs the agency's grant")
+        client = self._client(connection)
+        board = await self._guard(
+            client.agencies.chatter_leaderboard(start_date=_day_start(start), end_date=_day_start(end))
+        )
+        return sum(row.messages for row in board.data)
+
     async def fetch_tracking_links(self, connection: Connection, creator: Creator) -> list[TrackingLink]:
         """Every tracking link of the creator (all cursor pages). A link that never earned has no earnings."""
         client = self._client(connection)

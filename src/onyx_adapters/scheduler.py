@@ -7,7 +7,8 @@ at most ``sync_policy.concurrency`` creators at a time. A tick waits for its syn
 next tick instead of overlapping it, so one creator's sync never runs twice at once. Fanvue's throttling cannot
 hold a tick: every job, the import and the agency-wide top spenders included, sits out 429s only for
 ``sync_policy.job_budget`` and then stops, partial, until a later tick (:mod:`onyx_core.budget`). The distributed
-runner (:mod:`onyx_adapters.workers`) runs the same use cases.
+runner (:mod:`onyx_adapters.workers`) runs the same use cases. At the agency-wide top spenders' interval each agency's
+chatter leaderboard of the last two UTC days is stored too (the PPV unlock rate's source), with its own grant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Schedule
 from onyx_core.usecases import (
+    ChatterDaysReport,
     CreatorSyncReport,
     ImportReport,
     MaintenanceReport,
@@ -34,6 +36,7 @@ from onyx_core.usecases import (
     import_creators,
     maintain_tokens,
     record_agency_top_spenders,
+    record_recent_chatter_days,
     sync_creator,
 )
 from onyx_core.usecases.context import budgeted, retry_at_of
@@ -54,10 +57,11 @@ class TickReport:
     maintenance: MaintenanceReport | None = None
     imports: dict[AgencyId, ImportReport] = field(default_factory=dict)
     synced: list[CreatorSyncReport] = field(default_factory=list)
+    chatter_days: dict[AgencyId, ChatterDaysReport] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     """Steps that could not run (an import Fanvue refused, a creator's sync that raised), with why."""
     budgets: list[JobBudget] = field(default_factory=list)
-    """The budgets of the tick's own steps (imports, agency-wide top spenders)."""
+    """The budgets of the tick's own steps (imports, agency-wide top spenders, chatter days)."""
 
     @property
     def partial(self) -> bool:
@@ -95,9 +99,9 @@ class Scheduler:
 
     @property
     def last_runs(self) -> dict[str, datetime]:
-        """When each interval step (maintenance, each agency's import and top spenders) last ran: pass it to the
-        next :class:`Scheduler` (``last_runs=``) to tick on where this one stopped, in another process (the
-        heartbeat endpoint stores it between calls)."""
+        """When each interval step (maintenance, each agency's import, top spenders and chatter days) last ran:
+        pass it to the next :class:`Scheduler` (``last_runs=``) to tick on where this one stopped, in another
+        process (the heartbeat endpoint stores it between calls)."""
         return dict(self._last)
 
     def _due(self, what: str, every: timedelta, now: datetime) -> bool:
@@ -130,6 +134,14 @@ class Scheduler:
             top = budgeted(ctx, record_agency_top_spenders(ctx, agency_id), report.budgets) if due else None
             if top is not None and await self._step(report, key, top) is not None:
                 self._last[key] = now
+            key = f"chatter_days:{agency_id}"
+            if self._due(key, self.schedule.top_spenders_every, now):
+                # marked on the attempt: a grant Fanvue refuses is asked again at the next interval, not every tick
+                self._last[key] = now
+                call = budgeted(ctx, record_recent_chatter_days(ctx, agency_id), report.budgets)
+                chatters = await self._step(report, key, call)
+                if chatters is not None:
+                    report.chatter_days[agency_id] = chatters
         log.info("tick at %s: %d creator(s) synced, partial=%s", now.isoformat(), len(report.synced), report.partial)
         if self._on_tick is not None:
             self._on_tick(report)

@@ -52,6 +52,7 @@ from onyx_core.usecases import (
     import_creators,
     maintain_tokens,
     record_agency_top_spenders,
+    record_recent_chatter_days,
     sync_creator,
 )
 from onyx_fanvue.redaction import install_log_filter
@@ -210,14 +211,27 @@ def make_app(
 
     @app.task(name=AGENCY_TOP_SPENDERS, pass_context=True, retry=retry)
     async def agency_top_spenders_task(context: procrastinate.JobContext, agency_id: str) -> dict[str, Any]:
+        # the agency-wide snapshots: the combined top spenders and the chatter leaderboard's last two UTC days,
+        # each failing on its own (a refused leaderboard stores nothing and leaves the ranking stored)
         runtime = await provider.get()
+        answer: dict[str, Any] = {"agency": agency_id}
         try:
             report = await record_agency_top_spenders(runtime.ctx, AgencyId(agency_id))
         except SourceUnavailableError as failure:
             log.warning("agency top spenders of %s: Fanvue unavailable (%s)", agency_id, failure.reason)
-            return {"agency": agency_id, "failure": failure.reason.value}
-        log.info("agency top spenders job %s, agency %s: %d rows", context.job.id, agency_id, report.rows)
-        return {"agency": agency_id, "rows": report.rows}
+            answer["failure"] = failure.reason.value
+        else:
+            log.info("agency top spenders job %s, agency %s: %d rows", context.job.id, agency_id, report.rows)
+            answer["rows"] = report.rows
+        try:
+            chatters = await record_recent_chatter_days(runtime.ctx, AgencyId(agency_id))
+        except SourceUnavailableError as failure:
+            log.warning("chatter days of %s: Fanvue unavailable (%s)", agency_id, failure.reason)
+            answer["chatter_failure"] = failure.reason.value
+        else:
+            log.info("chatter days job %s, agency %s: %d rows", context.job.id, agency_id, chatters.rows)
+            answer["chatter_rows"] = chatters.rows
+        return answer
 
     @app.periodic(cron=PRUNE_CRON, periodic_id="prune")
     @app.task(name=PRUNE_QUEUE, retry=False, lock="prune", queueing_lock="prune")

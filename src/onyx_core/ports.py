@@ -392,6 +392,11 @@ class FanvuePort(Protocol):
         answers it to agency admins with ``read:agency`` only)."""
         ...
 
+    async def count_chatter_messages(self, connection: Connection, start: date, end: date) -> int:
+        """The messages every chatter of the agency sent over the UTC days ``[start, end)``, in one request (the
+        leaderboard's range is one aggregate, not a row per day): whether a look-back has anything to store."""
+        ...
+
 
 class GrantRefresher(Protocol):
     """Refreshes a connection's OAuth tokens ahead of need (the maintenance job's half of the token policy).

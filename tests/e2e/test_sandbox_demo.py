@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from onyx_adapters.cli.sandbox_demo import OWN_CONNECTIONS, demo_spec, run_sandbox_demo, sqlite_url
-from onyx_fanvue.sandbox.world import build_world
+from onyx_adapters.cli.sandbox_demo import DEMO_AGENCY, OWN_CONNECTIONS, demo_spec, run_sandbox_demo, sqlite_url
+from onyx_core.usecases.chatters import LOOKBACK_CHATTER_DAYS
+from onyx_fanvue.sandbox.world import World, build_world
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SEED = 1
@@ -27,6 +28,30 @@ def _ledger(path: Path) -> dict[str, tuple[int, int]]:
             "SELECT creator_id, sum(net_cents), sum(kind != 'earning') FROM ledger_entries GROUP BY creator_id"
         ).fetchall()
     return {creator: (net, reversals) for creator, net, reversals in rows}
+
+
+def _unlocks(path: Path) -> tuple[int, int]:
+    """The demo agency's stored chatter days: (PPVs unlocked, PPVs sent)."""
+    with sqlite3.connect(path) as db:
+        unlocked, sent = db.execute(
+            "SELECT sum(ppvs_unlocked), sum(ppvs_sent) FROM chatter_days WHERE agency_id = ?", (DEMO_AGENCY,)
+        ).fetchone()
+    return unlocked, sent
+
+
+def _world_unlocks(world: World) -> tuple[int, int]:
+    """The truth: the PPVs team members sent in the look-back's whole UTC days (the leaderboard lags a day)."""
+    today = NOW.replace(hour=0)
+    start = today - timedelta(days=LOOKBACK_CHATTER_DAYS - 1)
+    members = {m.uuid for m in world.members()}
+    sent = [
+        m
+        for chats in world.chats.values()
+        for chat in chats
+        for m in chat.messages
+        if m.sent_by_user_id in members and m.price is not None and start <= m.sent_at < today
+    ]
+    return sum(m.purchased_at is not None for m in sent), len(sent)
 
 
 async def _run(url: str) -> str:
@@ -75,6 +100,12 @@ async def test_the_sandbox_agency_syncs_into_sqlite_idempotently_with_tokens_enc
         revenue = dict(db.execute("SELECT creator_id, value FROM creator_stats WHERE metric = 'revenue_total'"))
     for creator in world.creators:
         assert revenue[creator.uuid] == truth(creator.uuid)[0]
+
+    # the PPV unlock rate's source: the chatter leaderboard's days, as the sandbox counts them
+    unlocked, sent = _unlocks(path)
+    assert sent > 0, "the demo must leave unlock data in the database"
+    assert (unlocked, sent) == _world_unlocks(world)
+    assert "chatter leaderboard (PPV unlock rate):" in first
 
     counts = _row_counts(path)
     assert counts["connections"] == 1 + OWN_CONNECTIONS

@@ -9,6 +9,7 @@ from harness import synced_world
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_core.schedule import Schedule, SyncJob
 from onyx_core.usecases import MaintenanceOutcome
+from onyx_core.usecases.chatters import LOOKBACK_CHATTER_DAYS
 
 
 def _jobs(report: TickReport) -> dict[str, set[str]]:
@@ -52,6 +53,10 @@ async def test_ticks_run_each_job_at_its_interval(sync_database_url: str) -> Non
         assert len(ran) == 3
         assert all(m.count(MaintenanceOutcome.REFRESHED) == 0 for m in ran)
         assert not any(r.partial for r in reports)
+        # the chatter leaderboard at the agency-wide top spenders' interval (an hour): the first tick only, a
+        # first run's look-back
+        assert [i for i, r in enumerate(reports) if r.chatter_days] == [0]
+        assert reports[0].chatter_days[world.agency].days == LOOKBACK_CHATTER_DAYS
 
 
 async def test_a_restarted_scheduler_resumes_from_the_stored_freshness(sync_database_url: str) -> None:

@@ -126,6 +126,9 @@ async def run_sandbox_demo(
         print_reports(report.creators, {c.id: c.handle for c in creators}, console)
         if report.top_spenders is not None:
             console.print(f"agency-wide top spenders: {report.top_spenders.rows}")
+        if report.chatter_days is not None:
+            chatters = report.chatter_days
+            console.print(f"chatter leaderboard (PPV unlock rate): {chatters.rows} rows over {chatters.days} UTC days")
         for step, why in sorted(report.failures.items()):
             console.print(f"{step}: {why}")
         console.print()

@@ -171,3 +171,15 @@ class FakeFanvue:
         if connection.kind is not ConnectionKind.AGENCY:
             raise SourceUnavailableError(MissingReason.PERMISSION, "the chatter leaderboard is the agency's")
         return [row for row in self.chatter_days.get(day, []) if row.agency_id == connection.agency_id]
+
+    async def count_chatter_messages(self, connection: Connection, start: date, end: date) -> int:
+        self._enter("count_chatter_messages", connection, None)
+        if connection.kind is not ConnectionKind.AGENCY:
+            raise SourceUnavailableError(MissingReason.PERMISSION, "the chatter leaderboard is the agency's")
+        return sum(
+            row.messages
+            for day, rows in self.chatter_days.items()
+            if start <= day < end
+            for row in rows
+            if row.agency_id == connection.agency_id
+        )

@@ -1,5 +1,11 @@
 """Use cases: async functions over ports that each do one job. They decide; adapters only carry out."""
 
+from onyx_core.usecases.chatters import (
+    ChatterDaysReport,
+    record_chatter_days,
+    record_recent_chatter_days,
+    unlock_rate,
+)
 from onyx_core.usecases.context import Context, choose_connection, for_each_creator, with_connection
 from onyx_core.usecases.import_creators import ImportReport, import_creators
 from onyx_core.usecases.maintain_tokens import (
@@ -44,6 +50,7 @@ __all__ = [
     "RETRYABLE",
     "AgencyStatsRefresh",
     "AgencySyncReport",
+    "ChatterDaysReport",
     "ConnectionMaintenance",
     "Context",
     "CreatorSyncReport",
@@ -70,7 +77,9 @@ __all__ = [
     "merge_observations",
     "reconcile_ledger",
     "record_agency_top_spenders",
+    "record_chatter_days",
     "record_observations",
+    "record_recent_chatter_days",
     "record_subscriber_history",
     "record_top_spenders",
     "refresh_agency_stats",
@@ -79,5 +88,6 @@ __all__ = [
     "sync_creator",
     "sync_ledger",
     "sync_tracking_links",
+    "unlock_rate",
     "with_connection",
 ]

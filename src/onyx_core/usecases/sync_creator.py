@@ -13,6 +13,7 @@ from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import Freshness, Schedule, SyncJob, due_jobs
 from onyx_core.stats import RETRYABLE_REASONS, MissingReason
 from onyx_core.sync import Stream
+from onyx_core.usecases.chatters import ChatterDaysReport, record_recent_chatter_days
 from onyx_core.usecases.context import Context, budgeted, for_each_creator, require_agency, retry_at_of
 from onyx_core.usecases.import_creators import ImportReport, import_creators
 from onyx_core.usecases.rankings import (
@@ -148,17 +149,21 @@ async def sync_creator(
 
 @dataclass(frozen=True, slots=True)
 class AgencySyncReport:
-    """What an agency-wide sync did: the import, each creator's sync, and the agency-wide top spenders."""
+    """What an agency-wide sync did: the import, each creator's sync, the agency-wide top spenders and the chatter
+    leaderboard's recent days."""
 
     agency_id: AgencyId
     imported: ImportReport | None
     creators: tuple[CreatorSyncReport, ...]
     top_spenders: SnapshotReport | None
     failures: dict[str, str]
-    """Steps that failed outside a creator's own jobs (import, agency top spenders, a creator's sync raising)."""
+    """Steps that failed outside a creator's own jobs (import, agency top spenders, chatter days, a creator's sync
+    raising)."""
     own_retry_at: datetime | None = None
-    """When Fanvue's rate limit lets the import and the agency-wide top spenders in again (``None``: it refused
-    neither)."""
+    """When Fanvue's rate limit lets the import, the agency-wide top spenders and the chatter days in again
+    (``None``: it refused none)."""
+    chatter_days: ChatterDaysReport | None = None
+    """The chatter leaderboard's last UTC days stored (``None``: not run, or refused: see ``failures``)."""
 
     @property
     def partial(self) -> bool:
@@ -181,7 +186,8 @@ async def sync_agency(
 ) -> AgencySyncReport:
     """Import the agency's creators (unless ``import_first`` is false), sync each of them (at most
     ``sync_policy.concurrency`` at a time) and, with the top-spenders job, the agency-wide top 50 (when at least
-    one creator's ranking was refreshed).
+    one creator's ranking was refreshed) and the chatter leaderboard of the last two UTC days (the agency's own
+    grant only: refused, it is a failure of its own and stores nothing).
 
     An import that fails leaves the stored creators as they are and their sync still runs."""
     await require_agency(ctx, agency_id)
@@ -211,7 +217,13 @@ async def sync_agency(
             top = await budgeted(ctx, record_agency_top_spenders(ctx, agency_id), budgets)
         except SourceUnavailableError as failure:
             failures["agency_top_spenders"] = failure.reason.value
-    return AgencySyncReport(agency_id, imported, tuple(reports.values()), top, failures, retry_at_of(budgets))
+    chatters: ChatterDaysReport | None = None
+    if SyncJob.TOP_SPENDERS in wanted:  # the same cadence as the agency's ranking, both agency-wide snapshots
+        try:
+            chatters = await budgeted(ctx, record_recent_chatter_days(ctx, agency_id), budgets)
+        except SourceUnavailableError as failure:
+            failures["chatter_days"] = failure.reason.value
+    return AgencySyncReport(agency_id, imported, tuple(reports.values()), top, failures, retry_at_of(budgets), chatters)
 
 
 async def creator_freshness(ctx: Context, creator_id: CreatorId) -> Freshness:
