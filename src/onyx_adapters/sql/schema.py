@@ -78,6 +78,8 @@ agencies = Table(
     Column("fanvue_user_uuid", UUID_TEXT, nullable=True),
     # Agency.timezone: an IANA name, checked by the core before it is written
     Column("timezone", String(64), nullable=False, server_default="UTC"),
+    # bumped by every write of the agency-wide data the dashboard reads (chatter days): the response cache's stamp
+    Column("data_version", BigInteger, nullable=False, server_default="0"),
 )
 
 members = Table(
@@ -258,6 +260,9 @@ creators = Table(
     Column("handle", String(200), nullable=False),
     Column("display_name", String(200), nullable=False),
     Column("imported_at", UtcDateTime(), nullable=False),
+    # bumped in the same transaction by every write that changes the creator's dashboard data (ledger rows,
+    # stats, subscriber days, tracking links and their costs, her names): the response cache's stamp
+    Column("data_version", BigInteger, nullable=False, server_default="0"),
     # CreatorRepository.for_agency: the agency's creators by id
     Index(None, "agency_id", "id"),
 )

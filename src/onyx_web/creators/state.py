@@ -7,6 +7,9 @@ The cache is the 60 s / 500-entry :class:`~onyx_adapters.cache.TtlCache`. Its ke
 scope). A refresh of this process that stores new stats bumps the agency's generation (:meth:`CreatorsState.stored`)
 and a sync of any process moves the stamp (the newest ``recorded_at`` of the agency's stats, one small read): either
 way every entry of that agency becomes unreachable at once (and leaves by ttl or LRU).
+
+The dashboard (:mod:`onyx_web.analytics.dashboard`) shares this one cache and these keys, adding the agency's data
+stamp (:func:`~onyx_adapters.sql.repositories.versions.dashboard_stamp`) to what it asks for.
 """
 
 from __future__ import annotations

@@ -42,12 +42,17 @@ def insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
 
 
 def upsert(
-    dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], *, counter: str | None = None
 ) -> postgresql.Insert | sqlite.Insert:
     """``INSERT … ON CONFLICT (keys) DO UPDATE SET <every other column> = excluded.<column>``: the idempotent
-    write on a natural key. ``rows`` must not repeat a key (PostgreSQL refuses to update a row twice)."""
+    write on a natural key. ``rows`` must not repeat a key (PostgreSQL refuses to update a row twice). A
+    ``counter`` column (a data version) is never reset to its default: an update adds one to it."""
     stmt = insert(dialect, table).values(list(rows))
-    others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    others: dict[str, Any] = {
+        c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys and c.name != counter
+    }
+    if counter is not None:
+        others[counter] = table.c[counter] + 1
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=others)
 
 

@@ -41,7 +41,7 @@ class SqlAgencyRepository:
             "timezone": agency.timezone,
         }
         conn = await self._tx.writer()
-        await conn.execute(upsert(self._tx.dialect, agencies, [row], ["id"]))
+        await conn.execute(upsert(self._tx.dialect, agencies, [row], ["id"], counter="data_version"))
 
     async def list(self) -> list[Agency]:
         conn = await self._tx.reader()
@@ -76,4 +76,4 @@ class SqlCreatorRepository:
             "imported_at": creator.imported_at,
         }
         conn = await self._tx.writer()
-        await conn.execute(upsert(self._tx.dialect, creators, [row], ["id"]))
+        await conn.execute(upsert(self._tx.dialect, creators, [row], ["id"], counter="data_version"))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
+from onyx_adapters.sql.repositories.versions import bump_creators
 from onyx_adapters.sql.repositories.webhooks import settle_provisional
 from onyx_adapters.sql.schema import ledger_entries
 from onyx_core.analytics import Period
@@ -114,7 +115,7 @@ def _statements(dialect: str) -> tuple[Any, Any]:
     )
     return (
         fresh.returning(ledger_entries.c.creator_id, ledger_entries.c.key),
-        correct.returning(ledger_entries.c.key),
+        correct.returning(ledger_entries.c.creator_id, ledger_entries.c.key),
     )
 
 
@@ -125,7 +126,9 @@ class SqlLedgerRepository:
     exact even with concurrent writers: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows inserted,
     then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that changed
     (a row whose content is equal is neither written nor returned). New rows then settle the provisional entries
-    of webhooks they confirm (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`).
+    of webhooks they confirm (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`). Last, the
+    creators whose rows changed get their data version bumped (:mod:`~onyx_adapters.sql.repositories.versions`):
+    an upsert that changes nothing moves no stamp.
     """
 
     def __init__(self, tx: Transaction) -> None:
@@ -134,6 +137,7 @@ class SqlLedgerRepository:
     async def upsert(self, entries: Sequence[LedgerEntry]) -> UpsertResult:
         inserted: list[tuple[int, LedgerEntry]] = []
         updated = 0
+        touched: set[str] = set()
         if not entries:
             return UpsertResult((), 0)
         conn = await self._tx.writer()
@@ -147,9 +151,14 @@ class SqlLedgerRepository:
                 inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
                 existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
                 if existing:
-                    updated += len((await conn.execute(correct, existing)).all())
+                    corrected = (await conn.execute(correct, existing)).all()
+                    updated += len(corrected)
+                    touched.update(row.creator_id for row in corrected)
         # a polled row that a webhook announced replaces its provisional entry here, in the same transaction
         await settle_provisional(self._tx, [entry for _, entry in inserted])
+        # after the settlement's advisory lock (see versions); a settled row's creator is one of the inserted rows'
+        touched.update(entry.creator_id for _, entry in inserted)
+        await bump_creators(self._tx, touched)
         return UpsertResult(tuple(entry for _, entry in sorted(inserted, key=lambda item: item[0])), updated)
 
     async def entries(self, creator_id: CreatorId, period: Period | None = None) -> list[LedgerEntry]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
+from onyx_adapters.sql.repositories.versions import bump_creators
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.stats import (
@@ -102,6 +103,8 @@ class SqlStatsRepository:
                     recorded_at=recorded_at,
                 )
             )
+        if rows or events:  # the creator's row is locked already (_lock): the bump waits for no one
+            await bump_creators(self._tx, [creator_id])
 
     async def events(self, creator_id: CreatorId, metric: str | None = None) -> list[StatsEvent]:
         query = select(stats_events).where(stats_events.c.creator_id == creator_id)

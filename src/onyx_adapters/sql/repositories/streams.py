@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, chunks, upsert
+from onyx_adapters.sql.repositories.versions import bump_agencies, bump_creators, bump_link_creator
 from onyx_adapters.sql.schema import (
     chatter_days,
     creators,
@@ -56,6 +57,7 @@ class SqlSubscriberHistoryRepository:
         conn = await self._tx.writer()
         for chunk in chunks(_last_per_key(rows, keys)):
             await conn.execute(upsert(self._tx.dialect, subscriber_days, chunk, keys))
+        await bump_creators(self._tx, (d.creator_id for d in days))
 
     async def days(self, creator_id: CreatorId, start: date, end: date) -> list[SubscriberDay]:
         query = (
@@ -172,6 +174,7 @@ class SqlTrackingLinkRepository:
         conn = await self._tx.writer()
         for chunk in chunks(_last_per_key([_link_row(link) for link in links], ("id",))):
             await conn.execute(upsert(self._tx.dialect, tracking_links, chunk, ["id"]))
+        await bump_creators(self._tx, (link.creator_id for link in links))
 
     async def for_creator(self, creator_id: CreatorId) -> list[TrackingLink]:
         """Ordered by link id."""
@@ -203,6 +206,7 @@ class SqlTrackingLinkCostRepository:
         row = {"link_id": cost.link_id, "cost_cents": cost.cost.cents, "currency": cost.cost.currency}
         conn = await self._tx.writer()
         await conn.execute(upsert(self._tx.dialect, tracking_link_costs, [{**row, "set_at": cost.set_at}], ["link_id"]))
+        await bump_link_creator(self._tx, cost.link_id)
 
     async def get(self, link_id: TrackingLinkId) -> TrackingLinkCost | None:
         conn = await self._tx.reader()
@@ -260,6 +264,7 @@ class SqlChatterDayRepository:
         conn = await self._tx.writer()
         for chunk in chunks(_last_per_key(rows, keys)):
             await conn.execute(upsert(self._tx.dialect, chatter_days, chunk, keys))
+        await bump_agencies(self._tx, (d.agency_id for d in days))
 
     async def for_agency(self, agency_id: AgencyId, start: date, end: date) -> list[ChatterDay]:
         query = (
