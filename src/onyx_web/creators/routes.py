@@ -59,6 +59,9 @@ from onyx_web.creators.schemas import (
 from onyx_web.creators.state import CreatorsState, creators_state
 from onyx_web.errors import Problem, broken_rule, problem_spec
 
+NO_NUL = r"^[^\x00]*$"
+"""Text parameters never hold NUL: PostgreSQL refuses it in a string (a 500), so it is a 400 here."""
+
 __all__ = ["CreatorsController", "read_run", "refresh_all"]
 
 RUNS_PATH = "/api/refresh-runs"
@@ -120,10 +123,10 @@ class CreatorsController(Controller):
         stats_state: StatsState,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Creators per page")] = 50,
         cursor: Annotated[
-            str | None, QueryParameter(max_length=2000, description="The next page's cursor (from Link)")
+            str | None, QueryParameter(max_length=2000, pattern=NO_NUL, description="The next page's cursor (from Link)")
         ] = None,
         q: Annotated[
-            str | None, QueryParameter(max_length=200, description="Text in the handle or display name")
+            str | None, QueryParameter(max_length=200, pattern=NO_NUL, description="Text in the handle or display name")
         ] = None,
         connection: Annotated[
             Literal["active", "needs_reauth", "revoked", "none"] | None,
@@ -194,7 +197,7 @@ class CreatorsController(Controller):
         request: Request[Any, Any, Any],
         creator_id: FromPath[str],
         stats_state: StatsState,
-        metric: Annotated[str | None, QueryParameter(max_length=64, description="Only this metric's")] = None,
+        metric: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL, description="Only this metric's")] = None,
         before: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="Only events older than this id")
         ] = None,
