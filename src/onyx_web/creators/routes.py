@@ -123,7 +123,8 @@ class CreatorsController(Controller):
         stats_state: StatsState,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Creators per page")] = 50,
         cursor: Annotated[
-            str | None, QueryParameter(max_length=2000, pattern=NO_NUL, description="The next page's cursor (from Link)")
+            str | None,
+            QueryParameter(max_length=2000, pattern=NO_NUL, description="The next page's cursor (from Link)"),
         ] = None,
         q: Annotated[
             str | None, QueryParameter(max_length=200, pattern=NO_NUL, description="Text in the handle or display name")
@@ -197,7 +198,9 @@ class CreatorsController(Controller):
         request: Request[Any, Any, Any],
         creator_id: FromPath[str],
         stats_state: StatsState,
-        metric: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL, description="Only this metric's")] = None,
+        metric: Annotated[
+            str | None, QueryParameter(max_length=64, pattern=NO_NUL, description="Only this metric's")
+        ] = None,
         before: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="Only events older than this id")
         ] = None,
