@@ -76,7 +76,11 @@ def control(served: dict[str, str], method: str, path: str, body: dict[str, Any]
 def stored(database: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the data tables, each metric's value, and the stats events (for what a 429 may add)."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        rows = {table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall()) for table in DATA_TABLES}  # noqa: S608
+        # all but the dashboard cache's data_version counters: flagging a value stale moves them on purpose
+        rows = {}
+        for table in DATA_TABLES:
+            names = [c[1] for c in connection.execute(f"PRAGMA table_info({table})") if c[1] != "data_version"]
+            rows[table] = sorted(connection.execute(f"SELECT {', '.join(names)} FROM {table}").fetchall())  # noqa: S608
         rows["creator_stats"] = sorted(
             connection.execute("SELECT creator_id, metric, value, observed_at, source FROM creator_stats").fetchall()
         )
