@@ -22,7 +22,6 @@ from functools import cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Date,
     DateTime,
@@ -42,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onyx_adapters.sql.analytics import _count_if, _total, _totals_columns
 from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine
 from onyx_adapters.sql.schema import (
     creator_stats,
@@ -106,26 +106,7 @@ _NO_PAYING_SUBSCRIBER = "no fan paid a subscription or renewal in the period"
 # ----------------------------------------------------------------------------- expressions
 
 
-def _total(expr: ColumnElement[Any]) -> ColumnElement[int]:
-    """``SUM`` as an int on both engines and 0, not NULL, over no rows."""
-    return cast(func.coalesce(func.sum(expr), 0), BigInteger)
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return _total(case((condition, 1), else_=0))
-
-
-def _totals_columns() -> list[ColumnElement[Any]]:
-    """The six sums of :class:`RevenueTotals`, in its field order."""
-    reversal = _E.kind != _EARNING
-    return [
-        _total(_E.gross_cents).label("gross"),
-        _total(_E.net_cents).label("net"),
-        _count_if(_E.kind == _EARNING).label("transactions"),
-        _count_if(reversal).label("reversals"),
-        _total(case((reversal, _E.gross_cents), else_=0)).label("reversal_gross"),
-        _total(case((reversal, _E.net_cents), else_=0)).label("reversal_net"),
-    ]
+# the sums (_total, _count_if, _totals_columns) are the per-creator read's: one definition of each figure's SQL
 
 
 _SELECTED = _E.creator_id.in_(bindparam("creator_ids", expanding=True))
