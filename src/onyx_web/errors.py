@@ -34,6 +34,7 @@ __all__ = [
     "PROBLEM_JSON",
     "Problem",
     "ProblemDetails",
+    "SeeOther",
     "broken_rule",
     "domain_status",
     "handle_exception",
@@ -44,6 +45,8 @@ __all__ = [
 PROBLEM_JSON = "application/problem+json"
 MAX_DETAIL = 300
 """Longer explanations are cut (after scrubbing): a detail is a sentence, not a document."""
+
+_NO_STORE = {"Cache-Control": "no-store"}
 
 logger = logging.getLogger("onyx_web.errors")
 install_log_filter("onyx_web.errors")
@@ -73,6 +76,15 @@ class Problem(Exception):  # noqa: N818 - it is the answer, not a failure of the
         self.detail = detail
         self.type = type_
         self.headers = dict(headers or {})
+
+
+class SeeOther(Exception):  # noqa: N818 - it is the answer, not a failure
+    """Send the browser elsewhere (303): a private page answers an anonymous visitor with the login page, not a
+    401 problem."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +136,8 @@ def domain_status(error: Exception) -> HTTPStatus | None:
 def handle_exception(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     """The app's only exception handler (registered for ``Exception``: it sees every error of every route, and
     the router's own 404 and 405)."""
+    if isinstance(error, SeeOther):
+        return Response(b"", status_code=HTTPStatus.SEE_OTHER, headers={"Location": error.location, **_NO_STORE})
     if isinstance(error, Problem):
         return problem_response(
             request, error.status, title=error.title, detail=error.detail, type_=error.type, headers=error.headers

@@ -1,5 +1,6 @@
 """W1: every registered route is either public by its own declaration (``opt={"public": True}``) or answers 401
-without credentials (and with made-up ones); no route with ``debug`` or ``admin`` in its path is public.
+without credentials (and with made-up ones); a private page (``opt={"page": True}``) answers instead 303 to the
+login page, with an empty body; no route with ``debug`` or ``admin`` in its path is public.
 
 The cases come from ``app.routes``: a route added later is checked without anyone listing it here.
 """
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from litestar import Litestar, get, post
 from litestar.params import FromPath
 from web_helpers import serving, web_settings
 
-from onyx_web.accounts.authentication import PUBLIC, SESSION_COOKIE
+from onyx_web.accounts.authentication import PAGE, PUBLIC, SESSION_COOKIE
 
 _PARAM = re.compile(r"\{(\w+):(\w+)\}")
 _SAMPLES = {"int": "1", "uuid": "00000000-0000-4000-8000-000000000001", "float": "1.5", "decimal": "1.5"}
@@ -31,6 +33,7 @@ class Operation:
     path: str
     method: str
     public: bool
+    page: bool = False
 
     def url(self) -> str:
         return _PARAM.sub(lambda m: _SAMPLES.get(m.group(2), "x"), self.path)
@@ -39,7 +42,7 @@ class Operation:
 def operations(app: Litestar) -> list[Operation]:
     return sorted(
         {
-            Operation(route.path, method, bool(handler.opt.get(PUBLIC)))
+            Operation(route.path, method, bool(handler.opt.get(PUBLIC)), bool(handler.opt.get(PAGE)))
             for route in app.routes
             for handler in route.route_handlers  # type: ignore[attr-defined]
             for method in handler.http_methods
@@ -49,13 +52,18 @@ def operations(app: Litestar) -> list[Operation]:
 
 
 def anonymous_answers_not_401(app: Litestar) -> list[str]:
-    """Every private operation that answers anything but a 401 problem to an anonymous caller."""
+    """Every private operation that answers anything but a 401 problem to an anonymous caller (a private page:
+    anything but an empty 303 to the login page, which comes back to the page)."""
     wrong = []
     with serving(app) as client:
         for op in (op for op in operations(app) if not op.public):
             for who, headers in ANONYMOUS.items():
-                response = client.request(op.method, op.url(), headers=headers)
-                if response.status_code != 401 or response.headers.get("content-type") != "application/problem+json":
+                response = client.request(op.method, op.url(), headers=headers, follow_redirects=False)
+                if op.page:
+                    back = "/login?" + urlencode({"next": op.url()})
+                    if response.status_code != 303 or response.headers.get("location") != back or response.content:
+                        wrong.append(f"{op.method} {op.path} (a page) with {who}: {response.status_code}")
+                elif response.status_code != 401 or response.headers.get("content-type") != "application/problem+json":
                     wrong.append(f"{op.method} {op.path} with {who}: {response.status_code}")
     return wrong
 
@@ -91,8 +99,12 @@ def test_every_private_route_answers_401_without_credentials(
         (op.path, op.method) for op in private_ops
     }
     assert anonymous_answers_not_401(app_with_private_routes) == []
+    pages = sum(1 for op in private_ops if op.page)
+    assert pages >= 1, "the dashboard's private pages carry the page option"
     record_property(
-        "W1", f" {len(ops)} operations, {len(ops) - len(private_ops)} public, {len(private_ops)} private: 100 % 401"
+        "W1",
+        f" {len(ops)} operations, {len(ops) - len(private_ops)} public, {len(private_ops)} private"
+        f" ({pages} pages: 303 to the login page, the rest 401): 100 %",
     )
 
 
@@ -111,7 +123,7 @@ def test_the_public_routes_are_the_allowlist(app: Litestar) -> None:
     allowed_paths |= {"/connections/fanvue/callback", "/api/invites/{token:str}/connect"}  # the OAuth dance
     # the browser pages: static HTML shells and their own script and style sheet (onyx_web/pages)
     allowed_paths |= {"/", "/login", "/login/2fa", "/account/2fa", "/connections", "/invite/{token:str}"}
-    allowed_paths |= {"/static/{name:str}"}
+    allowed_paths |= {"/static/{name:str}", "/static/vendor/{name:str}"}  # and the chart library (plotly's wheel)
     # Fanvue's webhook deliveries: Fanvue has no Onyx session; the X-Fanvue-Signature (HMAC of the raw body with the
     # agency's secret) is the credential, and without it the answer is 401 (tests/web/test_webhooks.py)
     allowed_paths |= {"/webhooks/fanvue/{agency_id:str}/{event_type:str}"}

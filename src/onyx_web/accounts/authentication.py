@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urlencode
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -27,13 +28,14 @@ from litestar.types import ASGIApp
 from onyx_core.accounts import Principal
 from onyx_core.accounts.model import ApiTokenScope
 from onyx_core.accounts.tokens import csrf_token_for, same_secret
-from onyx_web.errors import Problem
+from onyx_web.errors import Problem, SeeOther
 from onyx_web.runtime import WebRuntime, web_runtime
 
 __all__ = [
     "CSRF_HEADER",
     "ENROLMENT_STEP",
     "MAX_CREDENTIAL_LENGTH",
+    "PAGE",
     "PUBLIC",
     "SECOND_FACTOR_STEP",
     "SESSION_COOKIE",
@@ -53,6 +55,10 @@ SECOND_FACTOR_STEP = "second_factor_step"
 or recovery code, log out. Every other private route answers such a session 401."""
 ENROLMENT_STEP = "enrolment_step"
 """The route option of the routes a member who must enrol in 2FA first may call (enrol, log out, who am I)."""
+PAGE = "page"
+"""The route option of a private page (``opt={"page": True}``): where an API route answers 401, a page sends the
+browser to the step still due instead (303 to the login page, the second factor or 2FA enrolment), never with
+data. tests/web/test_route_inventory.py checks every such route."""
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_CREDENTIAL_LENGTH = 512
@@ -106,6 +112,11 @@ def _plausible(secret: str) -> bool:
     return 0 < len(secret) <= MAX_CREDENTIAL_LENGTH and secret.isascii() and secret.isprintable() and " " not in secret
 
 
+def _to_login(connection: ASGIConnection[Any, Any, Any, Any]) -> SeeOther:
+    """The login page, which comes back to this page's path afterwards (a path of ours: never another site)."""
+    return SeeOther("/login?" + urlencode({"next": connection.scope["path"]}))
+
+
 class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Authenticates every request to a route without ``opt={"public": True}``, whatever its method."""
 
@@ -114,18 +125,19 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
         self.authenticator = authenticator
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        options = connection.route_handler.opt
+        page = bool(options.get(PAGE))
         credentials = credentials_of(connection)
         if credentials is None:
-            raise unauthenticated()
+            raise _to_login(connection) if page else unauthenticated()
         try:
             principal = await self.authenticator(web_runtime(connection.app), credentials)
         except NotAuthenticatedError:
-            raise unauthenticated() from None
-        options = connection.route_handler.opt
+            raise (_to_login(connection) if page else unauthenticated()) from None
         if getattr(principal, "second_factor_due", False) and not options.get(SECOND_FACTOR_STEP):
-            raise Problem(401, "Finish logging in with your second factor first.")
+            raise SeeOther("/login/2fa") if page else Problem(401, "Finish logging in with your second factor first.")
         if getattr(principal, "enrolment_required", False) and not options.get(ENROLMENT_STEP):
-            raise Problem(401, "Set up two-factor authentication first.")
+            raise SeeOther("/account/2fa") if page else Problem(401, "Set up two-factor authentication first.")
         unsafe = connection.scope.get("method", "GET") not in SAFE_METHODS
         if credentials.scheme == "session" and unsafe:
             given = connection.headers.get(CSRF_HEADER, "")

@@ -17,11 +17,14 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Redirect
+from markupsafe import Markup
 
 from onyx_core.accounts import NotAuthenticated, authenticate_session
 from onyx_web.accounts.authentication import PUBLIC, credentials_of
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import Problem
+from onyx_web.pages.charts import chart_library
+from onyx_web.pages.templates import render
 
 __all__ = ["ASSETS", "PAGES", "PagesController", "page_html"]
 
@@ -41,8 +44,14 @@ PAGES: dict[str, Page] = {
 }
 """Each page's path, its body (a file of ``onyx_web/pages/html``) and its title."""
 
-ASSETS: dict[str, str] = {"onyx.js": "text/javascript", "onyx.css": "text/css"}
-"""The files under ``/static/`` (from ``onyx_web/pages/assets``) and their media types."""
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+ASSETS: dict[str, str] = {
+    entry.name: _MEDIA_TYPES[suffix]
+    for entry in files("onyx_web.pages").joinpath("assets").iterdir()
+    for suffix in _MEDIA_TYPES
+    if entry.name.endswith(suffix)
+}
+"""The files under ``/static/`` (every script and style sheet of ``onyx_web/pages/assets``) and their media types."""
 
 _HTML = "text/html"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -58,12 +67,16 @@ def _resource(folder: str, name: str) -> str:
 def page_html(path: str) -> str:
     """The whole HTML document of the page at ``path`` (a key of :data:`PAGES`)."""
     page = PAGES[path]
-    name = page.template.removesuffix(".html")
-    return (
-        _resource("html", "layout.html")
-        .replace("{{title}}", page.title)
-        .replace("{{page}}", name)
-        .replace("{{body}}", _resource("html", page.template))
+    return render(
+        "public.html",
+        title=page.title,
+        page=page.template.removesuffix(".html"),
+        fragment=Markup(_resource("html", page.template)),  # noqa: S704 (our own file, not data)
+        member=None,
+        sections=(),
+        charts=False,
+        module=None,
+        creator=None,
     )
 
 
@@ -83,7 +96,7 @@ class PagesController(Controller):
 
     @get("/", opt={PUBLIC: True}, status_code=303)
     async def home(self, request: Request[Any, Any, Any], accounts: Accounts) -> Redirect:
-        """Where the browser belongs: 303 to /connections when logged in, else to the step still due."""
+        """Where the browser belongs: 303 to the dashboard's overview when logged in, else to the step still due."""
         credentials = credentials_of(request)
         if credentials is None or credentials.scheme != "session":
             return _to("/login")
@@ -95,7 +108,7 @@ class PagesController(Controller):
             return _to("/login/2fa")
         if principal.enrolment_required:
             return _to("/account/2fa")
-        return _to("/connections")
+        return _to("/overview")
 
     @get("/login", opt={PUBLIC: True})
     async def login(self) -> Response[str]:
@@ -129,6 +142,19 @@ class PagesController(Controller):
         if media_type is None:
             raise Problem(404, "No such file.")
         return Response(_resource("assets", name), media_type=media_type, headers=_REVALIDATE)
+
+    @get("/static/vendor/{name:str}", opt={PUBLIC: True})
+    async def chart_script(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
+        """The chart library, from the installed ``plotly`` package (onyx_web.pages.charts)."""
+        library = chart_library()
+        if f"/static/vendor/{name}" != library.url:
+            raise Problem(404, "No such file.")
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(
+                library.gzipped, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"}
+            )
+        return Response(library.script, media_type="text/javascript", headers=headers)
 
 
 def _to(path: str) -> Redirect:

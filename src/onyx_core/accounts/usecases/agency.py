@@ -8,11 +8,11 @@ import unicodedata
 
 from onyx_core.accounts.model import AuditAction
 from onyx_core.accounts.rules import Permission
-from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, audit, require
+from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, audit, require, require_unrestricted
 from onyx_core.catalog import Agency, require_time_zone
 from onyx_core.errors import DomainValueError, NotFoundError
 
-__all__ = ["MAX_AGENCY_NAME", "agency_settings", "agency_time_zone", "update_agency_settings"]
+__all__ = ["MAX_AGENCY_NAME", "agency_settings", "agency_time_zone", "own_agency", "update_agency_settings"]
 
 MAX_AGENCY_NAME = 200
 """The stored column's width."""
@@ -24,6 +24,16 @@ async def agency_settings(deps: AccountsDeps, principal: Principal) -> Agency:
     async with deps.uow() as uow:
         agency = await uow.agencies.get(principal.member.agency_id)
     if agency is None:  # a member always has an agency (foreign key); never show another's
+        raise NotFoundError("the member's agency is gone")
+    return agency
+
+
+async def own_agency(deps: AccountsDeps, principal: Principal) -> Agency:
+    """The principal's own agency, for any fully logged-in member (its name heads every page she opens)."""
+    require_unrestricted(principal)
+    async with deps.uow() as uow:
+        agency = await uow.agencies.get(principal.member.agency_id)
+    if agency is None:
         raise NotFoundError("the member's agency is gone")
     return agency
 

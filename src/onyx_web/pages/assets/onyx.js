@@ -5,7 +5,7 @@
 
 const CSRF_KEY = "onyx.csrf";
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, problem, retryAfter) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.status = status;
@@ -14,7 +14,7 @@ class ApiError extends Error {
   }
 }
 
-function csrf() {
+export function csrf() {
   return sessionStorage.getItem(CSRF_KEY) || "";
 }
 
@@ -23,7 +23,7 @@ function keepCsrf(token) {
   else sessionStorage.removeItem(CSRF_KEY);
 }
 
-async function api(method, path, body) {
+export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = csrf();
@@ -58,7 +58,7 @@ function say(text, id = "message") {
   show(box, Boolean(text));
 }
 
-function explain(error, what = {}) {
+export function explain(error, what = {}) {
   if (!(error instanceof ApiError)) return "Onyx could not be reached. Check your connection and try again.";
   if (what[error.status]) return what[error.status];
   if (error.status === 429) {
@@ -76,7 +76,7 @@ function go(path) {
 }
 
 // The server knows which step is due (login, second factor, enrolment): "/" sends the browser there.
-function whenLoggedOut(error) {
+export function whenLoggedOut(error) {
   if (error instanceof ApiError && error.status === 401) {
     go("/");
     return true;
@@ -108,7 +108,7 @@ function itemsOf(data, ...keys) {
   return [];
 }
 
-async function me() {
+export async function me() {
   const who = await api("GET", "/api/auth/me");
   keepCsrf(who.csrf_token);
   const nav = $("account-nav");
@@ -119,11 +119,25 @@ async function me() {
   return who;
 }
 
+// Where the login page was sent from (?next=/a/path of ours), kept across the second-factor step.
+const NEXT_KEY = "onyx.next";
+
+function rememberNext() {
+  const next = new URLSearchParams(window.location.search).get("next");
+  if (next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\")) {
+    sessionStorage.setItem(NEXT_KEY, next);
+  }
+}
+
 function afterLogin(step) {
   keepCsrf(step.csrf_token);
   if (step.second_factor_due) go("/login/2fa");
   else if (step.enrolment_required) go("/account/2fa");
-  else go("/connections");
+  else {
+    const next = sessionStorage.getItem(NEXT_KEY);
+    sessionStorage.removeItem(NEXT_KEY);
+    go(next || "/overview");
+  }
 }
 
 // ---------------------------------------------------------------- pages
@@ -223,7 +237,7 @@ const pages = {
         busy(form, false);
       }
     });
-    $("saved").addEventListener("click", () => go("/connections"));
+    $("saved").addEventListener("click", () => go("/"));
   },
 
   async connections() {
@@ -458,3 +472,12 @@ function setUpLogout() {
 setUpLogout();
 const page = pages[document.body.dataset.page];
 if (page) page();
+if (document.body.dataset.page === "login") rememberNext();
+
+// A dashboard page: its cards (dashboard.js) and its renderers (the page's module, named by the server).
+const dashboardModule = document.body.dataset.module;
+if (dashboardModule) {
+  Promise.all([import("/static/dashboard.js"), import(`/static/${dashboardModule}`)])
+    .then(([dashboard, module]) => dashboard.start(module))
+    .catch((error) => console.error("the dashboard could not start", error));
+}
