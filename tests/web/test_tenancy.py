@@ -32,7 +32,7 @@ from onyx_core.accounts import Principal
 from onyx_core.accounts.model import Role
 from onyx_core.accounts.usecases.creators import show_creator
 from onyx_core.ids import CreatorId
-from onyx_web.accounts.authentication import PUBLIC, SAFE_METHODS
+from onyx_web.accounts.authentication import PAGE, PUBLIC, SAFE_METHODS
 from onyx_web.accounts.routes import Accounts
 from onyx_web.errors import PROBLEM_JSON
 from onyx_web.pages.routes import STATIC_SHELL
@@ -85,6 +85,8 @@ class Operation:
     public: bool
     shell: bool = False
     """A static page: the same answer whatever its path holds (checked by its own test)."""
+    page: bool = False
+    """A private page: its 404 is a page (HTML) saying nothing was found, not a problem."""
 
     @property
     def parameters(self) -> list[str]:
@@ -106,7 +108,13 @@ class Operation:
 def operations(app: Litestar) -> list[Operation]:
     return sorted(
         {
-            Operation(route.path, method, bool(handler.opt.get(PUBLIC)), bool(handler.opt.get(STATIC_SHELL)))
+            Operation(
+                route.path,
+                method,
+                bool(handler.opt.get(PUBLIC)),
+                bool(handler.opt.get(STATIC_SHELL)),
+                bool(handler.opt.get(PAGE)),
+            )
             for route in app.routes
             for handler in route.route_handlers  # type: ignore[attr-defined]
             for method in handler.http_methods
@@ -199,7 +207,8 @@ def cross_agency_answers(env: Env, app: Litestar) -> tuple[int, list[str]]:
             url, body = op.url(values), body_of.get((op.method, op.template))
             response = _call(c, op, url, b_owner, body)
             leaked = leaks(response.text, a)
-            if response.status_code != 404 or response.headers.get("content-type") != PROBLEM_JSON or leaked:
+            expected = "text/html; charset=utf-8" if op.page else PROBLEM_JSON
+            if response.status_code != 404 or response.headers.get("content-type") != expected or leaked:
                 wrong.append(f"{op.method} {op.path} as B: {response.status_code}, A's data: {leaked}")
             if not CAPABILITIES & set(op.parameters):
                 own = _call(c, op, url, a_owner, body)
