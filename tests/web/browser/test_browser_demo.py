@@ -5,7 +5,7 @@ Real processes, as a person runs them (docs/web-demo.md): ``onyx demo --database
 sandbox-agency`` gives the demo's agency its first owner; ``onyx sandbox`` with the demo's seed (so the same Fanvue
 users: connecting the agency admin again is a reconnect of the demo's own connection) and ``onyx serve`` with the
 same cipher key. Then headless Chromium: ``/`` sends it to ``/login``; the owner logs in, lands on
-``/connections`` and sees the demo's creators; "Connect Fanvue" goes to the sandbox's consent page, where she picks
+the overview, opens ``/connections`` and sees the demo's creators; "Connect Fanvue" goes to the sandbox's consent page, where she picks
 the agency admin and approves; back on ``/connections`` the page says Fanvue is connected, the agency connection
 is active, refreshed by this grant (its last use is now), and nothing was added twice.
 
@@ -68,7 +68,8 @@ def _in_the_browser(browser: Any, base: str, agency_admin: str, creators: list[s
         page.click("#login-form button[type=submit]")
 
         # /connections: the demo's agency connection, and the creators the demo imported
-        page.wait_for_url(f"{base}/connections")
+        page.wait_for_url(f"{base}/overview")  # where a login lands
+        page.goto(f"{base}/connections")
         handles = page.locator("#creators tbody tr td:nth-child(2)")
         expect(handles).to_have_count(3)
         assert sorted(handles.all_inner_texts()) == sorted(f"@{handle}" for handle in creators)

@@ -131,7 +131,8 @@ def needs_routes(env: Env, *routes: tuple[str, str]) -> None:
 def logged_in(page: Any, env: Env) -> Any:
     owner = off_loop(env.owner)
     log_in(page, owner.email)
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")  # where a login lands
+    page.goto("/connections")
     return owner
 
 
@@ -241,7 +242,7 @@ def test_enrolment_shows_the_qr_code_and_the_recovery_codes_once(page: Any, env:
     assert not page.locator("#enrol").is_visible()
     shot(page, "account-2fa-recovery-codes")
     page.click("#saved")
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")
     assert csp_violations(page) == []
 
 
@@ -336,7 +337,7 @@ def test_real_enrolment_turns_on_two_factor(page: Any, env: Env) -> None:
     page.wait_for_url("**/login/2fa")
     page.fill("#code", PyotpTotp().code_at(secret, time_step(env.clock.now())))
     page.click("button[type=submit]")
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")
     assert session_cookie(page) is not None
 
 

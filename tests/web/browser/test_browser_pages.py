@@ -50,7 +50,7 @@ def test_home_sends_an_anonymous_browser_to_the_login_page(page: Any) -> None:
 def test_log_in_with_a_password_keeps_the_secure_cookie_and_log_out_ends_it(page: Any, env: Env) -> None:
     owner = off_loop(env.owner)
     log_in(page, owner.email)
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")
     cookie = session_cookie(page)
     assert cookie is not None  # Chromium kept a Secure __Host- cookie on http://127.0.0.1
     assert cookie["secure"] is True
@@ -58,9 +58,9 @@ def test_log_in_with_a_password_keeps_the_secure_cookie_and_log_out_ends_it(page
     assert cookie["path"] == "/"
     expect(page.locator("#who")).to_have_text("Olga (owner)")
     assert page.evaluate("document.cookie") == ""  # HttpOnly: the script cannot read it
-    shot(page, "connections")
+    shot(page, "overview-after-login")
     page.goto("/")
-    assert page.url.endswith("/connections")  # logged in: / sends the browser on
+    assert page.url.endswith("/overview")  # logged in: / sends the browser on
     old = cookie["value"]
     page.click("#logout")
     page.wait_for_url("**/login")
@@ -96,7 +96,7 @@ def test_log_in_with_a_totp_code(page: Any, env: Env) -> None:
     env.clock.advance(30)  # the enrolment used this step's code: a code is good once
     page.fill("#code", env.code(owner))
     page.click("button[type=submit]")
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")
     complete = session_cookie(page)
     assert complete is not None
     assert complete["value"] != halfway["value"]  # a new id after the second factor
@@ -113,7 +113,7 @@ def test_log_in_with_a_recovery_code(page: Any, env: Env) -> None:
     shot(page, "login-recovery")
     page.fill("#code", owner.recovery_codes[0])
     page.click("button[type=submit]")
-    page.wait_for_url("**/connections")
+    page.wait_for_url("**/overview")
     assert session_cookie(page) is not None
 
 
