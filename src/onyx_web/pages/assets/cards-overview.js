@@ -11,20 +11,21 @@ function totals(data) {
   const latest = f.audience.length ? f.audience[f.audience.length - 1] : null;
   const grid = el("div", { class: "figures" });
   grid.append(
-    figure("Revenue", money(f.revenue.gross), { id: "revenue" }),
+    figure("Revenue", money(f.revenue.gross), { id: "revenue", raw: f.revenue.gross.cents }),
     figure("Net after refunds", money(f.revenue.net), {
       id: "net",
+      raw: f.revenue.net.cents,
       note: f.revenue.reversals ? `${f.revenue.reversals} refunds or chargebacks: ${money(f.revenue.reversal_net)}` : null,
     }),
-    figure("Growth vs previous period", percent(f.gross_growth, true), { why: f.gross_growth_undefined, id: "growth" }),
-    figure("Golden ratio", times(f.golden_ratio), { why: f.golden_ratio_undefined, id: "golden-ratio" }),
-    figure("ARPU", centsRatio(f.arpu, currency), { why: f.arpu_undefined, id: "arpu" }),
-    figure("LTV", centsRatio(f.ltv, currency), { why: f.ltv_undefined, id: "ltv" }),
+    figure("Growth vs previous period", percent(f.gross_growth, true), { why: f.gross_growth_undefined, id: "growth", raw: f.gross_growth && f.gross_growth.value }),
+    figure("Golden ratio", times(f.golden_ratio), { why: f.golden_ratio_undefined, id: "golden-ratio", raw: f.golden_ratio && f.golden_ratio.value }),
+    figure("ARPU", centsRatio(f.arpu, currency), { why: f.arpu_undefined, id: "arpu", raw: f.arpu && f.arpu.value }),
+    figure("LTV", centsRatio(f.ltv, currency), { why: f.ltv_undefined, id: "ltv", raw: f.ltv && f.ltv.value }),
     figure("Subscribers", latest ? count(latest.subscribers) : null, {
-      why: "no subscriber count recorded yet", id: "subscribers",
+      why: "no subscriber count recorded yet", id: "subscribers", raw: latest && latest.subscribers,
     }),
     figure("Followers", latest ? count(latest.followers) : null, {
-      why: "no follower count recorded yet", id: "followers",
+      why: "no follower count recorded yet", id: "followers", raw: latest && latest.followers,
     }),
   );
   return grid;

@@ -82,9 +82,14 @@ export function el(tag, attributes = {}, ...children) {
 }
 
 // A figure that may be unknown: its value, or "unknown" with the reason (never 0 for a value nobody gave).
-export function figure(label, text, { why = null, note = null, state = null, id = null } = {}) {
+// ``raw``: the exact value behind the text (cents, a count, a ratio's decimal), for tests and tools to read.
+export function figure(label, text, { why = null, note = null, state = null, id = null, raw = null } = {}) {
   const known = text !== null && text !== undefined;
-  const box = el("div", { class: `figure${known ? "" : " unknown"}${state ? ` ${state}` : ""}`, "data-figure": id });
+  const box = el("div", {
+    class: `figure${known ? "" : " unknown"}${state ? ` ${state}` : ""}`,
+    "data-figure": id,
+    "data-raw": known && raw !== null && raw !== undefined ? String(raw) : null,
+  });
   box.append(el("span", { class: "label", text: label }));
   box.append(el("strong", { class: "value", text: known ? text : "unknown" }));
   if (!known && why) box.append(el("small", { class: "why", text: why }));
@@ -112,7 +117,7 @@ export function metric(label, view, { format = count, id = null } = {}) {
     const held = view.currency ? money({ cents: view.held.value, currency: view.currency }) : format(view.held.value);
     notes.push(`pending: Fanvue says ${held}, held until confirmed`);
   }
-  return figure(label, text, { note: notes.join(" · ") || null, state, id });
+  return figure(label, text, { note: notes.join(" · ") || null, state, id, raw: view.value });
 }
 
 export function table(headers, rows, { caption = null, className = null } = {}) {
