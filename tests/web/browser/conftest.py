@@ -8,7 +8,12 @@ test_browser_pages.py checks it rather than assuming it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,23 +31,129 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless Chromium, one per test: Playwright's sync API keeps an event loop running in the test's thread
-    while it is started, which would break every later test that calls ``asyncio.run`` (a session-wide browser
-    did)."""
+SWITCHES = [
+    # what Playwright's own launch passes (headless, no sandbox, nothing running in the background), so a page
+    # behaves here as it did when each test launched its own Chromium
+    "--headless",
+    "--no-sandbox",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--no-startup-window",
+    "--no-service-autorun",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--force-color-profile=srgb",
+    "--metrics-recording-only",
+    "--disable-field-trial-config",
+    "--disable-background-networking",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-back-forward-cache",
+    "--disable-breakpad",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--disable-sync",
+    "--disable-hang-monitor",
+    "--disable-ipc-flooding-protection",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--disable-search-engine-choice-screen",
+    "--allow-pre-commit-input",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,AutofillServerCommunication",
+]
+
+
+class Chromium:
+    """One headless Chromium per test process (per xdist worker), serving the DevTools protocol on a free port;
+    started again if it died."""
+
+    def __init__(self, profiles: Path) -> None:
+        self._profiles = profiles
+        self._process: subprocess.Popen[bytes] | None = None
+        self._endpoint = ""
+
+    def endpoint(self) -> str:
+        """The DevTools websocket URL of the running Chromium (``ws://127.0.0.1:<port>/devtools/browser/<id>``)."""
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+        return self._endpoint
+
+    def _start(self) -> None:
+        profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=self._profiles))
+        self._process = subprocess.Popen(  # noqa: S603 - our own Chromium and switches
+            [str(CHROMIUM), *SWITCHES, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() ends its helpers with it
+        )
+        active = profile / "DevToolsActivePort"  # Chromium writes "<port>\n<path>" there once it listens
+        deadline = time.monotonic() + 30
+        while True:
+            lines = active.read_text().splitlines() if active.exists() else []
+            if len(lines) >= 2:  # the port and the path
+                self._endpoint = f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+                return
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Chromium at {CHROMIUM} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        self._process = None
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    """The worker's one Chromium, which every test's ``browser`` connects to."""
     try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests need it
+        import playwright.sync_api  # noqa: F401, PLC0415 - only the browser tests need it
     except ImportError:
         _missing("Playwright for Python (pip install playwright; the dev extra has it)")
     if not CHROMIUM.exists():
         _missing(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    running = Chromium(tmp_path_factory.mktemp("chromium"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> Iterator[Any]:
+    """The worker's Chromium, as a Playwright ``Browser`` connected over the DevTools protocol for this test only.
+
+    Chromium runs once per worker (launching it took about a second a test), but Playwright itself starts and stops
+    inside each test: its sync API keeps an event loop running in the test's thread while it is started, which
+    would break every later test that calls ``asyncio.run`` (a session-wide Playwright did). Contexts the test
+    opens (``browser.new_context()``) are closed when it ends; the browser process lives on."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests need it
+
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        connected = playwright.chromium.connect_over_cdp(chromium.endpoint())
         try:
-            yield chromium
+            yield connected
         finally:
-            chromium.close()
+            for context in connected.contexts[1:]:  # [0] is Chromium's default context, shared by every test
+                context.close()
+            connected.close()
 
 
 @pytest.fixture
