@@ -372,3 +372,22 @@ def test_each_export_is_audited_with_who_what_filters_and_rows(env: Env) -> None
     assert entry.actor is not None
     assert entry.actor != a.owner_id
     assert entry.at == env.clock.now()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/exports/ledger?creator_id=a%00b",
+        "/api/exports/daily-revenue?tz=Europe/Ber%00lin",
+        "/api/exports/stats-history?metric=sub%00scribers",
+    ],
+    ids=["creator_id", "tz", "metric"],
+)
+def test_nul_in_a_text_filter_is_a_400_not_a_server_error(env: Env, query: str) -> None:
+    """PostgreSQL refuses NUL in a string: W2 met a 500 with a NUL creator_id."""
+    t = Tenancy(env)
+    a = t.agency("Alpha")
+    with client(env.app) as c:
+        answer = c.get(query, headers=t.session(a.owner_email).headers())
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -14,12 +14,16 @@ from onyx_web.exports.formats import ExportFormat
 
 __all__ = ["ROWS_HEADER", "CreatorFilter", "FormatQuery", "From", "Limit", "MetricFilter", "To", "Tz", "export_answer"]
 
+NO_NUL = r"^[^\x00]*$"
+"""Text filters refuse NUL with a 400: PostgreSQL refuses it in a string (W2 met a 500 with one)."""
+
 CreatorFilter = Annotated[
     str | None,
     QueryParameter(
         name="creator_id",
         min_length=1,
         max_length=64,
+        pattern=NO_NUL,
         description="Only this creator's rows (one you may see; any other id answers 404)",
     ),
 ]
@@ -40,13 +44,18 @@ Tz = Annotated[
         name="tz",
         min_length=1,
         max_length=64,
+        pattern=NO_NUL,
         description="The IANA time zone whose calendar days the rows are summed by (e.g. Europe/Berlin)",
     ),
 ]
 MetricFilter = Annotated[
     str | None,
     QueryParameter(
-        name="metric", min_length=1, max_length=64, description="Only this metric's events (e.g. subscribers)"
+        name="metric",
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="Only this metric's events (e.g. subscribers)",
     ),
 ]
 Limit = Annotated[
