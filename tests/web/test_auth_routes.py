@@ -88,9 +88,7 @@ def test_a_password_stage_session_is_refused_everywhere_but_the_second_factor(en
         for op in ops:
             if (op.path, op.method) in SECOND_FACTOR_ROUTES:
                 continue
-            response = c.request(
-                op.method, op.url(), headers=as_session(secret, csrf), json={}, follow_redirects=False
-            )
+            response = c.request(op.method, op.url(), headers=as_session(secret, csrf), json={}, follow_redirects=False)
             if not refused(op, response, "/login/2fa"):
                 wrong.append(f"{op.method} {op.path}: {response.status_code}")
         allowed = c.post("/api/auth/logout", headers=as_session(secret, csrf))
@@ -120,9 +118,7 @@ def test_a_member_who_must_enrol_may_only_see_herself_and_log_out(env: Env) -> N
         for op in ops:
             if (op.path, op.method) in ENROLMENT_ROUTES:
                 continue
-            response = c.request(
-                op.method, op.url(), headers=as_session(secret, csrf), json={}, follow_redirects=False
-            )
+            response = c.request(op.method, op.url(), headers=as_session(secret, csrf), json={}, follow_redirects=False)
             if not refused(op, response, "/account/2fa"):
                 wrong.append(f"{op.method} {op.path}: {response.status_code}")
         me = c.get("/api/auth/me", headers=as_session(secret))

@@ -4,9 +4,9 @@ Real processes, as a person runs them (docs/web-demo.md): ``onyx demo --database
 (seed 1) into the database under the key in ONYX_CIPHER_KEYS; ``onyx users create-owner --agency-id
 sandbox-agency`` gives the demo's agency its first owner; ``onyx sandbox`` with the demo's seed (so the same Fanvue
 users: connecting the agency admin again is a reconnect of the demo's own connection) and ``onyx serve`` with the
-same cipher key. Then headless Chromium: ``/`` sends it to ``/login``; the owner logs in, lands on
-the overview, opens ``/connections`` and sees the demo's creators; "Connect Fanvue" goes to the sandbox's consent page, where she picks
-the agency admin and approves; back on ``/connections`` the page says Fanvue is connected, the agency connection
+same cipher key. Then headless Chromium: ``/`` sends it to ``/login``; the owner logs in, lands on the overview,
+opens ``/connections`` and sees the demo's creators; "Connect Fanvue" goes to the sandbox's consent page, where she
+picks the agency admin and approves; back on ``/connections`` the page says Fanvue is connected, the agency connection
 is active, refreshed by this grant (its last use is now), and nothing was added twice.
 
 The demo keeps its data in SQLite or PostgreSQL (``--database-url``): both engines run, a fresh database each.
