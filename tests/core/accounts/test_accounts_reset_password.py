@@ -20,7 +20,7 @@ async def test_the_new_password_alone_signs_her_in_and_nothing_of_before_survive
     await kit.enrol(principal)  # 2FA on: a password alone would not be enough
     for _ in range(kit.policy.login_max_failures):  # and locked out
         with pytest.raises((InvalidCredentials, Throttled)):
-            await login_password(kit.deps, email=member.email, password="wrong wrong wrong")
+            await login_password(kit.deps, email=member.email, password="wrong wrong wrong")  # pragma: allowlist secret
     with pytest.raises(Throttled):
         await login_password(kit.deps, email=member.email, password=PASSWORD)
 
@@ -44,7 +44,7 @@ async def test_the_new_password_alone_signs_her_in_and_nothing_of_before_survive
 async def test_a_weak_password_or_an_unknown_email_changes_nothing(kit: Kit) -> None:
     member = await kit.owner()
     with pytest.raises(WeakPassword):
-        await reset_password(kit.deps, email=member.email, password="short")
+        await reset_password(kit.deps, email=member.email, password="short")  # pragma: allowlist secret
     with pytest.raises(NotFoundError):
         await reset_password(kit.deps, email="nobody@agency.test", password=NEW)
     await kit.login(member.email)  # the old password still works
