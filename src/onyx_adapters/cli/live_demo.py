@@ -24,7 +24,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Coroutine, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TextIO
 
@@ -49,12 +49,13 @@ from onyx_adapters.sandbox_runtime import sandbox_runtime
 from onyx_adapters.scheduler import Scheduler, TickReport
 from onyx_adapters.settings import OnyxSettings
 from onyx_core.accounts import AccountsDeps, create_owner, reset_password
+from onyx_core.ids import AgencyId
 from onyx_core.schedule import Schedule
 from onyx_fanvue.redaction import remember
 from onyx_fanvue.sandbox.clock import SandboxClock
 from onyx_fanvue.sandbox.sandbox import DEFAULT_REDIRECT_URI, FanvueSandbox
 
-__all__ = ["DEMO_OWNER_EMAIL", "LiveOptions", "run_live_demo"]
+__all__ = ["DEMO_OWNER_EMAIL", "LiveOptions", "Login", "demo_owner", "run_live_demo"]
 
 DEMO_OWNER_EMAIL = "demo-owner@onyx.test"
 LIVE_SOURCES = ("tip", "message", "subscription")
@@ -78,8 +79,14 @@ class LiveOptions:
 class Login:
     url: str
     email: str
-    password: str
+    password: str = field(repr=False)
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    web_url: str
+    login: Login | None
 
 
 class _Server:
@@ -204,7 +211,7 @@ async def _live(
             await sync_demo_agency(console, sandbox, runtime)
             if throwaway_key and database_url is not None:
                 print_throwaway_key_note(console)
-            login = await _demo_owner(accounts_deps(engine, cipher), web_url)
+            login = await demo_owner(accounts_deps(engine, cipher), web_url)
             settings = OnyxSettings(
                 database_url=url,
                 cipher_keys=SecretStr(",".join(keys)),
@@ -216,7 +223,8 @@ async def _live(
             )
             schedule = _schedule(options.sync_every)
             scheduler = Scheduler(runtime, schedule, on_tick=lambda report: _tick_line(console, report))
-            return await _serve(console, options, stop, sandbox, settings, scheduler, login, (web_sock, fanvue_sock))
+            shown = Shown(web_url, login)
+            return await _serve(console, options, stop, sandbox, settings, scheduler, shown, (web_sock, fanvue_sock))
     finally:
         web_sock.close()
         fanvue_sock.close()
@@ -235,7 +243,7 @@ async def _serve(
     sandbox: FanvueSandbox,
     settings: OnyxSettings,
     scheduler: Scheduler,
-    login: Login | None,
+    shown: Shown,
     socks: tuple[socket.socket, socket.socket],
 ) -> float:
     from uvicorn.importer import import_from_string  # noqa: PLC0415 - by name: the adapters never import the web
@@ -255,7 +263,7 @@ async def _serve(
             if web_task.done() or fanvue_task.done():
                 raise CommandError("the web app did not start (its log above says why)")
             await asyncio.sleep(0.05)
-        _print_login(console, login, settings)
+        _print_login(console, shown)
         earner = asyncio.ensure_future(_earn(console, sandbox, options.earn_every, stop.event))
         syncer = asyncio.ensure_future(scheduler.run(stop=stop.event))
         tasks += [earner, syncer]
@@ -274,10 +282,10 @@ async def _serve(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _print_login(console: Console, login: Login | None, settings: OnyxSettings) -> None:
-    out = console.file
+def _print_login(console: Console, shown: Shown) -> None:
+    out, login = console.file, shown.login
     if login is None:
-        out.write(f"\nOnyx web at {settings.fanvue_redirect_uri.removesuffix(CALLBACK_PATH)}\n")
+        out.write(f"\nOnyx web at {shown.web_url}/\n")
         out.write(f"agency {DEMO_AGENCY!r} has members of its own (not the demo's owner): sign in with your account\n")
     else:
         done = "created" if login.created else "reset (new password, its sessions and 2FA removed)"
@@ -291,28 +299,26 @@ def _print_login(console: Console, login: Login | None, settings: OnyxSettings) 
     out.flush()
 
 
-async def _demo_owner(deps: AccountsDeps, web_url: str) -> Login | None:
-    """Create the demo agency's owner, or on a re-run reset her, with a fresh random password (``None``: the
-    agency has other members)."""
+async def demo_owner(
+    deps: AccountsDeps, web_url: str, *, agency_id: AgencyId = DEMO_AGENCY, email: str = DEMO_OWNER_EMAIL
+) -> Login | None:
+    """Create the demo agency's owner (:func:`create_owner`), or on a re-run reset her (:func:`reset_password`),
+    with a fresh random password. ``None``: the agency has members of its own, or ``email`` belongs to another
+    agency; nobody is touched then."""
     password = secrets.token_urlsafe(18)
     remember(password)  # scrubbed from every log line
     async with deps.uow() as uow:
-        existing = await uow.members.by_email(DEMO_OWNER_EMAIL)
-        members = await uow.members.for_agency(DEMO_AGENCY)
-    if existing is not None and existing.agency_id == DEMO_AGENCY:
-        await reset_password(deps, email=DEMO_OWNER_EMAIL, password=password)
-        return Login(web_url + "/", DEMO_OWNER_EMAIL, password, created=False)
+        existing = await uow.members.by_email(email)
+        members = await uow.members.for_agency(agency_id)
+    if existing is not None and existing.agency_id == agency_id:
+        await reset_password(deps, email=email, password=password)
+        return Login(web_url + "/", email, password, created=False)
     if existing is not None or members:
         return None
     await create_owner(
-        deps,
-        agency_name="",
-        email=DEMO_OWNER_EMAIL,
-        display_name="Demo Owner",
-        password=password,
-        agency_id=DEMO_AGENCY,
+        deps, agency_name="", email=email, display_name="Demo Owner", password=password, agency_id=agency_id
     )
-    return Login(web_url + "/", DEMO_OWNER_EMAIL, password, created=True)
+    return Login(web_url + "/", email, password, created=True)
 
 
 async def _earn(console: Console, sandbox: FanvueSandbox, every: float, stop: asyncio.Event) -> None:
