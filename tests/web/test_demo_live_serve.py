@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -47,7 +49,7 @@ def _session(http: httpx.Client, email: str, password: str) -> dict[str, str]:
     answer = http.post("/api/auth/login", json={"email": email, "password": password})
     assert answer.status_code == 200, answer.text
     assert answer.json()["second_factor_due"] is False
-    return {"cookie": f"{SESSION}={answer.cookies[SESSION]}"}
+    return {"cookie": f"{SESSION}={answer.cookies[SESSION]}", "x-csrf-token": answer.json()["csrf_token"]}
 
 
 def _transactions(http: httpx.Client, headers: dict[str, str]) -> int:
@@ -56,10 +58,29 @@ def _transactions(http: httpx.Client, headers: dict[str, str]) -> int:
     return int(answer.json()["agency"]["revenue"]["transactions"])
 
 
+def _reconnect(http: httpx.Client, headers: dict[str, str], agency_admin: str) -> None:
+    """The web reaches the demo's sandbox: Reconnect goes through its consent page (served on loopback) and back."""
+    started = http.post("/api/connections/fanvue/start", json={"login_hint": agency_admin}, headers=headers)
+    assert started.status_code in {200, 201}, started.text
+    with httpx.Client(timeout=30.0) as fanvue:
+        approved = fanvue.get(started.json()["authorize_url"], follow_redirects=False)
+    assert approved.status_code in {302, 303}, approved.text
+    back = urlsplit(approved.headers["location"])
+    landed = http.get(f"{back.path}?{back.query}", headers=headers, follow_redirects=False)
+    assert (landed.status_code, urlsplit(landed.headers["location"]).path) == (303, "/connections"), landed.text
+    connections = http.get("/api/connections", headers=headers).json()
+    connections = connections["items"] if isinstance(connections, dict) else connections
+    assert sorted(c["status"] for c in connections) == ["active"] * 3
+
+
 def _stop(demo: Process, signum: int) -> str:
     """Send ``signum``; the rest of the demo's output once it has exited 0."""
     demo.popen.send_signal(signum)
-    assert demo.popen.wait(timeout=30) == 0, demo.log.read_text()
+    try:
+        code = demo.popen.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running 30 s after signal {signum}: {demo.log.read_text()}")
+    assert code == 0, demo.log.read_text()
     demo.stop()  # closes the pipes
     rest = []
     while not demo.lines.empty():
@@ -71,6 +92,7 @@ def test_onyx_demo_serves_a_live_dashboard_and_stops_cleanly(database: str, tmp_
     port = free_port()
     first = _start(database, port, tmp_path / "demo-1.log")
     try:
+        agency_admin = first.wait_for(r"^connected (\S+) \(agency admin\)").group(1)
         assert "imported 3 creators" in first.wait_for(r"^imported \d+ creators").group(0)
         first.wait_for(r"stored stats at")  # the table, as --once prints it
         base, how, email, password = _login_of(first)
@@ -86,6 +108,7 @@ def test_onyx_demo_serves_a_live_dashboard_and_stops_cleanly(database: str, tmp_
             while (now := _transactions(http, headers)) <= before and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert now > before, f"no new transaction in {GROWTH_TIMEOUT} s"
+            _reconnect(http, headers, agency_admin)
         rest = _stop(first, signal.SIGINT)
     finally:
         first.stop()

@@ -125,19 +125,20 @@ class _Server:
 
 
 class _Stop:
-    """SIGINT and SIGTERM set :attr:`event`; a second signal also forces the servers down."""
+    """SIGINT and SIGTERM set :attr:`event` (the demo then stops its parts in order); a second signal forces the
+    servers down without waiting for open requests."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.servers: list[_Server] = []
+        self.forced = False
 
     def __call__(self) -> None:
-        self.halt(force=self.event.is_set())
-
-    def halt(self, *, force: bool = False) -> None:
+        if self.event.is_set():
+            self.forced = True
+            for server in self.servers:
+                server.stop(force=True)
         self.event.set()
-        for server in self.servers:
-            server.stop(force=force)
 
     @contextlib.contextmanager
     def installed(self) -> Generator[None, None, None]:
@@ -276,10 +277,15 @@ async def _serve(
                 raise CommandError("the demo stopped serving (its log above says why)")
         return time.monotonic() - started
     finally:
-        stop.halt()  # every part stops: the scheduler after its tick, the servers after their open requests
+        # in order: the earnings and the sync (a write in flight rolls back), then the web (its shutdown may still
+        # call Fanvue: the refresh runs it started), then the sandbox it calls
+        stop.event.set()
         for task in tasks[2:]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks[2:], return_exceptions=True)
+        for server, task in ((web, web_task), (fanvue, fanvue_task)):
+            server.stop(force=stop.forced)
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _print_login(console: Console, shown: Shown) -> None:
