@@ -141,11 +141,12 @@ async def _no_html_404(response: Response[Any]) -> Response[Any]:
     return response
 
 
-def create_app_from_env() -> Litestar:
+def create_app_from_env(settings: OnyxSettings | None = None) -> Litestar:
     """``create_app()`` on the environment's settings, logging to stderr (scrubbed, with tracebacks): what
-    ``onyx serve`` starts (``uvicorn --factory onyx_web.app:create_app_from_env``)."""
+    ``onyx serve`` starts (``uvicorn --factory onyx_web.app:create_app_from_env``). ``onyx demo`` passes
+    ``settings`` of its own (the in-process sandbox's app registration, the demo database)."""
     _log_to_stderr()
-    return create_app(OnyxSettings())
+    return create_app(settings or OnyxSettings())
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from onyx_adapters.crypto import FernetCipher
 
 
 def test_demo_syncs_the_sandbox_agency(capsys, tmp_path):
-    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'onyx.db'}"]) == 0
+    assert main(["demo", "--once", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'onyx.db'}"]) == 0
     out = capsys.readouterr().out
     assert "connected jadeadmin0 (agency admin) with OAuth + PKCE" in out
     assert "imported 3 creators" in out
@@ -26,13 +26,13 @@ def test_a_kept_demo_database_says_how_to_use_it_with_onyx_serve(capsys, tmp_pat
     """Without ONYX_CIPHER_KEYS the demo encrypts the tokens it keeps with a throwaway key, so `onyx users
     create-owner` and `onyx serve` refuse the database later: the demo says so, and how to keep a usable one."""
     monkeypatch.delenv("ONYX_CIPHER_KEYS", raising=False)
-    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'throwaway.db'}"]) == 0
+    assert main(["demo", "--once", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'throwaway.db'}"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "ONYX_CIPHER_KEYS is not set" in out
     assert "onyx keys generate" in out
 
     monkeypatch.setenv("ONYX_CIPHER_KEYS", FernetCipher.generate_key())
-    assert main(["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"]) == 0
+    assert main(["demo", "--once", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"]) == 0
     assert "ONYX_CIPHER_KEYS is not set" not in capsys.readouterr().out
 
 

@@ -111,3 +111,12 @@ def test_nothing_dated_after_now_is_shown(sandbox: FanvueSandbox, client: Fanvue
     with _fresh(sandbox) as later:
         assert [r.gross.cents for r in later.insights.earnings(creator_uuid=creator, **window).data] == [7777]
         assert later.agencies.earnings(creator_uuids=[creator], **window).data[0].gross.cents == 7777
+
+
+def test_a_new_payment_keeps_the_order_id_it_is_given(sandbox: FanvueSandbox, creator: str) -> None:
+    given = sandbox.add_earning(creator, gross=1234, source="tip", order_id="FV-LIVE-run1-0")
+    assert given.transaction_order_id == "FV-LIVE-run1-0"
+    assert sandbox.add_earning(creator, gross=1234, source="tip").transaction_order_id.startswith("FV-ORDER-")
+    with _fresh(sandbox, creator) as own:
+        page = own.insights.earnings(start_date=given.date, end_date=given.date + timedelta(seconds=1))
+    assert "FV-LIVE-run1-0" in {row.transaction_order_id for row in page.data}

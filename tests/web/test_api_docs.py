@@ -45,7 +45,7 @@ def test_the_page_has_examples_and_the_parser_finds_them() -> None:
 def test_every_example_runs_against_onyx_serve_on_the_demo_database(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     keyed = onyx_env(cipher_keys=KEY)
-    onyx("demo", "--database-url", url, "--seed", SEED, env=keyed)
+    onyx("demo", "--once", "--database-url", url, "--seed", SEED, env=keyed)
     onyx(
         "users", "create-owner", "--agency-id", AGENCY, "--email", OWNER_EMAIL, "--name", "Docs",
         "--password-stdin", "--database-url", url, env=keyed, stdin=OWNER_PASSWORD + "\n",

@@ -26,12 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
-        help="sync a seeded agency from the built-in Fanvue sandbox into SQLite (--rules: the failure walkthrough)",
+        help="sync a seeded agency from the built-in Fanvue sandbox, then serve its live dashboard (--once: "
+        "print and exit; --rules: the failure walkthrough)",
         description="Starts the Fanvue sandbox in-process, connects its agency admin through OAuth + PKCE, imports "
         "the creators, backfills and syncs stats, ledger, subscriber history, top spenders and tracking links into "
-        "an embedded SQLite database, and prints what was stored. With --rules, instead walks a seeded agency "
-        "through sync rounds with injected Fanvue failures and prints the events that explain every number.",
+        "an embedded SQLite database and prints what was stored. Then it serves the web app (as `onyx serve`) on "
+        "--host/--port with a one-time login for the demo agency's owner (created, or reset on a re-run), while the "
+        "sandbox keeps earning and Onyx keeps syncing, until Ctrl-C. With --once it prints and exits. With --rules, "
+        "instead walks a seeded agency through sync rounds with injected Fanvue failures and prints the events that "
+        "explain every number.",
     )
+    demo.add_argument("--once", action="store_true", help="sync, print the table and exit (for scripts)")
     demo.add_argument("--rules", action="store_true", help="the failure walkthrough (in-memory) instead of the sync")
     demo.add_argument(
         "--database-url",
@@ -40,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
         "set ONYX_CIPHER_KEYS first (the stored tokens are encrypted with it)",
     )
     demo.add_argument("--seed", type=int, default=1, help="sandbox world seed (default: 1)")
+    demo.add_argument("--host", default="127.0.0.1", help="interface the web app listens on (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=8000, help="the web app's port; 0 picks a free one (default: 8000)")
+    demo.add_argument(
+        "--earn-every",
+        type=_seconds,
+        default=5.0,
+        help="seconds between two new sandbox payments while serving (default: 5)",
+    )
+    demo.add_argument(
+        "--sync-every", type=_seconds, default=5.0, help="seconds between two syncs while serving (default: 5)"
+    )
     demo.add_argument("--events", action="store_true", help="with --rules: print every stats event")
     _add_sandbox(commands)
     migrate = commands.add_parser(
@@ -197,6 +213,16 @@ def _day(text: str) -> datetime:
         raise argparse.ArgumentTypeError("a date as YYYY-MM-DD") from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of seconds") from None
+    if not 0.1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("between 0.1 and 86400 seconds")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -247,7 +273,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     from onyx_adapters.cli.sandbox_demo import run_sandbox_demo  # noqa: PLC0415
 
     url = None if args.database_url is None else database_url(args.database_url, create=True)
-    return asyncio.run(run_sandbox_demo(sys.stdout, database_url=url, seed=args.seed))
+    if args.once:
+        return asyncio.run(run_sandbox_demo(sys.stdout, database_url=url, seed=args.seed))
+    from onyx_adapters.cli.live_demo import LiveOptions, run_live_demo  # noqa: PLC0415
+
+    options = LiveOptions(args.host, args.port, earn_every=args.earn_every, sync_every=args.sync_every)
+    return asyncio.run(run_live_demo(sys.stdout, options, database_url=url, seed=args.seed))
 
 
 def _run_sync_command(args: argparse.Namespace) -> int:
@@ -295,7 +326,11 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``onyx`` command inside the error boundary (:mod:`onyx_adapters.cli.errors`): a failure is one line
     on stderr and a non-zero exit code, its traceback shown only with ``--debug``."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the commands' modules load: one line, as inside the boundary
+        sys.stderr.write("onyx: interrupted\n")
+        return 130
     return run_command(_name(args), lambda: _COMMANDS[args.command](args), debug=args.debug)
 
 

@@ -15,7 +15,7 @@ import sys
 
 from onyx_adapters.cli.errors import CommandError
 
-__all__ = ["APP_FACTORY", "add_serve_command", "run_serve"]
+__all__ = ["APP_FACTORY", "add_serve_command", "bind", "redact_server_logs", "run_serve", "shown_address"]
 
 APP_FACTORY = "onyx_web.app:create_app_from_env"
 
@@ -62,9 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
     return _serve(args.host, args.port, fanvue, access_log=args.access_log)
 
 
-def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
-    import uvicorn  # noqa: PLC0415
-
+def redact_server_logs() -> None:
+    """uvicorn's logs scrubbed of secrets, and URLs in its access log redacted."""
     from onyx_adapters.access_log import AccessLogRedactor  # noqa: PLC0415
     from onyx_fanvue.redaction import install_log_filter  # noqa: PLC0415
 
@@ -74,14 +73,21 @@ def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
     if not any(isinstance(f, AccessLogRedactor) for f in access.filters):
         access.addFilter(AccessLogRedactor())
     install_log_filter("uvicorn.access")
-    try:
-        sock = _bind(host, port)
-    except OSError as error:
-        reason = error.strerror or error
-        raise CommandError(f"cannot listen on {host}:{port} ({reason}): choose another --port") from error
+
+
+def shown_address(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket (an IPv6 host in brackets)."""
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    sys.stdout.write(f"Onyx web at http://{shown}:{bound_port} (health /healthz, readiness /readyz, API /schema)\n")
+    return f"http://{shown}:{bound_port}"
+
+
+def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    redact_server_logs()
+    sock = bind(host, port)
+    sys.stdout.write(f"Onyx web at {shown_address(sock)} (health /healthz, readiness /readyz, API /schema)\n")
     sys.stdout.write(f"{fanvue}\n")
     sys.stdout.flush()
     config = uvicorn.Config(
@@ -102,8 +108,17 @@ def _serve(host: str, port: int, fanvue: str, *, access_log: bool) -> int:
     return 0
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before the banner so the banner tells the truth (``port`` 0: a free one); a
+    :class:`CommandError` when it cannot be had."""
+    try:
+        return _bind(host, port)
+    except OSError as error:
+        reason = error.strerror or error
+        raise CommandError(f"cannot listen on {host}:{port} ({reason}): choose another --port") from error
+
+
 def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket, bound before the banner so the banner tells the truth (``port`` 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

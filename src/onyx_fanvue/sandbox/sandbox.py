@@ -233,8 +233,10 @@ class FanvueSandbox:
         source: str = "tip",
         at: datetime | None = None,
         fan_uuid: str | None = None,
+        order_id: str = "",
     ) -> EarningRow:
-        """A new payment for the creator (default: now, from the creator's first fan)."""
+        """A new payment for the creator (default: now, from the creator's first fan; ``order_id``: its
+        ``transactionOrderId``, default a new overlay id)."""
         if gross <= 0:
             raise ValueError("gross is positive cents")
         if source not in EARNING_SOURCES:
@@ -247,7 +249,7 @@ class FanvueSandbox:
             gross=gross,
             net=net_of(gross),
             source=source,
-            transaction_order_id="",
+            transaction_order_id=order_id,
             transaction_order_status="pendingBalance",
             user=None if source in ("referral", "affiliate", "giveaway") else fan,
         )

@@ -1,6 +1,6 @@
 """The issue's "Done when": ``onyx serve`` against the demo database lets a person log in and connect from a browser.
 
-Real processes, as a person runs them (docs/web-demo.md): ``onyx demo --database-url`` syncs the built-in sandbox
+Real processes, as a person runs them (docs/web-demo.md): ``onyx demo --once --database-url`` syncs the built-in sandbox
 (seed 1) into the database under the key in ONYX_CIPHER_KEYS; ``onyx users create-owner --agency-id
 sandbox-agency`` gives the demo's agency its first owner; ``onyx sandbox`` with the demo's seed (so the same Fanvue
 users: connecting the agency admin again is a reconnect of the demo's own connection) and ``onyx serve`` with the
@@ -40,7 +40,7 @@ def demo_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
 def test_a_person_logs_in_and_connects_on_the_demo_database(browser: Any, demo_database: str, tmp_path: Path) -> None:
     url = demo_database
     keyed = onyx_env(cipher_keys=KEY)
-    demo = onyx("demo", "--database-url", url, "--seed", SEED, env=keyed)
+    demo = onyx("demo", "--once", "--database-url", url, "--seed", SEED, env=keyed)
     assert "imported 3 creators" in demo, demo
     assert "ONYX_CIPHER_KEYS is not set" not in demo
     onyx(

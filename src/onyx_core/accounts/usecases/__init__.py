@@ -9,6 +9,7 @@ from onyx_core.accounts.usecases.auth import (
     create_owner,
     login_password,
     logout,
+    reset_password,
     use_recovery_code,
     verify_totp,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "remove_member",
     "require",
     "require_creator",
+    "reset_password",
     "revoke_api_token",
     "revoke_invite",
     "set_two_factor_required",

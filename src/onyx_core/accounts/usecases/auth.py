@@ -39,6 +39,7 @@ __all__ = [
     "create_owner",
     "login_password",
     "logout",
+    "reset_password",
     "use_recovery_code",
     "verify_totp",
 ]
@@ -90,6 +91,27 @@ async def create_owner(
         member = Member(MemberId(new_id()), agency.id, email, display_name.strip(), Role.OWNER, now)
         await uow.members.add(member, deps.hasher.hash(password))
         await audit(uow, now, AuditAction.OWNER_CREATED, member, target=member.id)
+        await uow.commit()
+    return member
+
+
+async def reset_password(deps: AccountsDeps, *, email: str, password: str) -> Member:
+    """Whoever holds the database (``onyx demo`` on a re-run) gives the member with ``email`` a new password that
+    signs her in alone, as :func:`create_owner` left her: every session of hers ends, her second factor and
+    recovery codes are removed (a re-run of the demo under another cipher key could not read them), and her
+    login throttle is cleared. Raises :class:`WeakPassword` and :class:`NotFoundError` (no such member)."""
+    check_password(deps.policy, password)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        member = await uow.members.by_email(email)
+        if member is None:
+            raise NotFoundError("no member with that email")
+        await uow.members.set_password_hash(member.id, deps.hasher.hash(password))
+        await uow.sessions.delete_for_member(member.id)
+        await uow.totp.delete(member.id)
+        await uow.recovery_codes.replace(member.id, [])
+        await uow.throttles.clear(_throttle_key(member.email))
+        await audit(uow, now, AuditAction.PASSWORD_CHANGED, member, target=member.id, details={"by": "operator"})
         await uow.commit()
     return member
 
