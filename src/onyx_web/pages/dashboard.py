@@ -15,18 +15,20 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 
-from onyx_core.accounts import Principal
+from onyx_core.accounts import NotAuthenticated, Principal, authenticate_session
 from onyx_core.accounts.rules import Permission
 from onyx_core.accounts.sections import Section, may_open, sections_for
 from onyx_core.accounts.usecases.agency import own_agency
 from onyx_core.accounts.usecases.deps import require_creator
+from onyx_core.accounts.usecases.two_factor import security_status
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import CreatorId
-from onyx_web.accounts.authentication import PAGE
+from onyx_core.stats import Metric
+from onyx_web.accounts.authentication import PAGE, PUBLIC, credentials_of
 from onyx_web.accounts.caller import principal_of
 from onyx_web.accounts.routes import Accounts
 from onyx_web.pages.charts import chart_library
-from onyx_web.pages.routes import ASSETS
+from onyx_web.pages.routes import ASSETS, page_fragment, page_html
 from onyx_web.pages.templates import render
 
 __all__ = ["SECTION_NAMES", "DashboardPages"]
@@ -80,12 +82,14 @@ def _html(body: str, status: int = 200) -> Response[str]:
     return Response(body, media_type=_HTML, status_code=status, headers=_NO_STORE)
 
 
-async def _section(request: Request[Any, Any, Any], accounts: Accounts, section: Section) -> Response[str]:
+async def _section(
+    request: Request[Any, Any, Any], accounts: Accounts, section: Section, **extra: Any
+) -> Response[str]:
     principal = principal_of(request)
     frame = await _frame(accounts, principal, section, SECTION_NAMES[section])
     if not may_open(principal, section):
         return _html(render("forbidden.html", **frame), status=403)
-    return _html(render(f"{section.value}.html", **frame))
+    return _html(render(f"{section.value}.html", **frame, **extra))
 
 
 class DashboardPages(Controller):
@@ -115,3 +119,53 @@ class DashboardPages(Controller):
             return _html(render("not_found.html", **frame), status=404)
         frame.update(title=found.display_name or found.handle, creator=found, module="cards-creator.js")
         return _html(render("creator.html", **frame))
+
+    # ------------------------------------------------------------ the agency's admin pages (over the JSON API)
+
+    @get("/creators", opt=_OPT)
+    async def creators(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """The creators, searched and paged, each linking to her page; Refresh All with its progress."""
+        return await _section(request, accounts, Section.CREATORS)
+
+    @get("/team", opt=_OPT)
+    async def team(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """Members with their roles and creator scopes, and invitations."""
+        return await _section(request, accounts, Section.TEAM)
+
+    @get("/security", opt=_OPT)
+    async def security_page(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """The member's own 2FA, recovery codes and API tokens; for owners, the agency's 2FA requirement."""
+        principal = principal_of(request)
+        frame = await _frame(accounts, principal, Section.SECURITY, SECTION_NAMES[Section.SECURITY])
+        if not may_open(principal, Section.SECURITY):
+            return _html(render("forbidden.html", **frame), status=403)
+        return _html(render("security.html", **frame, security=await security_status(accounts, principal)))
+
+    @get("/audit", opt=_OPT)
+    async def audit(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """The agency's audit log, newest first, paged."""
+        return await _section(request, accounts, Section.AUDIT)
+
+    @get("/exports", opt=_OPT)
+    async def exports(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """The exports as downloads (CSV or JSON), with their filters."""
+        return await _section(request, accounts, Section.EXPORTS, metrics=[m.value for m in Metric])
+
+    @get("/connections", opt={PUBLIC: True})
+    async def connections(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """The Fanvue connections' health, Connect / Reconnect, and the agency's creators. Public: a creator who
+        connected her own Fanvue account lands here without an Onyx login and is thanked (the static shell, whose
+        script sends anybody else to the login page); a member who may open Connections gets the dashboard's frame."""
+        credentials = credentials_of(request)
+        principal = None
+        if credentials is not None and credentials.scheme == "session":
+            try:
+                principal = await authenticate_session(accounts, credentials.secret)
+            except NotAuthenticated:
+                principal = None
+        if principal is None or principal.restricted:
+            return _html(page_html("/connections"))
+        frame = await _frame(accounts, principal, Section.CONNECTIONS, SECTION_NAMES[Section.CONNECTIONS])
+        if not may_open(principal, Section.CONNECTIONS):
+            return _html(render("forbidden.html", **frame), status=403)
+        return _html(render("public.html", **frame, fragment=page_fragment("/connections")))

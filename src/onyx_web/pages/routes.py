@@ -26,7 +26,7 @@ from onyx_web.errors import Problem
 from onyx_web.pages.charts import chart_library
 from onyx_web.pages.templates import render
 
-__all__ = ["ASSETS", "PAGES", "PagesController", "page_html"]
+__all__ = ["ASSETS", "PAGES", "PagesController", "page_fragment", "page_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,11 @@ def _resource(folder: str, name: str) -> str:
     return files("onyx_web.pages").joinpath(folder, name).read_text(encoding="utf-8")
 
 
+def page_fragment(path: str) -> Markup:
+    """The body of the public page at ``path`` (a key of :data:`PAGES`), to put in a template."""
+    return Markup(_resource("html", PAGES[path].template))  # noqa: S704 (our own file, not data)
+
+
 @cache
 def page_html(path: str) -> str:
     """The whole HTML document of the page at ``path`` (a key of :data:`PAGES`)."""
@@ -71,7 +76,7 @@ def page_html(path: str) -> str:
         "public.html",
         title=page.title,
         page=page.template.removesuffix(".html"),
-        fragment=Markup(_resource("html", page.template)),  # noqa: S704 (our own file, not data)
+        fragment=page_fragment(path),
         member=None,
         sections=(),
         charts=False,
@@ -124,11 +129,6 @@ class PagesController(Controller):
     async def account_2fa(self) -> Response[str]:
         """Set up TOTP: the QR code and the secret, a code to confirm, then the recovery codes once."""
         return _page("/account/2fa")
-
-    @get("/connections", opt={PUBLIC: True})
-    async def connections(self) -> Response[str]:
-        """The Fanvue connections' health, Connect / Reconnect, and the agency's creators."""
-        return _page("/connections")
 
     @get("/invite/{token:str}", opt={PUBLIC: True, STATIC_SHELL: True})
     async def invite(self, token: FromPath[str]) -> Response[str]:  # noqa: ARG002 (the script reads it from the address)

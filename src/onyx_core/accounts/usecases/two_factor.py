@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from onyx_core.accounts.errors import (
     InvalidCredentials,
@@ -14,16 +15,25 @@ from onyx_core.accounts.errors import (
 from onyx_core.accounts.model import AgencyPolicy, AuditAction, TotpEnrolment
 from onyx_core.accounts.ports import AccountsUnitOfWork
 from onyx_core.accounts.rules import Permission
-from onyx_core.accounts.usecases.deps import AccountsDeps, Principal, TotpSetup, audit, require
+from onyx_core.accounts.usecases.deps import (
+    AccountsDeps,
+    Principal,
+    TotpSetup,
+    audit,
+    require,
+    require_unrestricted,
+)
 from onyx_core.accounts.usecases.recovery import new_recovery_codes, normalize_recovery_code
 from onyx_core.accounts.usecases.second_factor import CodeCheck, check_code, raise_for
 
 __all__ = [
+    "SecurityStatus",
     "begin_totp_enrolment",
     "confirm_totp_enrolment",
     "disable_totp",
     "reauthenticate",
     "regenerate_recovery_codes",
+    "security_status",
     "set_two_factor_required",
 ]
 
@@ -136,3 +146,30 @@ async def set_two_factor_required(deps: AccountsDeps, principal: Principal, requ
             details={"require_two_factor": str(required).lower()},
         )  # fmt: skip
         await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityStatus:
+    """What the Security page shows a member of her own account: whether her TOTP second factor is on (and
+    since when), and whether her agency requires 2FA of every member (which only owners may change)."""
+
+    two_factor_on: bool
+    two_factor_since: datetime | None
+    agency_requires_two_factor: bool
+    may_set_policy: bool
+
+
+async def security_status(deps: AccountsDeps, principal: Principal) -> SecurityStatus:
+    """The member's own 2FA state and her agency's 2FA policy (any fully logged-in member, for herself)."""
+    require_unrestricted(principal)
+    member = principal.member
+    async with deps.uow() as uow:
+        enrolment = await uow.totp.get(member.id)
+        policy = await uow.policies.get(member.agency_id)
+    on = enrolment is not None and enrolment.active
+    return SecurityStatus(
+        two_factor_on=on,
+        two_factor_since=enrolment.activated_at if on and enrolment is not None else None,
+        agency_requires_two_factor=policy.require_two_factor,
+        may_set_policy=principal.can(Permission.MANAGE_SECURITY_POLICY),
+    )
