@@ -44,7 +44,7 @@ PAGES: dict[str, Page] = {
 }
 """Each page's path, its body (a file of ``onyx_web/pages/html``) and its title."""
 
-_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 ASSETS: dict[str, str] = {
     entry.name: _MEDIA_TYPES[suffix]
     for entry in files("onyx_web.pages").joinpath("assets").iterdir()
