@@ -115,7 +115,7 @@ def test_the_static_files_are_the_packages_own(env: Env) -> None:
         style = c.get("/static/onyx.css")
         others = [c.get(url) for url in ("/static/app.py", "/static/..%2Froutes.py", "/static/html", "/static/")]
     assert {"onyx.js", "onyx.css", "dashboard.js", "plotly.css"} <= set(ASSETS)
-    assert all(name.endswith((".js", ".css")) and "/" not in name for name in ASSETS)
+    assert all(name.endswith((".js", ".css", ".svg")) and "/" not in name for name in ASSETS)  # .svg: the icon
     assert script.status_code == 200
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
     assert style.headers["content-type"] == "text/css; charset=utf-8"
