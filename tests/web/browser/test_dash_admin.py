@@ -75,6 +75,12 @@ def test_every_admin_page_loads_cleanly(admin: Any) -> None:
         expect(admin.locator(".card-error:visible")).to_have_count(0)
         shot(admin, name)
         assert admin.problems == [], name  # no console error, no failed request, no error answer
+    admin.set_viewport_size({"width": 375, "height": 800})  # a phone: no page scrolls sideways
+    for name in ADMIN_PAGES:
+        admin.goto(f"/{name}")
+        admin.wait_for_load_state("networkidle")
+        assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+    assert admin.problems == []
 
 
 def test_refresh_all_shows_progress_and_finishes_and_its_history_exports(admin: Any, world: StatsWorld) -> None:
