@@ -73,6 +73,8 @@ class LiveOptions:
     """Seconds between two new sandbox payments."""
     sync_every: float = 5.0
     """Seconds between two scheduler ticks (stats and ledger are due at each)."""
+    sandbox_control_key: str | None = field(default=None, repr=False)
+    """The key of the sandbox's control API on its loopback address (``None``: a random one nobody is shown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Login:
 class Shown:
     web_url: str
     login: Login | None
+    fanvue_url: str = ""
 
 
 class _Server:
@@ -200,8 +203,10 @@ async def _live(
             spec=demo_spec(seed),
             clock=SandboxClock(),
             redirect_uris=(DEFAULT_REDIRECT_URI, web_url + CALLBACK_PATH),
+            control_key=options.sandbox_control_key,
         )
         remember(sandbox.client_secret)  # scrubbed from every log line
+        remember(sandbox.control_key)
         print_banner(console, sandbox)
         keys, throwaway_key = demo_keys(cipher_keys)
         cipher = FernetCipher(keys)
@@ -224,7 +229,7 @@ async def _live(
             )
             schedule = _schedule(options.sync_every)
             scheduler = Scheduler(runtime, schedule, on_tick=lambda report: _tick_line(console, report))
-            shown = Shown(web_url, login)
+            shown = Shown(web_url, login, fanvue_url)
             return await _serve(console, options, stop, sandbox, settings, scheduler, shown, (web_sock, fanvue_sock))
     finally:
         web_sock.close()
@@ -300,6 +305,7 @@ def _print_login(console: Console, shown: Shown) -> None:
             f"demo owner {done}; one-time login, shown only now:\n"
             f"  email     {login.email}\n"
             f"  password  {login.password}\n"
+            f"Fanvue sandbox at {shown.fanvue_url}   (its control API: /_sandbox, with --sandbox-control-key)\n"
             "Press Ctrl-C to stop.\n\n"
         )
     out.flush()

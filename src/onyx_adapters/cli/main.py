@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--sync-every", type=_seconds, default=5.0, help="seconds between two syncs while serving (default: 5)"
     )
+    demo.add_argument(
+        "--sandbox-control-key",
+        default=None,
+        help="while serving: the key of the sandbox's control API (/_sandbox on the loopback address the demo "
+        "prints), for scripts that change the Fanvue world (add an earning, inject a fault); default: random",
+    )
     demo.add_argument("--events", action="store_true", help="with --rules: print every stats event")
     _add_sandbox(commands)
     migrate = commands.add_parser(
@@ -277,7 +283,13 @@ def _run_demo(args: argparse.Namespace) -> int:
         return asyncio.run(run_sandbox_demo(sys.stdout, database_url=url, seed=args.seed))
     from onyx_adapters.cli.live_demo import LiveOptions, run_live_demo  # noqa: PLC0415
 
-    options = LiveOptions(args.host, args.port, earn_every=args.earn_every, sync_every=args.sync_every)
+    options = LiveOptions(
+        args.host,
+        args.port,
+        earn_every=args.earn_every,
+        sync_every=args.sync_every,
+        sandbox_control_key=args.sandbox_control_key,
+    )
     return asyncio.run(run_live_demo(sys.stdout, options, database_url=url, seed=args.seed))
 
 
