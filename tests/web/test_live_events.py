@@ -29,16 +29,18 @@ from onyx_core.testing.fakes import ManualClock
 from onyx_web.app import create_app
 from onyx_web.live.state import LiveState, live_state
 
-LIVE = {"live_heartbeat": 0.3, "live_check_every": 0.2, "live_refresh_every": 0}
-"""Short beats so that a closed stream notices at once; no Fanvue here, so no refreshes."""
+LIVE = {"live_heartbeat": 0.3, "live_check_every": 3600.0, "live_refresh_every": 0}
+"""Short beats so that a closed stream notices at once; no check of the counters on SQLite (a change must come by
+the commit's own announcement) but in the test of that check; no Fanvue here, so no refreshes."""
 
 
 class World:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **settings: float) -> None:
         from datetime import UTC, datetime  # noqa: PLC0415
 
         clock = ManualClock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
-        self.env = Env(url, clock, create_app(web_settings(url, **LIVE), clock=clock, hasher=HASHER))
+        app = create_app(web_settings(url, **{**LIVE, **settings}), clock=clock, hasher=HASHER)
+        self.env = Env(url, clock, app)
         self.tenancy = Tenancy(self.env)
         self.agency: Agency = self.tenancy.agency("Live")
         self.x = self.tenancy.creator(self.agency, "xena")
@@ -117,11 +119,11 @@ def test_a_viewer_limited_to_one_creator_hears_nothing_of_another(world: tuple[W
         assert w.y not in repr(text_seen)
 
 
-def test_a_write_this_process_cannot_hear_reaches_a_sqlite_stream_by_the_check(world: tuple[World, Served]) -> None:
+def test_a_write_this_process_cannot_hear_reaches_a_sqlite_stream_by_the_check(database_url: str) -> None:
     """On SQLite, a writer in another process publishes to its own process only: the web's check of the counters
     finds the creator whose counter moved. (A plain UPDATE of the counter on an engine of the test's: the app's
     hub hears nothing of it.) On PostgreSQL the same write reaches the stream only if it notifies: it does not."""
-    w, served = world
+    w = World(database_url, live_check_every=0.2)
 
     async def bump_elsewhere() -> None:
         engine = create_engine(w.env.url)
@@ -133,7 +135,7 @@ def test_a_write_this_process_cannot_hear_reaches_a_sqlite_stream_by_the_check(w
         finally:
             await engine.dispose()
 
-    with _stream(served, w.owner.headers()) as stream:
+    with Served(w.env.app) as served, _stream(served, w.owner.headers()) as stream:
         asyncio.run(bump_elsewhere())
         if w.env.url.startswith("sqlite"):
             assert stream.next_change() == {"creator_ids": [w.y], "agency": False}
@@ -213,3 +215,14 @@ def test_an_api_token_opens_a_stream(database_url: str) -> None:
     with client(w.env.app) as c:  # the test client cannot stream: it shows the route accepts the token
         refused = c.get("/api/events", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 406
+
+
+def test_a_write_of_this_process_is_announced_once_on_sqlite(database_url: str) -> None:
+    """The commit announces it; the check of the counters (every 0.1 s here) knows the counters that commit left
+    and does not announce it again. On PostgreSQL there is no check: one NOTIFY, one event."""
+    w = World(database_url, live_check_every=0.1)
+    with Served(w.env.app) as served, _stream(served, w.owner.headers()) as stream:
+        write(w.env.url, save_followers(w.x, 1))
+        assert stream.next_change() == {"creator_ids": [w.x], "agency": False}
+        time.sleep(0.6)  # six checks
+        assert [e for e in list(stream.events.queue) if e.get("event") == "change"] == []
