@@ -268,12 +268,15 @@ class PostgresChangeListener:
         """Set while the connection listens (tests wait for it)."""
         self.connections = 0
         """How many times it has connected and listened."""
+        self.failures = 0
+        """How many times connecting or listening failed."""
+        self._tried = asyncio.Event()
 
     async def start(self) -> None:
         """Start listening in the background; returns once listening, or after the first failure (the listener
         keeps trying on its own)."""
         self._task = asyncio.get_running_loop().create_task(self._run(), name="onyx-live-listener")
-        waiter = asyncio.ensure_future(self.listening.wait())
+        waiter = asyncio.ensure_future(self._tried.wait())
         await asyncio.wait({waiter, self._task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
 
@@ -292,6 +295,8 @@ class PostgresChangeListener:
                 await self._listen()
             except (psycopg.Error, OSError) as error:
                 self.listening.clear()
+                self.failures += 1
+                self._tried.set()
                 if self.connections > before:  # it had listened: the next try waits the shortest delay
                     delay = self._backoff
                 # the error's class only: a connection error's text may quote the connection string
@@ -305,7 +310,8 @@ class PostgresChangeListener:
             await conn.execute(f"LISTEN {CHANNEL}")
             self.connections += 1
             self.listening.set()
-            if self.connections > 1:
+            self._tried.set()
+            if self.connections > 1 or self.failures:
                 self._hub.publish_everywhere()  # what was sent while it was away is lost: everyone reads again
             while True:
                 async for notification in conn.notifies(timeout=self._idle_check):
