@@ -46,6 +46,13 @@ class OnyxSettings(BaseSettings):
     ``ONYX_REFRESH_ON_VIEW_AFTER``: seconds after which viewing a creator's stats in the web queues a refresh of
     them (default 120; 0 turns refresh-on-view off).
 
+    Live updates (docs/live.md): ``ONYX_LIVE_REFRESH_EVERY``: seconds between two refreshes of the stale creators
+    in view while a live dashboard of the agency is open (default 60; 0: never). ``ONYX_LIVE_CHECK_EVERY``: on
+    SQLite, seconds between two checks of the data counters for writes of other processes while a live dashboard
+    is open (default 3). ``ONYX_LIVE_HEARTBEAT``: seconds between two keep-alive comments of an event stream
+    (default 15). ``ONYX_LIVE_STREAM_MAX``: seconds an event stream lasts before the server ends it and the browser
+    reconnects (and is authenticated again; default 600).
+
     Operations (docs/operations.md): ``ONYX_HEARTBEAT_SECRET`` is the bearer secret of ``POST /ops/heartbeat``
     (unset: the route answers 404); ``ONYX_HEARTBEAT_MODE`` is ``run`` (the beat runs the due work, as a tick of
     ``onyx schedule``; the default) or ``enqueue`` (it queues it for ``onyx worker``). ``ONYX_METRICS_TOKEN`` is
@@ -62,6 +69,10 @@ class OnyxSettings(BaseSettings):
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
     sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
     refresh_on_view_after: float = Field(default=120.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
+    live_refresh_every: float = Field(default=60.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
+    live_check_every: float = Field(default=3.0, gt=0, le=3600, allow_inf_nan=False)
+    live_heartbeat: float = Field(default=15.0, gt=0, le=3600, allow_inf_nan=False)
+    live_stream_max: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
     heartbeat_secret: SecretStr | None = None
     heartbeat_mode: Literal["run", "enqueue"] = "run"
     metrics_token: SecretStr | None = None

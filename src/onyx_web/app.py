@@ -29,7 +29,7 @@ from onyx_core.accounts import AccountsDeps, AccountsPolicy
 from onyx_core.accounts.ports import PasswordHasher
 from onyx_core.ports import Clock
 from onyx_fanvue.redaction import SecretFilter, remember
-from onyx_web import accounts, admin, analytics, connections, creators, exports, health, ops, pages, webhooks
+from onyx_web import accounts, admin, analytics, connections, creators, exports, health, live, ops, pages, webhooks
 from onyx_web.accounts.authentication import PUBLIC, AuthenticationMiddleware, Authenticator
 from onyx_web.accounts.wiring import AccountsWiring
 from onyx_web.errors import handle_exception
@@ -47,6 +47,7 @@ DOMAINS: tuple[Sequence[ControllerRouterHandler], ...] = (
     creators.route_handlers,
     analytics.route_handlers,
     exports.route_handlers,
+    live.route_handlers,
     ops.route_handlers,
     pages.route_handlers,
     webhooks.route_handlers,
@@ -100,8 +101,9 @@ def create_app(
 
     app = Litestar(
         route_handlers=[handler for domain in DOMAINS for handler in domain],
-        # entered in order, left in reverse: the creators' refresh runs stop before the runtime closes
-        lifespan=[lifespan, creators.creators_lifespan],
+        # entered in order, left in reverse: the live streams' watchers stop before the creators' refresh runs,
+        # and those before the runtime closes
+        lifespan=[lifespan, creators.creators_lifespan, live.live_lifespan],
         dependencies={"web": Provide(provide_web), "accounts": Provide(provide_accounts)},
         middleware=[
             # outermost: the latency of every routed answer, 401s included

@@ -13,11 +13,14 @@ that waits for it. Once the transaction is open, every read goes through it, so 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from onyx_adapters.live import CHANNEL, Committed, publish_committed
 from onyx_adapters.sql.engine import READ_ONLY, require_onyx_engine, sqlite_file
 from onyx_adapters.sql.repositories import (
     SqlAgencyRepository,
@@ -32,6 +35,7 @@ from onyx_adapters.sql.repositories import (
     SqlTrackingLinkCostRepository,
     SqlTrackingLinkRepository,
 )
+from onyx_core.live import DataChange, encode_changes
 from onyx_core.ports import (
     AgencyRepository,
     ChatterDayRepository,
@@ -64,10 +68,13 @@ class SqlUnitOfWork:
         # SQLite file: plain reads before the first write run in a deferred transaction (no write lock); in-memory
         # SQLite has one database per connection, and PostgreSQL needs no such split
         url = engine.url.render_as_string(hide_password=False)
+        self._url = url
         self._lock_free_reads = engine.dialect.name == "sqlite" and sqlite_file(url) is not None
         self._dialect = engine.dialect.name
         self._conn: AsyncConnection | None = None
         self._read_conn: AsyncConnection | None = None
+        self._announced: list[Committed] = []
+        """SQLite: the changes to publish in this process once the transaction commits."""
 
         self.agencies: AgencyRepository = SqlAgencyRepository(self)
         self.creators: CreatorRepository = SqlCreatorRepository(self)
@@ -108,6 +115,18 @@ class SqlUnitOfWork:
             self._conn = conn
         return self._conn
 
+    async def announce(
+        self, change: DataChange, creator_versions: Mapping[str, int], agency_version: int | None = None
+    ) -> None:
+        if change.empty:
+            return
+        if self._dialect == "postgresql":
+            conn = await self.writer()  # sent by PostgreSQL at commit, to every listener, or never
+            for payload in encode_changes(change):
+                await conn.execute(select(func.pg_notify(CHANNEL, payload)))
+        else:
+            self._announced.append(Committed(change, dict(creator_versions), agency_version))
+
     # ------------------------------------------------------------------ UnitOfWork
 
     async def __aenter__(self) -> Self:
@@ -121,6 +140,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         """Commit everything written since the transaction opened; a failed commit rolls back and raises."""
         conn, self._conn = self._conn, None
+        announced, self._announced = self._announced, []
         try:
             if conn is not None:
                 try:
@@ -129,10 +149,13 @@ class SqlUnitOfWork:
                     await conn.close()
         finally:
             await self._close_reader()
+        if announced:  # committed: this process's live dashboards on the same SQLite file hear of it now
+            publish_committed(self._url, announced)
 
     async def rollback(self) -> None:
         """Discard everything written since the transaction opened and release its locks."""
         conn, self._conn = self._conn, None
+        self._announced = []
         try:
             if conn is not None:
                 await conn.close()  # closing returns the connection with its transaction rolled back

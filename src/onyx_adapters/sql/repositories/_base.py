@@ -9,6 +9,8 @@ from sqlalchemy import ColumnElement, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onyx_core.live import DataChange
+
 __all__ = ["Transaction", "by_text", "changed", "chunks", "insert", "upsert"]
 
 T = TypeVar("T")
@@ -33,6 +35,14 @@ class Transaction(Protocol):
 
     async def writer(self) -> AsyncConnection:
         """The unit's transaction, opened now if needed (on SQLite this takes the write lock)."""
+        ...
+
+    async def announce(
+        self, change: DataChange, creator_versions: Mapping[str, int], agency_version: int | None = None
+    ) -> None:
+        """Tell live dashboards of ``change`` if, and once, this transaction commits (PostgreSQL: a ``NOTIFY``
+        in the transaction, heard by every process; SQLite: published in this process after the commit, with the
+        counters the bump left, so the check for other processes' writes does not announce it again)."""
         ...
 
 
