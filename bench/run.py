@@ -29,6 +29,7 @@ CASE_MODULES = (
     "bench.cases.backfill_memory",
     "bench.cases.token_single_flight",
     "bench.cases.api_dashboard",
+    "bench.cases.dashboard_page",
 )
 
 
