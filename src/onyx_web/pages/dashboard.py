@@ -169,3 +169,15 @@ class DashboardPages(Controller):
         if not may_open(principal, Section.CONNECTIONS):
             return _html(render("forbidden.html", **frame), status=403)
         return _html(render("public.html", **frame, fragment=page_fragment("/connections")))
+
+    # ------------------------------------------------------------ the analytics pages (over the JSON API)
+
+    @get("/finance", opt=_OPT)
+    async def finance(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """Revenue by source over time, category shares, top spenders, tracking links with ROI and their cost."""
+        return await _section(request, accounts, Section.FINANCE)
+
+    @get("/social", opt=_OPT)
+    async def social(self, request: Request[Any, Any, Any], accounts: Accounts) -> Response[str]:
+        """Each creator's followers, posts, likes and chats, and the audience's growth."""
+        return await _section(request, accounts, Section.SOCIAL)

@@ -60,6 +60,13 @@ export const SOURCE_NAMES = {
   message: "Messages",
   post: "Posts",
   referral: "Referrals",
+  affiliate: "Affiliates",
+  appStore: "App store",
+  checkoutLink: "Checkout links",
+  mediaLink: "Media links",
+  giveaway: "Giveaways",
+  refund: "Refunds",
+  chargeback: "Chargebacks",
   other: "Other",
 };
 
