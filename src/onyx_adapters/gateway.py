@@ -26,13 +26,14 @@ while refreshing the token
 
 Which endpoint answers what:
 
-* AGENCY connection: ``/creators/{uuid}/account`` (followers, subscribers, lifetime earnings),
+* AGENCY connection: ``/creators/{uuid}/account`` (followers, subscribers, lifetime earnings, payable balance),
   ``/creators/{uuid}/insights/earnings``, ``/creators/{uuid}/insights/subscribers``,
   ``/creators/{uuid}/insights/top-spenders``, ``/creators/{uuid}/tracking-links``. Posts and likes exist only on
   ``/users/me`` with the creator's own token, so they are ``Missing(PERMISSION)``; reversals exist only on the
   caller's own ``/insights/spending``, so ``Stream.REVERSALS`` raises ``SourceUnavailableError(PERMISSION)``.
 * CREATOR connection (the creator's own grant): ``/users/me`` (``fanCounts``, ``likesCount``,
-  ``contentCounts.postCount``), ``/users/account`` (lifetime earnings) and the own-account insights paths.
+  ``contentCounts.postCount``), ``/users/account`` (lifetime earnings, payable balance) and the own-account
+  insights paths.
 
 **The all-zero rule.** Fanvue shows some permission problems as a well-formed answer full of zeros (the
 sandbox's ``empty`` fault on an account: ``followers = subscribers = earnings.total = 0``). A real account can
@@ -112,7 +113,10 @@ _STATS_METRICS: tuple[Metric, ...] = (
     Metric.POSTS,
     Metric.LIKES,
     Metric.CHATS,
+    Metric.AVAILABLE_BALANCE,
 )
+_ACCOUNT_METRICS = frozenset({Metric.REVENUE_TOTAL, Metric.AVAILABLE_BALANCE})
+"""What an account answer gives whichever grant reads it (lifetime earnings and the payable balance)."""
 _CHAT_PAGE = 50
 _MAX_CHAT_PAGE = 1 << 20
 
@@ -280,7 +284,7 @@ class FanvueGateway:
         found: dict[Metric, Observation] = {}
         if scope is not None:  # the agency reads a managed creator
             path = f"/creators/{scope}/account"
-            if {Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS} & set(wanted):
+            if {*_ACCOUNT_METRICS, Metric.SUBSCRIBERS, Metric.FOLLOWERS} & set(wanted):
                 account = await self._read(path, client.users.account(creator_uuid=scope))
                 found.update(self._from_account(account, at, with_fans=True))
             why = "only /users/me with the creator's own token has likes and post counts"
@@ -289,7 +293,7 @@ class FanvueGateway:
         else:  # the creator's own grant
             if {Metric.SUBSCRIBERS, Metric.FOLLOWERS, Metric.POSTS, Metric.LIKES} & set(wanted):
                 found.update(self._from_me(await self._read("/users/me", client.users.me()), at))
-            if Metric.REVENUE_TOTAL in wanted:
+            if _ACCOUNT_METRICS & set(wanted):
                 account = await self._read("/users/account", client.users.account())
                 found.update(self._from_account(account, at, with_fans=False))
         if Metric.CHATS in wanted:
@@ -346,7 +350,8 @@ class FanvueGateway:
     @staticmethod
     def _from_account(read: _Read[Account], at: datetime, *, with_fans: bool) -> dict[Metric, Observation]:
         source = f"{SOURCE}:{read.path}"
-        metrics = (Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS) if with_fans else (Metric.REVENUE_TOTAL,)
+        fans_too = (Metric.SUBSCRIBERS, Metric.FOLLOWERS) if with_fans else ()
+        metrics = (Metric.REVENUE_TOTAL, *fans_too, Metric.AVAILABLE_BALANCE)
         account = read.value
         if account is None:
             reason, detail = read.failure
@@ -357,9 +362,10 @@ class FanvueGateway:
             Metric.SUBSCRIBERS: fans.subscribers,
             Metric.FOLLOWERS: fans.followers,
         }
-        if not any(values.values()):
+        if not any(values.values()):  # the balance is often 0 (just paid out): it cannot vouch for the answer
             detail = "all-zero account (no fans, no earnings): indistinguishable from an empty answer"
             return {m: Missing(m, MissingReason.EMPTY, at, source, detail) for m in metrics}
+        values[Metric.AVAILABLE_BALANCE] = earnings.available_balance.cents
         out: dict[Metric, Observation] = {}
         for metric in metrics:
             value = values[metric]

@@ -31,6 +31,7 @@ from onyx_fanvue.errors import (
     ServerError,
 )
 from onyx_fanvue.sandbox.clock import SandboxClock
+from onyx_fanvue.sandbox.endpoints.users import account_json
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 from onyx_fanvue.sandbox.world import WorldSpec
 
@@ -161,6 +162,10 @@ async def test_agency_stats_come_from_the_creator_account(
     earned = sum(r.net for r in world.iter_earnings(creator.id, end=NOW))
     reversed_ = sum(r.net for r in world.iter_reversals(creator.id, end=NOW))
     assert _value(stats[Metric.REVENUE_TOTAL]) == earned - reversed_
+    payable = account_json(world, creator.id, NOW)["account"]["earnings"]["availableBalance"]
+    assert payable > 0
+    assert _value(stats[Metric.AVAILABLE_BALANCE]) == payable
+    assert stats[Metric.AVAILABLE_BALANCE].source == f"fanvue:/creators/{creator.id}/account"
     for metric in (Metric.POSTS, Metric.LIKES):
         missing = stats[metric]
         assert isinstance(missing, Missing)
@@ -180,6 +185,9 @@ async def test_own_stats_come_from_users_me_and_account(gateway: FanvueGateway, 
     earned = sum(r.net for r in sandbox.world.iter_earnings(creator.id, end=NOW))
     reversed_ = sum(r.net for r in sandbox.world.iter_reversals(creator.id, end=NOW))
     assert _value(stats[Metric.REVENUE_TOTAL]) == earned - reversed_
+    payable = account_json(sandbox.world, creator.id, NOW)["account"]["earnings"]["availableBalance"]
+    assert _value(stats[Metric.AVAILABLE_BALANCE]) == payable
+    assert stats[Metric.AVAILABLE_BALANCE].source == "fanvue:/users/account"
 
 
 async def test_an_honest_zero_in_a_well_formed_account_is_ok(
@@ -458,7 +466,7 @@ async def test_an_all_zero_account_is_empty_not_zero(
     sandbox.inject("empty")
     stats = _by_metric(await gateway.fetch_stats(agency, creator, NOW))
     assert not any(isinstance(o, Ok) for o in stats.values())
-    for metric in (Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS):
+    for metric in (Metric.REVENUE_TOTAL, Metric.SUBSCRIBERS, Metric.FOLLOWERS, Metric.AVAILABLE_BALANCE):
         missing = stats[metric]
         assert isinstance(missing, Missing)
         assert missing.reason is MissingReason.EMPTY

@@ -216,6 +216,7 @@ def truth(world: SyncWorld) -> dict[str, dict[Any, Any]]:
         out["stats"][(creator, Metric.REVENUE_TOTAL.value)] = account["earnings"]["total"]
         out["stats"][(creator, Metric.FOLLOWERS.value)] = account["fans"]["followers"]
         out["stats"][(creator, Metric.SUBSCRIBERS.value)] = account["fans"]["subscribers"]
+        out["stats"][(creator, Metric.AVAILABLE_BALANCE.value)] = account["earnings"]["availableBalance"]
         out["stats"][(creator, Metric.CHATS.value)] = len(chats_of(data, creator))
         if creator in world.own:
             me = data.user_json(creator)
@@ -301,14 +302,22 @@ class Target:
     her back at the end), so the stats fall back to her own connection."""
 
 
-AGENCY_STATS = frozenset({Metric.REVENUE_TOTAL.value, Metric.FOLLOWERS.value, Metric.SUBSCRIBERS.value})
+AGENCY_STATS = frozenset(
+    {Metric.REVENUE_TOTAL.value, Metric.FOLLOWERS.value, Metric.SUBSCRIBERS.value, Metric.AVAILABLE_BALANCE.value}
+)
 ENDPOINTS = {
     "creator_account": Target("/creators/{creator}/account", 1, SyncJob.STATS, AGENCY_STATS),
     "creator_chats": Target("/creators/{creator}/chats", 1, SyncJob.STATS, frozenset({Metric.CHATS.value})),
     "users_me": Target("/users/me", 0, SyncJob.STATS, frozenset({Metric.POSTS.value, Metric.LIKES.value})),
     # The creator's own /users/account and /chats are read only when the agency cannot read her at all: a
     # normal sync asks her own connection for posts and likes alone (/users/me).
-    "users_account": Target("/users/account", 0, SyncJob.STATS, frozenset({Metric.REVENUE_TOTAL.value}), True),
+    "users_account": Target(
+        "/users/account",
+        0,
+        SyncJob.STATS,
+        frozenset({Metric.REVENUE_TOTAL.value, Metric.AVAILABLE_BALANCE.value}),
+        True,
+    ),
     "own_chats": Target("/chats", 0, SyncJob.STATS, frozenset({Metric.CHATS.value}), True),
     "earnings": Target("/creators/{creator}/insights/earnings", 1, SyncJob.LEDGER),
     "spending": Target("/insights/spending", 0, SyncJob.LEDGER),

@@ -15,7 +15,10 @@ from onyx_core.accounts.rules import Permission
 from onyx_core.accounts.sections import Section
 
 PAGES = {
-    "/finance": ("cards-finance.js", ["revenue-by-source", "category-shares", "top-spenders", "tracking-links"]),
+    "/finance": (
+        "cards-finance.js",
+        ["revenue-by-source", "category-shares", "top-spenders", "payouts", "tracking-links"],
+    ),
     "/social": ("cards-social.js", ["social-creators", "audience-growth", "subscriber-history"]),
 }
 CREATOR_CARDS = ["creator-stats", "creator-revenue", "creator-sources", "creator-audience", "creator-links"]

@@ -25,6 +25,9 @@ class Metric(StrEnum):
     LIKES = "likes"
     CHATS = "chats"
     """Conversations the creator has (counted from Fanvue's chat list pages, not walked in full)."""
+    AVAILABLE_BALANCE = "available_balance"
+    """What Fanvue says may be paid out now (``account.earnings.availableBalance``), in USD cents: it falls to
+    about 0 at each payout, so a drop is held until a second reading confirms it, as any gauge's."""
 
 
 DEFAULT_KINDS: dict[str, MetricKind] = {
@@ -34,4 +37,5 @@ DEFAULT_KINDS: dict[str, MetricKind] = {
     Metric.POSTS: MetricKind.GAUGE,
     Metric.LIKES: MetricKind.GAUGE,
     Metric.CHATS: MetricKind.GAUGE,
+    Metric.AVAILABLE_BALANCE: MetricKind.GAUGE,
 }

@@ -44,7 +44,7 @@ class MetricView:
     value: int | None
     """``null`` when Onyx has no value (then ``missing_reason`` says why): never a 0 it does not know."""
     currency: str | None
-    """``USD`` for ``revenue_total`` (integer cents); ``null`` for counts."""
+    """``USD`` for ``revenue_total`` and ``available_balance`` (integer cents); ``null`` for counts."""
     observed_at: datetime | None
     """When Fanvue last gave the value shown."""
     source: str | None
@@ -109,7 +109,7 @@ def _metric(name: str, record: MetricRecord | None) -> MetricView:
 
 
 def _currency(metric: str) -> str | None:
-    return USD if metric == Metric.REVENUE_TOTAL else None
+    return USD if metric in {Metric.REVENUE_TOTAL, Metric.AVAILABLE_BALANCE} else None
 
 
 def metric_views(records: dict[str, MetricRecord]) -> dict[str, MetricView]:

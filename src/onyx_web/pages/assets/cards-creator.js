@@ -14,6 +14,7 @@ const LABELS = {
   posts: "Posts",
   likes: "Likes",
   chats: "Chats",
+  available_balance: "Available for payout",
 };
 
 const KINDS = {
@@ -35,11 +36,13 @@ const KINDS = {
   rejected_future: "reading dated in the future refused",
 };
 
+const MONEY = new Set(["revenue_total", "available_balance"]);
+
 const creatorId = () => document.body.dataset.creator;
 
 function valueText(value, name) {
   if (value === null || value === undefined) return "—";
-  return name === "revenue_total" ? money({ cents: value, currency: "USD" }) : count(value);
+  return MONEY.has(name) ? money({ cents: value, currency: "USD" }) : count(value);
 }
 
 async function showEvents(panel, name, button) {
