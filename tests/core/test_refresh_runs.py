@@ -23,7 +23,15 @@ T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 AGENCY = AgencyId("agency-1")
 CONN = ConnectionId("conn-agency")
 LUNA, MIKA = CreatorId("luna"), CreatorId("mika")
-VALUES = {"revenue_total": 100_000, "subscribers": 120, "followers": 900, "posts": 40, "likes": 5000, "chats": 75, "available_balance": 12_345}
+VALUES = {
+    "revenue_total": 100_000,
+    "subscribers": 120,
+    "followers": 900,
+    "posts": 40,
+    "likes": 5000,
+    "chats": 75,
+    "available_balance": 12_345,
+}
 
 
 async def _world() -> tuple[Context, InMemoryStore]:

@@ -39,7 +39,15 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 AGENCY = AgencyId("agency-1")
 AGENCY_CONN = ConnectionId("conn-agency")
 LUNA, MIKA = CreatorId("c-luna"), CreatorId("c-mika")
-VALUES = {"revenue_total": 100_000, "subscribers": 120, "followers": 900, "posts": 40, "likes": 5000, "chats": 75, "available_balance": 12_345}
+VALUES = {
+    "revenue_total": 100_000,
+    "subscribers": 120,
+    "followers": 900,
+    "posts": 40,
+    "likes": 5000,
+    "chats": 75,
+    "available_balance": 12_345,
+}
 
 
 def connection(cid: str, kind: ConnectionKind, creator: CreatorId | None = None, **changes) -> Connection:
