@@ -44,8 +44,13 @@ class Watched:
         self.failed: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", lambda r: self.failed.append(f"{r.url}: {r.status}") if r.status >= 400 else None)
+
+    def _failed(self, request: Any) -> None:
+        # the event stream (/api/events) is cut when the page goes away or reloads: not a failure of the page
+        if "/api/events" not in request.url:
+            self.failed.append(f"{request.url}: {request.failure}")
 
 
 def log_in(page: Any, email: str, to: str) -> None:

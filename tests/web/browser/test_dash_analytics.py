@@ -44,25 +44,15 @@ def site(world: StatsWorld) -> Iterator[Served]:
         server.stop()
 
 
-def _sse_missing(world: StatsWorld) -> bool:
-    """Whether the app has no /api/events yet (the live updates' route lands separately): the pages open it."""
-    return not any(route.path == "/api/events" for route in world.app.routes)
-
-
 def _tab(browser: Any, site: Served, viewport: dict[str, int] | None = None) -> Any:
     context = browser.new_context(base_url=site.base, viewport=viewport or {"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     return context.new_page()
 
 
-def _clean(watched: Watched, world: StatsWorld) -> None:
-    failed = watched.failed
-    errors = watched.errors
-    if _sse_missing(world):
-        failed = [f for f in failed if "/api/events" not in f]
-        errors = [e for e in errors if "404" not in e]
-    assert errors == []
-    assert failed == []
+def _clean(watched: Watched) -> None:
+    assert watched.errors == []
+    assert watched.failed == []
 
 
 def _on_a_phone(page: Any, cards: tuple[str, ...], name: str) -> None:
@@ -191,7 +181,7 @@ def test_finance_shows_the_apis_numbers_and_takes_a_link_cost(browser: Any, site
     _on_a_phone(
         page, ("revenue-by-source", "category-shares", "top-spenders", "payouts", "tracking-links"), "finance-phone"
     )
-    _clean(watched, world)
+    _clean(watched)
     page.context.close()
     _a_viewer_sees_the_cost_without_an_input(browser, site, world)
 
@@ -215,7 +205,7 @@ def _a_viewer_sees_the_cost_without_an_input(browser: Any, site: Served, world: 
     assert money_text(page, 2_500) in [r[7] for r in rows], "the owner's cost is shown"
     listed = _api(page, "/api/tracking-links")
     assert sorted((r[0], r[7]) for r in rows) == sorted((f"{x['name']} ({x['platform']})", cost(x)) for x in listed)
-    _clean(watched, world)
+    _clean(watched)
     page.context.close()
 
 
@@ -256,7 +246,7 @@ def test_social_shows_each_creators_live_numbers_and_the_audience(
     assert traces[0]["ys"] == [d["new"] for d in data["subscriber_history"]]
     shoot(page, "social")
     _on_a_phone(page, ("social-creators", "audience-growth", "subscriber-history"), "social-phone")
-    _clean(watched, world)
+    _clean(watched)
     page.context.close()
 
 
@@ -317,5 +307,5 @@ def test_the_creator_page_shows_her_stats_with_their_provenance(browser: Any, si
     assert {link["creator_id"] for link in f["tracking_links"]} <= {creator}
     shoot(page, "creator")
     _on_a_phone(page, ("creator-stats", "creator-revenue", "creator-sources", "creator-links"), "creator-phone")
-    _clean(watched, world)
+    _clean(watched)
     page.context.close()
