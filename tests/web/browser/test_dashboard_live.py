@@ -98,8 +98,9 @@ class Watch:
         page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     def _failed(self, request: Any) -> None:
-        # the event stream is cut when the page goes away: not a failure of the page
-        if "/api/events" not in request.url:
+        # the browser aborts what is still loading when the test moves on (the event stream, always): not a failure
+        # of the page; a server that fails answers a status (counted above) or breaks the connection (counted here)
+        if "ERR_ABORTED" not in str(request.failure):
             self.problems.append(f"failed: {request.url} {request.failure}")
 
     def take(self) -> list[str]:
@@ -111,7 +112,7 @@ class Watch:
 def _settled(page: Any) -> None:
     """Every card has loaded (or failed) and no skeleton is left."""
     page.wait_for_function(
-        "() => [...document.querySelectorAll('section.card[data-src]')]"
+        "() => [...document.querySelectorAll('section.card[data-src], section.card[aria-busy]')]"
         ".every(c => c.getAttribute('aria-busy') === 'false' && !c.querySelector('.skeleton'))",
         timeout=20_000,
     )
@@ -224,7 +225,11 @@ def _one_route_fails(page: Any, watch: Watch, creators: list[Any], total: int) -
     page.click("#agency-totals .retry")
     page.wait_for_selector("#agency-totals:not(.failed) [data-figure='revenue'][data-raw]")
     assert _raw(page, "agency-totals", "revenue") == str(total)
-    assert all("/api/analytics" in problem for problem in watch.take())
+    # the browser reports each failed answer twice: the response (with its address) and a console line (without)
+    unexpected = [
+        p for p in watch.take() if "/api/analytics" not in p and "status of 500 (Internal Server Error)" not in p
+    ]
+    assert unexpected == []
 
 
 def _fanvue_fails(page: Any, demo: Demo, creators: list[Any]) -> None:
@@ -248,7 +253,7 @@ def _fanvue_fails(page: Any, demo: Demo, creators: list[Any]) -> None:
 def _scoped_viewer(browser: Any, demo: Demo, owner: dict[str, str], creators: list[Any]) -> None:
     """A viewer limited to one creator sees her only, on every page she can open."""
     mine, others = creators[0], creators[1:]
-    invite = demo.http.post("/api/invites", headers=owner, json={"role": "viewer", "creator_ids": [mine["id"]]})
+    invite = demo.http.post("/api/agency/invites", headers=owner, json={"role": "viewer", "creator_ids": [mine["id"]]})
     assert invite.status_code == 201, invite.text
     token = invite.json()["url"].rsplit("/", 1)[-1]
     password = "viewer passphrase for the test"  # pragma: allowlist secret
