@@ -79,6 +79,8 @@ class _Demo:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()  # else a later garbage collection warns (and pytest fails that test)
         self.log.close()
 
 
