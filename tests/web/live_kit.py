@@ -1,13 +1,12 @@
-"""Helpers of the live-update tests: the app served by uvicorn in a thread (streams need a real server: httpx's
-ASGI transport buffers a whole answer), an event-stream reader in its own thread, and committed or rolled-back
-writes through the real repositories on an engine of their own."""
+"""Helpers of the live-update tests: the app served by uvicorn in a thread (``web_helpers.Served``), an
+event-stream reader in its own thread, and committed or rolled-back writes through the real repositories on an
+engine of their own."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import queue
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from litestar import Litestar
 from web_helpers import KEY
 
 from onyx_adapters.crypto import FernetCipher
@@ -33,38 +31,6 @@ BOUND = 5.0
 """How long a committed change may take to reach an open stream (generous: it takes milliseconds)."""
 
 Write = Callable[[UnitOfWork], Awaitable[None]]
-
-
-class Served:
-    """``app`` served on 127.0.0.1 by uvicorn in a thread (its own event loop), lifespan included."""
-
-    def __init__(self, app: Litestar) -> None:
-        import uvicorn  # noqa: PLC0415
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.app = app
-        self.base = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=20)
-
-    def __enter__(self) -> Served:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 @dataclass

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from auth_kit import HASHER, Env, client
-from live_kit import BOUND, EVENTS, Served, Stream, insert_tip, save_followers, write
+from live_kit import BOUND, EVENTS, Stream, insert_tip, save_followers, write
 from sqlalchemy import text, update
 from tenancy_kit import Agency, Tenancy
-from web_helpers import web_settings
+from web_helpers import Served, web_settings
 
 from onyx_adapters.live import APPLICATION_NAME, ChangeHub
 from onyx_adapters.sql.engine import create_engine

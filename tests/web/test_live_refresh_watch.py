@@ -9,9 +9,10 @@ import asyncio
 import time
 from datetime import timedelta
 
-from live_kit import BOUND, Served, Stream, save_followers, write
+from live_kit import BOUND, Stream, save_followers, write
 from sqlalchemy import select
 from stats_kit import START, StatsWorld, make_world
+from web_helpers import Served
 
 from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.schema import refresh_runs
