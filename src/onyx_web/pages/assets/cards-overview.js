@@ -1,7 +1,7 @@
 // Overview: the agency's totals in the period, its top creators, and each creator's live numbers.
 
 import {
-  centsRatio, count, el, empty, figure, metric, money, percent, showZone, table, times,
+  centsRatio, count, creatorGrid, el, empty, figure, metric, money, percent, showZone, table, times,
 } from "/static/dashboard.js";
 
 function totals(data) {
@@ -52,24 +52,11 @@ function topCreators(data) {
 }
 
 function creatorCards(data) {
-  const creators = Array.isArray(data) ? data : [];
-  if (!creators.length) return empty("No creators yet: connect Fanvue to import them.");
-  const grid = el("div", { class: "creator-cards" });
-  for (const creator of creators) {
-    const stats = creator.stats || {};
-    const card = el("article", { class: "creator-card", "data-creator-id": creator.id });
-    card.append(el("h3", {}, el("a", { href: `/creators/${encodeURIComponent(creator.id)}`, text: creator.display_name || creator.handle })));
-    card.append(el("p", { class: "hint", text: `@${creator.handle}` }));
-    const figures = el("div", { class: "figures compact" });
-    figures.append(
-      metric("Lifetime revenue", stats.revenue_total, { id: "revenue_total" }),
-      metric("Subscribers", stats.subscribers, { id: "subscribers" }),
-      metric("Followers", stats.followers, { id: "followers" }),
-    );
-    card.append(figures);
-    grid.append(card);
-  }
-  return grid;
+  return creatorGrid(data, (stats) => [
+    metric("Lifetime revenue", stats.revenue_total, { id: "revenue_total" }),
+    metric("Subscribers", stats.subscribers, { id: "subscribers" }),
+    metric("Followers", stats.followers, { id: "followers" }),
+  ]);
 }
 
 export const renderers = { totals, topCreators, creatorCards };

@@ -147,6 +147,23 @@ export function empty(text) {
   return el("p", { class: "hint", text });
 }
 
+// One card per creator of a GET /api/creators page (her name linking to her page, her @handle unless ``handle`` is
+// false), with the figures ``figuresOf(stats)`` makes of her live stats.
+export function creatorGrid(data, figuresOf, { handle = true } = {}) {
+  const creators = Array.isArray(data) ? data : [];
+  if (!creators.length) return empty("No creators yet: connect Fanvue to import them.");
+  const grid = el("div", { class: "creator-cards" });
+  for (const creator of creators) {
+    const card = el("article", { class: "creator-card", "data-creator-id": creator.id });
+    const name = creator.display_name || creator.handle;
+    card.append(el("h3", {}, el("a", { href: `/creators/${encodeURIComponent(creator.id)}`, text: name })));
+    if (handle) card.append(el("p", { class: "hint", text: `@${creator.handle}` }));
+    card.append(el("div", { class: "figures compact" }, ...figuresOf(creator.stats || {})));
+    grid.append(card);
+  }
+  return grid;
+}
+
 // ---------------------------------------------------------------- charts (plotly.js, served by the app)
 
 const CHART_CONFIG = { displayModeBar: false, responsive: true };
