@@ -58,19 +58,23 @@ EXPIRES_IN = 3600
 NO_RATE_LIMIT = 10_000_000
 FRESH_LIMIT = 1.2
 """A call on a fresh token may cost at most this many times the same call with a fixed bearer token."""
+FRESH_NOTE = (
+    "Where the time goes: a call on a fresh token reads no row: RefreshingAuth holds the token in memory and checks "
+    "the store's in-process generation (a dict read) and the token's 60 s re-validation age, so the call costs "
+    "what a bearer-token call does (before, every call read the row: a connection and a transaction, on SQLite a "
+    "new aiosqlite thread and BEGIN IMMEDIATE, queueing for the write lock)"
+)
 ENGINE_NOTES = {
     "sqlite": (
-        "Where the time goes: a call on a fresh token reads no row (the token is held in memory, checked against "
-        "the store's in-process generation and a 60 s re-validation age), so it costs what a bearer-token call "
-        "does plus that check; the expiring burst reads the row three times in all (the first caller in the "
-        "process's queue, again under the store's lock (BEGIN IMMEDIATE on its own aiosqlite connection) before "
-        "the one refresh, and once after its save moved the generation) while the other callers wait in the "
-        "queue and then take the new token from memory: its extra time is that refresh's round trips, not per call"
+        "Where the time goes: the expiring burst reads the row three times in all (the first caller in the "
+        "process's queue; again under the store's lock, BEGIN IMMEDIATE on its own aiosqlite connection, before "
+        "the one refresh; once more after the save moved the generation) while the other callers wait in the "
+        "queue and then take the new token from memory: its extra time is the refresh's round trips, not per call"
     ),
     "postgresql": (
-        "Where the time goes: as on SQLite, a call on a fresh token reads no row; the expiring burst reads it "
-        "three times (queue, lock: a connection, pg_advisory_lock, SELECT ... FOR UPDATE; after the save) and "
-        "makes one token request, the other callers waiting in the process's queue"
+        "Where the time goes: as on SQLite, three reads of the row per expiring burst (queue; lock: a connection, "
+        "pg_advisory_lock, SELECT ... FOR UPDATE; after the save) and one token request, the other callers "
+        "waiting in the process's queue and then taking the new token from memory"
     ),
 }
 
@@ -224,8 +228,7 @@ def _fresh_row(engine: str, bursts: Bursts, params: Params) -> Row:
     notes = (
         f"token store reads per fresh burst {bursts.fresh_loads}; "
         f"{fresh / params.calls * 1e6:,.0f} us per call on a fresh token, {bearer / params.calls * 1e6:,.0f} us "
-        f"with a fixed bearer token; best of {params.repeats[engine]} bursts each, interleaved. "
-        f"{ENGINE_NOTES[engine]}"
+        f"with a fixed bearer token; best of {params.repeats[engine]} bursts each, interleaved. {FRESH_NOTE}"
     )
     workload = (
         f"{engine}: a call on a fresh token vs the same call with a fixed bearer token "
