@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
 from onyx_adapters.sql.repositories.versions import bump_creators
@@ -142,11 +144,28 @@ def _statements(dialect: str) -> tuple[Any, Any]:
     )
 
 
-def _parameters(dialect: str, rows: list[dict[str, Any]]) -> Any:
-    """``rows`` as the dialect's statements take them (see :func:`_statements`)."""
+@functools.cache
+def _binary_sql(dialect: Dialect) -> tuple[str, str]:
+    """PostgreSQL's two statements as SQL text whose arrays are sent in psycopg's binary format (``%(name)b``): a
+    text array is quoted element by element in Python (a regular-expression search per string), which cost about
+    as much as the whole insert; the binary form is written by psycopg's C dumpers."""
+    texts = []
+    for stmt in _statements("postgresql"):
+        sql = str(stmt.compile(dialect=dialect))
+        for name in COLUMNS:
+            sql = sql.replace(f"%({name})s", f"%({name})b")
+        texts.append(sql)
+    fresh, correct = texts
+    return fresh, correct
+
+
+async def _execute(conn: AsyncConnection, dialect: str, which: int, rows: list[dict[str, Any]]) -> list[Any]:
+    """Run statement ``which`` of :func:`_statements` (0: insert the new rows, 1: correct the changed ones) over
+    ``rows``; returns the (creator_id, key) of the rows it wrote."""
     if dialect == "postgresql":
-        return {name: [row[name] for row in rows] for name in COLUMNS}
-    return rows
+        arrays = {name: [row[name] for row in rows] for name in COLUMNS}
+        return list((await conn.exec_driver_sql(_binary_sql(conn.dialect)[which], arrays)).all())
+    return list((await conn.execute(_statements(dialect)[which], rows)).all())
 
 
 class SqlLedgerRepository:
@@ -172,18 +191,16 @@ class SqlLedgerRepository:
             return UpsertResult((), 0)
         conn = await self._tx.writer()
         dialect = self._tx.dialect
-        fresh, correct = _statements(dialect)
         for batch in _rounds(entries):
             # PostgreSQL's arrays take a whole round in one statement; SQLite's bound parameters are limited
             for chunk in [batch] if dialect == "postgresql" else chunks(batch):
                 rows = [_row(e) for _, e in chunk]
                 # Parameters apart from the statement: it is compiled once and cached, not once per page.
-                result = await conn.execute(fresh, _parameters(dialect, rows))
-                new = {(row.creator_id, row.key) for row in result}
+                new = {(row.creator_id, row.key) for row in await _execute(conn, dialect, 0, rows)}
                 inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
                 existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
                 if existing:
-                    corrected = (await conn.execute(correct, _parameters(dialect, existing))).all()
+                    corrected = await _execute(conn, dialect, 1, existing)
                     updated += len(corrected)
                     touched.update(row.creator_id for row in corrected)
         # a polled row that a webhook announced replaces its provisional entry here, in the same transaction
