@@ -379,21 +379,27 @@ async def test_an_empty_first_backfill_is_retried_in_full():
     assert third.window_start == T0 + timedelta(hours=1) - timedelta(days=7)
 
 
+def _fail_fetch(world: World, *, at: int, error: Exception):
+    """Make the ``at``-th ledger page request raise ``error``; returns the original fetch."""
+    original = world.fanvue.fetch_ledger_page
+    calls = 0
+
+    async def failing(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == at:
+            raise error
+        return await original(*args, **kwargs)
+
+    world.fanvue.fetch_ledger_page = failing  # type: ignore[method-assign]
+    return original
+
+
 async def test_a_failure_mid_backfill_keeps_committed_pages_and_resumes():
     world = World(page_size=2)
     await world.seed()
     world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(6)]
-    original = world.fanvue.fetch_ledger_page
-    calls = 0
-
-    async def flaky(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise SourceUnavailableError(MissingReason.TIMEOUT, "read timeout")
-        return await original(*args, **kwargs)
-
-    world.fanvue.fetch_ledger_page = flaky  # type: ignore[method-assign]
+    _fail_fetch(world, at=2, error=SourceUnavailableError(MissingReason.TIMEOUT, "read timeout"))
     partial = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
     assert (partial.outcome, partial.pages, partial.failure) == (SyncOutcome.PARTIAL, 1, MissingReason.TIMEOUT)
     assert len(await world.ledger(LUNA)) == 2
@@ -493,17 +499,8 @@ async def test_a_crash_mid_batch_resumes_after_the_last_committed_batch():
     await world.seed()
     rows = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(13)]
     world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = rows
-    original = world.fanvue.fetch_ledger_page
-    calls = 0
-
-    async def dies_at_the_fifth_page(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 5:
-            raise RuntimeError("killed")  # not Fanvue failing: the process dies with page 4 uncommitted
-        return await original(*args, **kwargs)
-
-    world.fanvue.fetch_ledger_page = dies_at_the_fifth_page  # type: ignore[method-assign]
+    # not Fanvue failing: the process dies asking for page 5, with page 4 uncommitted
+    original = _fail_fetch(world, at=5, error=RuntimeError("killed"))
     with pytest.raises(RuntimeError):
         await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
     assert [e.key for e in await world.ledger(LUNA)] == [e.key for e in rows[:6]]
