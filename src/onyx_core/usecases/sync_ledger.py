@@ -67,9 +67,9 @@ commits with its batch: see :class:`PageBatch`)."""
 @dataclass(slots=True)
 class PageBatch:
     """Pages fetched and not yet committed. They commit together, rows and cursor in one transaction, when the
-    walk's last page arrives or :meth:`SyncPolicy.batch_due <onyx_core.sync.SyncPolicy.batch_due>` says so (by
-    rows, by time), or before the run stops or starts its window over: memory holds one batch, never the
-    history."""
+    walk's last page arrives, :meth:`SyncPolicy.batch_due <onyx_core.sync.SyncPolicy.batch_due>` says so (by rows,
+    by time), or the run stops partial: memory holds one batch, never the history. No transaction is open while
+    pages are fetched: a batch's unit of work begins and commits in :func:`_commit_page`."""
 
     pages: int = 0
     entries: list[LedgerEntry] = field(default_factory=list)
