@@ -119,9 +119,9 @@ async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tupl
 
 
 async def store_entries(ctx: Context, uow: UnitOfWork, creator_id: CreatorId, page: LedgerPage) -> UpsertResult:
-    """Upsert a page's rows inside ``uow``, with the refunds among the new ones as adjustments of lifetime
-    revenue: a refund and the permission to lower revenue by it land in the same transaction. (A page of plain
-    earnings merges nothing: the stats refresh raises the ledger floor, without a full SUM per page.)"""
+    """Upsert a page's (or a batch's) rows inside ``uow``, with the refunds among the new ones as adjustments of
+    lifetime revenue: a refund and the permission to lower revenue by it land in the same transaction. (Plain
+    earnings merge nothing: the stats refresh raises the ledger floor, without a full SUM per page.)"""
     result = await uow.ledger.upsert(page.entries)
     adjustments = _adjustments(result.inserted, ctx.clock.now())
     if adjustments:
