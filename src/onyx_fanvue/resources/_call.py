@@ -52,6 +52,14 @@ def parse_as(model: Any) -> Callable[[Any], Any]:
     return JsonParser(model)
 
 
+@functools.cache
+def parse_page(envelope: Any, item: Any) -> Callable[[Any], Any]:
+    """``parse_as(envelope[item])`` (``Page[Post]``, ``CursorPage[EarningRow]``...), cached on the pair: writing
+    ``CursorPage[EarningRow]`` looks up pydantic's parametrized class, which costs more per call than the lookup
+    of the pair."""
+    return parse_as(envelope[item])
+
+
 def no_content(_: Any) -> None:
     return None
 
