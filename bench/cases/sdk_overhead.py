@@ -12,6 +12,9 @@ pydantic offers: ``TypeAdapter(CursorPage[EarningRow]).validate_json(response.co
 outside the timed region (no ``json()`` on that side). The second ceiling does all the typed parsing the SDK does,
 so Onyx over it is the SDK's plumbing alone.
 
+Times are the process's CPU time (``time.process_time``), not wall time: all of this work is CPU in one thread
+(no socket, no sleep), and the shared machine's preemption would otherwise land on either side at random.
+
 The default rate budget allows 200 requests per key in any 60 s, as Fanvue does, so one measurement is at most 200
 pages through a fresh client (built outside the timed region, like the ceiling's ``httpx`` client).
 """
@@ -159,9 +162,9 @@ async def _measure_async(page: CannedPage, params: Params) -> Timings:
         try:
             for name, side in sides:
                 gc.collect()
-                started = time.perf_counter()
+                started = time.process_time()
                 await side()
-                timings.take(name, time.perf_counter() - started)
+                timings.take(name, time.process_time() - started)
         finally:
             await sdk.aclose()
             await http.aclose()
@@ -196,9 +199,9 @@ def _measure_sync(page: CannedPage, params: Params) -> Timings:
                 sides.reverse()
             for name, side in sides:
                 gc.collect()
-                started = time.perf_counter()
+                started = time.process_time()
                 side()
-                timings.take(name, time.perf_counter() - started)
+                timings.take(name, time.process_time() - started)
     return timings
 
 
@@ -221,7 +224,7 @@ def _rows(flavour: str, timings: Timings, page: CannedPage, params: Params) -> l
         "auth flow (~12 us), reading X-RateLimit-* into the rate budget (~7 us), building the Call per request "
         "(the generic CursorPage[EarningRow] subscription, iso() and quote of the path, ~5 us), the budget's "
         "acquire/observe (~2 us) and the request's own frames. Default client settings (rate budget "
-        "on), a fresh client per measurement"
+        "on), a fresh client per measurement; CPU time of the process"
     )
     return [
         time_ratio(
