@@ -20,7 +20,9 @@ The parts, each a real process:
   sandbox's ``history_days``) is queued as ``onyx enqueue sync`` queues it; from then on only the workers'
   own minute heartbeat queues work (stats due after 2 min, ledger after 5 min: the default ``Schedule``).
 
-Time is real: the workers keep the system clock, so the measured window is wall-clock minutes. Over it, every
+Time is real: the workers keep the system clock, so the measured window is wall-clock minutes; it opens
+``settle`` seconds after the first syncs have drained (the ``smoke`` size instead queues one round itself, its
+window being shorter than the heartbeat's minute). Over it, every
 ``sample`` seconds, each creator's staleness is read from the store (stats: the newest stats read, the
 ``latest_at`` of its stored metrics; ledger: the earnings cursor's ``synced_through``); CPU comes from
 ``/proc`` (the worker processes; the PostgreSQL backends serving this database, found in ``pg_stat_activity``);
