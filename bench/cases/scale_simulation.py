@@ -40,6 +40,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -582,7 +583,7 @@ def _saturation_step(sim: _Sim, count: int, creators: list[str]) -> _Step:
 @contextmanager
 def _simulation(params: Params) -> Iterator[tuple[_Sim, dict[str, float]]]:
     folder = Path(tempfile.mkdtemp(prefix="onyx-bench-scale-"))
-    with ledger_rows.scratch_database("postgresql") as db:
+    with ledger_rows.scratch_database("postgresql") as db, _removed(folder):
         sim = _Sim(params, db.url, folder)
         try:
             setup: dict[str, float] = {}
@@ -599,9 +600,15 @@ def _simulation(params: Params) -> Iterator[tuple[_Sim, dict[str, float]]]:
             raise
         finally:
             sim.close()
-    for log in folder.glob("*"):
-        log.unlink()
-    folder.rmdir()
+
+
+@contextmanager
+def _removed(folder: Path) -> Iterator[None]:
+    """``folder`` deleted at the end, also after a failure (its logs are printed then)."""
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(size: Size) -> list[Row]:
