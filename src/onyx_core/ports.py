@@ -6,7 +6,7 @@ in-memory implementation of each, and the contract tests hold every implementati
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -164,6 +164,13 @@ class StatsRepository(Protocol):
         ``before`` when given (the next page starts below the last id of this one)."""
         ...
 
+    async def last_attempts(self, agency_id: AgencyId | None = None) -> dict[CreatorId, datetime]:
+        """Per creator (of the agency, or of every agency) the newest ``latest_at`` of its records: when an
+        observation of any metric was last merged (:func:`~onyx_core.refresh.last_refreshed_at` of :meth:`get`).
+        One read whatever the number of creators (the heartbeat asks it every minute); a creator without any is
+        absent."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
@@ -265,6 +272,13 @@ class SyncCursorRepository(Protocol):
     async def get(self, creator_id: CreatorId, stream: Stream) -> SyncCursor | None: ...
 
     async def save(self, cursor: SyncCursor) -> None: ...
+
+    async def synced_through(
+        self, streams: Collection[Stream], agency_id: AgencyId | None = None
+    ) -> dict[CreatorId, dict[Stream, datetime]]:
+        """Per creator (of the agency, or of every agency) the ``synced_through`` of its cursors of ``streams``,
+        in one read whatever the number of creators; a cursor without one, and a creator with none, are absent."""
+        ...
 
 
 class Transaction(Protocol):

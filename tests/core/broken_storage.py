@@ -270,6 +270,28 @@ class OneCursorPerCreator(_Wrapped):
         return max(found, key=lambda cur: cur.updated_at or c.T0) if found else None
 
 
+class OldestAttemptOfEachCreator(_Wrapped):
+    """``last_attempts`` gives each creator's oldest ``latest_at`` (a ``MIN`` where ``MAX`` belongs)."""
+
+    async def last_attempts(self, agency_id: AgencyId | None = None) -> dict[CreatorId, datetime]:
+        found: dict[CreatorId, datetime] = {}
+        for (creator_id, _), record in self._inner._t.items():
+            creator = self._uow._creators.get(creator_id)
+            if record.latest_at is None or (agency_id is not None and creator.agency_id != agency_id):
+                continue
+            found[creator_id] = min(found.get(creator_id, record.latest_at), record.latest_at)
+        return found
+
+
+class CursorsOfEveryAgency(_Wrapped):
+    """``synced_through`` reads every agency's cursors, whatever the agency asked."""
+
+    async def synced_through(
+        self, streams: Sequence[Stream], agency_id: AgencyId | None = None
+    ) -> dict[CreatorId, dict[Stream, datetime]]:
+        return dict(await self._inner.synced_through(streams))
+
+
 class CreatorsOfEveryAgency(_Wrapped):
     """``for_agency`` lists every creator, whatever the agency."""
 
@@ -487,6 +509,18 @@ BREAKAGES: tuple[Breakage, ...] = (
         "cursors",
         OneCursorPerCreator,
         {c.check_cursor_round_trip: r"cursor"},
+    ),
+    Breakage(
+        "oldest stats attempt",
+        "stats",
+        OldestAttemptOfEachCreator,
+        {c.check_freshness_of_many_creators: r"last_attempts\(agency\) read"},
+    ),
+    Breakage(
+        "cursors of every agency",
+        "cursors",
+        CursorsOfEveryAgency,
+        {c.check_freshness_of_many_creators: r"synced_through\(agency\) read"},
     ),
     Breakage(
         "creators of every agency",

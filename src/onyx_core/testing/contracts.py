@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -29,6 +29,7 @@ from onyx_core.ledger import EntryKind, LedgerEntry
 from onyx_core.money import Money
 from onyx_core.ports import UnitOfWork, UnitOfWorkFactory
 from onyx_core.reconciliation import DayTotals
+from onyx_core.refresh import last_refreshed_at
 from onyx_core.stats import (
     Adjustment,
     EventKind,
@@ -879,6 +880,84 @@ async def check_cursor_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         _expect(await uow.cursors.get(creator_id, Stream.EARNINGS) == fresh, "save must leave other streams alone")
 
 
+FRESHNESS_STREAMS = (Stream.EARNINGS, Stream.TOP_SPENDERS, Stream.TRACKING_LINKS)
+"""The streams :func:`expect_freshness_reads_agree` asks for (not all: the others must be left out)."""
+
+
+async def expect_freshness_reads_agree(
+    uow_factory: UnitOfWorkFactory, agency_id: AgencyId, creator_ids: Sequence[CreatorId]
+) -> None:
+    """``stats.last_attempts`` and ``cursors.synced_through``, of the agency and of every agency, give for each
+    of ``creator_ids`` (the agency's, every one) what the per-creator reads give: the newest ``latest_at`` of
+    :meth:`~onyx_core.ports.StatsRepository.get`'s records, and the ``synced_through`` each asked stream's cursor
+    has. The storage may hold other agencies' creators: they are absent from the agency's answer."""
+    async with uow_factory() as uow:
+        attempts: dict[CreatorId, datetime] = {}
+        through: dict[CreatorId, dict[Stream, datetime]] = {}
+        for creator_id in creator_ids:
+            last = last_refreshed_at(await uow.stats.get(creator_id))
+            if last is not None:
+                attempts[creator_id] = last
+            for stream in FRESHNESS_STREAMS:
+                cursor = await uow.cursors.get(creator_id, stream)
+                if cursor is not None and cursor.synced_through is not None:
+                    through.setdefault(creator_id, {})[stream] = cursor.synced_through
+        of_agency = await uow.stats.last_attempts(agency_id)
+        of_all = await uow.stats.last_attempts()
+        cursors_of_agency = await uow.cursors.synced_through(FRESHNESS_STREAMS, agency_id)
+        cursors_of_all = await uow.cursors.synced_through(FRESHNESS_STREAMS)
+    _expect(
+        of_agency == attempts, f"last_attempts(agency) must be the newest latest_at of get: {of_agency} != {attempts}"
+    )
+    mine = {c: of_all[c] for c in creator_ids if c in of_all}
+    _expect(mine == attempts, f"last_attempts() must be the newest latest_at of get: {mine} != {attempts}")
+    _expect(
+        cursors_of_agency == through, f"synced_through(agency) must be what get reads: {cursors_of_agency} != {through}"
+    )
+    mine_cursors = {c: cursors_of_all[c] for c in creator_ids if c in cursors_of_all}
+    _expect(mine_cursors == through, f"synced_through() must be what get reads: {mine_cursors} != {through}")
+
+
+async def check_freshness_of_many_creators(uow_factory: UnitOfWorkFactory) -> None:
+    """Every creator's last stats attempt and cursors' ``synced_through`` in one read each, equal to the
+    per-creator reads: the newest ``latest_at`` wins (a fraction of a second too), a cursor without
+    ``synced_through`` and a stream not asked for are left out, another agency's creators too."""
+    agency_id, first = await _seed_creator(uow_factory)
+    _, stranger = await _seed_creator(uow_factory)
+    second, empty = CreatorId(uid("creator")), CreatorId(uid("creator"))
+    whole = T0.replace(microsecond=0) + timedelta(minutes=1)  # a whole second, then its fractions
+    fraction = whole + timedelta(microseconds=500_000)
+    first_stats, first_events = _records(
+        [Ok(Metric.FOLLOWERS, 7, whole, "contract"), Ok(Metric.SUBSCRIBERS, 3, fraction, "contract")], fraction
+    )
+    second_stats, second_events = _records(
+        [
+            Ok(Metric.FOLLOWERS, 7, whole - timedelta(microseconds=1), "contract"),
+            Ok(Metric.POSTS, 1, whole, "contract"),
+        ],
+        whole,
+    )
+    async with uow_factory() as uow:
+        for creator_id in (second, empty):
+            await uow.creators.upsert(Creator(creator_id, agency_id, "handle", "Display Name", T0))
+        await uow.stats.save(first, first_stats, first_events, fraction)
+        await uow.stats.save(second, second_stats, second_events, whole)
+        await uow.stats.save(stranger, second_stats, second_events, whole)
+        await uow.cursors.save(SyncCursor(first, Stream.EARNINGS, fraction))
+        await uow.cursors.save(SyncCursor(first, Stream.TOP_SPENDERS))  # never completed
+        await uow.cursors.save(SyncCursor(first, Stream.REVERSALS, whole))  # not asked for
+        await uow.cursors.save(SyncCursor(second, Stream.TRACKING_LINKS, whole))
+        await uow.cursors.save(SyncCursor(stranger, Stream.EARNINGS, whole))
+        await uow.commit()
+    async with uow_factory() as uow:
+        attempts = await uow.stats.last_attempts(agency_id)
+        through = await uow.cursors.synced_through([Stream.EARNINGS, Stream.TOP_SPENDERS], agency_id)
+        _expect(attempts == {first: fraction, second: whole}, f"last_attempts(agency) read {attempts}")
+        _expect(through == {first: {Stream.EARNINGS: fraction}}, f"synced_through(agency) read {through}")
+        _expect(await uow.cursors.synced_through([], agency_id) == {}, "synced_through of no stream is empty")
+    await expect_freshness_reads_agree(uow_factory, agency_id, [first, second, empty])
+
+
 async def check_connection_touch_and_list(uow_factory: UnitOfWorkFactory) -> None:
     """``touch`` moves ``last_used_at`` forward only and leaves the tokens and version alone; ``list`` has every
     connection, ordered by id, and ``list(agency_id)`` exactly that agency's."""
@@ -949,6 +1028,7 @@ ALL_CONTRACTS: list[Contract] = [
     check_tracking_link_costs,
     check_chatter_days_round_trip,
     check_cursor_round_trip,
+    check_freshness_of_many_creators,
 ]
 """Every check above; run each against a fresh factory (or all against one shared database)."""
 
@@ -963,6 +1043,7 @@ __all__ = [
     "check_connection_version_fence",
     "check_cursor_round_trip",
     "check_for_agency_prefers_a_usable_connection",
+    "check_freshness_of_many_creators",
     "check_history_upsert_replaces_days",
     "check_ledger_earnings_by_day",
     "check_ledger_upsert_is_idempotent",
@@ -974,4 +1055,5 @@ __all__ = [
     "check_tracking_links_upsert",
     "check_uncommitted_work_is_discarded",
     "check_uncommitted_writes_are_invisible_to_other_units",
+    "expect_freshness_reads_agree",
 ]

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -56,6 +56,7 @@ from onyx_core.ports import (
     UpsertResult,
 )
 from onyx_core.reconciliation import ZERO, DayTotals
+from onyx_core.refresh import last_refreshed_at
 from onyx_core.stats import MetricRecord, StatsEvent, StoredStatsEvent, check_records_to_save
 from onyx_core.sync import Stream, SyncCursor
 from onyx_core.timeutil import require_utc
@@ -227,7 +228,7 @@ class InMemoryUnitOfWork:
         self.tracking_links: TrackingLinkRepository = _TrackingLinks(self._tracking_links)
         self.link_costs: TrackingLinkCostRepository = _LinkCosts(self)
         self.chatter_days: ChatterDayRepository = _ChatterDays(self._chatter_days)
-        self.cursors: SyncCursorRepository = _Cursors(self._cursors)
+        self.cursors: SyncCursorRepository = _Cursors(self._cursors, self._creators)
 
     async def __aenter__(self) -> Self:
         return self
@@ -286,6 +287,10 @@ class _Agencies:
 
     async def list(self) -> list[Agency]:
         return sorted(self._t.values(), key=lambda a: a.id)
+
+
+def _creators_of(creators: _Table[CreatorId, Creator], agency_id: AgencyId | None) -> list[CreatorId]:
+    return sorted(c.id for c in creators.values() if agency_id is None or c.agency_id == agency_id)
 
 
 class _Creators:
@@ -415,6 +420,14 @@ class _Stats:
         page = [e for e in reversed(numbered) if before is None or e.id < before]
         return page[:limit]
 
+    async def last_attempts(self, agency_id: AgencyId | None = None) -> dict[CreatorId, datetime]:
+        found: dict[CreatorId, datetime] = {}
+        for creator_id in _creators_of(self._uow._creators, agency_id):
+            last = last_refreshed_at(await self.get(creator_id))
+            if last is not None:
+                found[creator_id] = last
+        return found
+
 
 class _Ledger:
     def __init__(self, table: _Table[tuple[CreatorId, str], LedgerEntry]) -> None:
@@ -531,14 +544,28 @@ class _ChatterDays:
 
 
 class _Cursors:
-    def __init__(self, table: _Table[tuple[CreatorId, Stream], SyncCursor]) -> None:
+    def __init__(
+        self, table: _Table[tuple[CreatorId, Stream], SyncCursor], creators: _Table[CreatorId, Creator]
+    ) -> None:
         self._t = table
+        self._creators = creators
 
     async def get(self, creator_id: CreatorId, stream: Stream) -> SyncCursor | None:
         return self._t.get((creator_id, stream))
 
     async def save(self, cursor: SyncCursor) -> None:
         self._t.put((cursor.creator_id, cursor.stream), cursor)
+
+    async def synced_through(
+        self, streams: Collection[Stream], agency_id: AgencyId | None = None
+    ) -> dict[CreatorId, dict[Stream, datetime]]:
+        found: dict[CreatorId, dict[Stream, datetime]] = {}
+        for creator_id in _creators_of(self._creators, agency_id):
+            for stream in streams:
+                cursor = await self.get(creator_id, stream)
+                if cursor is not None and cursor.synced_through is not None:
+                    found.setdefault(creator_id, {})[stream] = cursor.synced_through
+        return found
 
 
 # ----------------------------------------------------------------------------- infrastructure

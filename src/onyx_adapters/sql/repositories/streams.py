@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -326,3 +326,20 @@ class SqlSyncCursorRepository:
         }
         conn = await self._tx.writer()
         await conn.execute(upsert(self._tx.dialect, sync_cursors, [row], ["creator_id", "stream"]))
+
+    async def synced_through(
+        self, streams: Collection[Stream], agency_id: AgencyId | None = None
+    ) -> dict[CreatorId, dict[Stream, datetime]]:
+        query = select(sync_cursors.c.creator_id, sync_cursors.c.stream, sync_cursors.c.synced_through).where(
+            sync_cursors.c.stream.in_([stream.value for stream in streams]),
+            sync_cursors.c.synced_through.is_not(None),
+        )
+        if agency_id is not None:
+            query = query.join(creators, creators.c.id == sync_cursors.c.creator_id).where(
+                creators.c.agency_id == agency_id
+            )
+        conn = await self._tx.reader()
+        found: dict[CreatorId, dict[Stream, datetime]] = {}
+        for row in await conn.execute(query):
+            found.setdefault(CreatorId(row.creator_id), {})[Stream(row.stream)] = row.synced_through
+        return found
