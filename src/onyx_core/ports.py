@@ -92,6 +92,11 @@ class CreatorRepository(Protocol):
         """The agency's creators, ordered by id."""
         ...
 
+    async def every(self) -> list[Creator]:
+        """Every agency's creators in one read, ordered by agency id, then id (as :meth:`for_agency` of each
+        agency in id order would list them)."""
+        ...
+
     async def upsert(self, creator: Creator) -> None: ...
 
 

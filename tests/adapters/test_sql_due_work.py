@@ -91,6 +91,7 @@ async def _count_statements(engine: AsyncEngine) -> None:
     assert all_60 == all_30
     assert one_20 == one_10
     assert one_10 <= 3, statements  # the agency's creators, their stats attempts, their cursors
+    assert all_30 <= 3  # the same of every agency
 
 
 # Whole seconds collide; fractions test the order of a whole second against its own fractions.

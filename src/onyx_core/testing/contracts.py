@@ -887,7 +887,8 @@ FRESHNESS_STREAMS = (Stream.EARNINGS, Stream.TOP_SPENDERS, Stream.TRACKING_LINKS
 async def expect_freshness_reads_agree(
     uow_factory: UnitOfWorkFactory, agency_id: AgencyId, creator_ids: Sequence[CreatorId]
 ) -> None:
-    """``stats.last_attempts`` and ``cursors.synced_through``, of the agency and of every agency, give for each
+    """``creators.every`` lists what ``for_agency`` lists, by agency id then id, and
+    ``stats.last_attempts`` and ``cursors.synced_through``, of the agency and of every agency, give for each
     of ``creator_ids`` (the agency's, every one) what the per-creator reads give: the newest ``latest_at`` of
     :meth:`~onyx_core.ports.StatsRepository.get`'s records, and the ``synced_through`` each asked stream's cursor
     has. The storage may hold other agencies' creators: they are absent from the agency's answer."""
@@ -906,6 +907,11 @@ async def expect_freshness_reads_agree(
         of_all = await uow.stats.last_attempts()
         cursors_of_agency = await uow.cursors.synced_through(FRESHNESS_STREAMS, agency_id)
         cursors_of_all = await uow.cursors.synced_through(FRESHNESS_STREAMS)
+        every = await uow.creators.every()
+        listed = await uow.creators.for_agency(agency_id)
+    _expect([c for c in every if c.agency_id == agency_id] == listed, "creators.every must list what for_agency does")
+    keys = [(c.agency_id, c.id) for c in every]
+    _expect(keys == sorted(keys), "creators.every must order by agency id, then id")
     _expect(
         of_agency == attempts, f"last_attempts(agency) must be the newest latest_at of get: {of_agency} != {attempts}"
     )

@@ -303,6 +303,9 @@ class _Creators:
     async def for_agency(self, agency_id: AgencyId) -> list[Creator]:
         return sorted((c for c in self._t.values() if c.agency_id == agency_id), key=lambda c: c.id)
 
+    async def every(self) -> list[Creator]:
+        return sorted(self._t.values(), key=lambda c: (c.agency_id, c.id))
+
     async def upsert(self, creator: Creator) -> None:
         self._t.put(creator.id, creator)
 

@@ -268,8 +268,7 @@ async def due_work(
     Every creator's freshness comes from one set-based read of the stats and one of the cursors (the heartbeat
     runs this every minute: reading creator by creator outlasted the minute at about a thousand creators)."""
     async with ctx.uow() as uow:
-        agencies = [agency_id] if agency_id is not None else [a.id for a in await uow.agencies.list()]
-        creators = [c for a in agencies for c in await uow.creators.for_agency(a)]
+        creators = await (uow.creators.every() if agency_id is None else uow.creators.for_agency(agency_id))
         attempts = await uow.stats.last_attempts(agency_id)
         through = await uow.cursors.synced_through(tuple(FRESHNESS_STREAMS.values()), agency_id)
     now = ctx.clock.now()

@@ -67,6 +67,11 @@ class SqlCreatorRepository:
         )
         return [_creator(row) for row in await conn.execute(query)]
 
+    async def every(self) -> list[Creator]:
+        conn = await self._tx.reader()
+        order = (by_text(self._tx.dialect, creators.c.agency_id), by_text(self._tx.dialect, creators.c.id))
+        return [_creator(row) for row in await conn.execute(select(creators).order_by(*order))]
+
     async def upsert(self, creator: Creator) -> None:
         row = {
             "id": creator.id,
