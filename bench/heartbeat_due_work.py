@@ -44,12 +44,12 @@ STREAMS = (
 )
 
 
-def _records() -> list[tuple[str, str]]:
-    """(metric, encoded record) of one creator refreshed every 2 minutes for the last 30."""
+def _records() -> list[tuple[str, str, datetime | None]]:
+    """(metric, encoded record, its latest_at) of one creator refreshed every 2 minutes for the last 30."""
     times = [NOW - timedelta(minutes=2 * k) for k in range(15, -1, -1)]
     observations = [Ok(m, 100 + i, at, "bench") for i, at in enumerate(times) for m in Metric]
     records, _ = merge_all({}, observations, MergePolicy(), NOW)
-    return [(metric, encode_record(record)) for metric, record in records.items()]
+    return [(metric, encode_record(record), record.latest_at) for metric, record in records.items()]
 
 
 async def _seed(url: str, n: int) -> None:
@@ -66,7 +66,11 @@ async def _seed(url: str, n: int) -> None:
                 for k, c in enumerate(ids)
             ]  # fmt: skip
             await conn.execute(insert(creators), rows)
-            stats = [{"creator_id": c, "metric": m, "record": r, "recorded_at": NOW} for c in ids for m, r in encoded]
+            stats = [
+                {"creator_id": c, "metric": m, "record": r, "recorded_at": NOW, "latest_at": at}
+                for c in ids
+                for m, r, at in encoded
+            ]
             for start in range(0, len(stats), 5000):
                 await conn.execute(insert(creator_stats), stats[start : start + 5000])
             cursors = [

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -10,12 +14,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import column, create_engine, insert, inspect, select, table
 from sqlalchemy.engine import make_url
 
 from onyx_adapters.sql.engine import sync_url
 from onyx_adapters.sql.migrate import alembic_config, current, upgrade
-from onyx_adapters.sql.schema import metadata
+from onyx_adapters.sql.schema import creator_stats, metadata
+from onyx_core.stats import MergePolicy, Metric, Ok, encode_record, merge_all
+from onyx_core.stats.codec import record_to_dict
 
 
 def _head() -> str | None:
@@ -45,21 +51,28 @@ def test_models_and_migrations_agree(engine_name: str, request: pytest.FixtureRe
     assert diff == []
 
 
+@contextmanager
+def _empty_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database on the engine (a PostgreSQL one is dropped afterwards)."""
+    if engine_name == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    admin_url = request.getfixturevalue("postgres_url")
+    name = f"onyx_old_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
 def test_upgrading_an_older_database_keeps_its_rows(
     engine_name: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if engine_name == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        cleanup = None
-    else:
-        admin_url = request.getfixturevalue("postgres_url")
-        name = f"onyx_old_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
-        cleanup = (admin_url, name)
-    try:
+    with _empty_database(engine_name, request, tmp_path) as url:
         upgrade(url, "0001")
         engine = create_engine(sync_url(url))
         with engine.begin() as connection:
@@ -71,7 +84,35 @@ def test_upgrading_an_older_database_keeps_its_rows(
         engine.dispose()
         assert kept == "Kept Agency"
         assert current(url) == _head()
-    finally:
-        if cleanup is not None:
-            with psycopg.connect(cleanup[0], autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{cleanup[1]}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_stats_rows_get_their_latest_at_from_their_record(
+    engine_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """0010 fills ``creator_stats.latest_at`` of the rows already stored (the heartbeat reads only the column)."""
+    at = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    records, _ = merge_all({}, [Ok(Metric.FOLLOWERS, 1, at - timedelta(minutes=5), "m"), Ok(Metric.POSTS, 2, at, "m")],
+                           MergePolicy(), at)  # fmt: skip
+    legacy = json.dumps({**record_to_dict(records[Metric.FOLLOWERS]), "latest_at": None})
+    with _empty_database(engine_name, request, tmp_path) as url:
+        upgrade(url, "0009")
+        engine = create_engine(sync_url(url))
+        stats = table("creator_stats", column("creator_id"), column("metric"), column("record"), column("recorded_at"))
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO agencies (id, name) VALUES ('a-1', 'A')")
+            connection.exec_driver_sql(
+                "INSERT INTO creators (id, agency_id, handle, display_name, imported_at) "
+                "VALUES ('c-1', 'a-1', 'h', 'H', '2026-03-01 12:00'), ('c-2', 'a-1', 'h', 'H', '2026-03-01 12:00')"
+            )
+            rows = [{"creator_id": "c-1", "metric": m, "record": encode_record(r), "recorded_at": at}
+                    for m, r in records.items()]  # fmt: skip
+            connection.execute(insert(stats), [*rows, {**rows[0], "creator_id": "c-2", "record": legacy}])
+        upgrade(url)
+        with engine.connect() as connection:
+            filled = dict(connection.execute(select(creator_stats.c.metric, creator_stats.c.latest_at).where(
+                creator_stats.c.creator_id == "c-1")).all())  # fmt: skip
+            blank = connection.execute(select(creator_stats.c.latest_at).where(creator_stats.c.creator_id == "c-2"))
+            assert blank.scalar_one() is None
+        engine.dispose()
+        assert filled == {m: r.latest_at for m, r in records.items()}

@@ -301,6 +301,7 @@ creator_stats = Table(
     Column("pending_value", BigInteger, nullable=True),
     Column("record", Text, nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("latest_at", UtcDateTime(), nullable=True),  # the record's, for the heartbeat's MAX … GROUP BY
 )
 
 stats_events = Table(

@@ -6,15 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, cast, func, insert, select
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
 from onyx_adapters.sql.repositories.versions import bump_creators
 from onyx_adapters.sql.schema import creator_stats, creators, stats_events
-from onyx_adapters.sql.types import UtcDateTime
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.stats import (
     EventKind,
@@ -85,6 +83,7 @@ class SqlStatsRepository:
                 "pending_value": None if record.pending is None else record.pending.value,
                 "record": encode_record(record),
                 "recorded_at": recorded_at,
+                "latest_at": record.latest_at,
             }
             for metric, record in sorted(records.items())
         ]
@@ -139,29 +138,15 @@ class SqlStatsRepository:
         return [StoredStatsEvent(row.id, row.recorded_at, _event(row)) for row in rows]
 
     async def last_attempts(self, agency_id: AgencyId | None = None) -> dict[CreatorId, datetime]:
-        latest = func.max(_latest_at(self._tx.dialect)).label("latest_at")
+        latest = func.max(creator_stats.c.latest_at).label("latest_at")
         query = select(creator_stats.c.creator_id, latest).group_by(creator_stats.c.creator_id)
         if agency_id is not None:
             query = query.join(creators, creators.c.id == creator_stats.c.creator_id).where(
                 creators.c.agency_id == agency_id
             )
         conn = await self._tx.reader()
-        found: dict[CreatorId, datetime] = {}
-        for row in await conn.execute(query):
-            if row.latest_at is not None:
-                at = row.latest_at if isinstance(row.latest_at, datetime) else datetime.fromisoformat(row.latest_at)
-                found[CreatorId(row.creator_id)] = require_utc(at, "latest_at")
-        return found
-
-
-def _latest_at(dialect: str) -> ColumnElement[Any]:
-    """A record's ``latest_at``, read in the database from its JSON (no column of its own). PostgreSQL compares it
-    as a ``timestamptz``; on SQLite it stays ISO text, whose order is time order here: the codec writes every
-    instant in UTC (``+00:00``) with a four-digit year, and a whole second (no fraction) sorts before its own
-    fractions ('+' < '.')."""
-    if dialect == "postgresql":
-        return cast(cast(creator_stats.c.record, JSON)["latest_at"].astext, UtcDateTime())
-    return func.json_extract(creator_stats.c.record, "$.latest_at")
+        rows = await conn.execute(query)
+        return {CreatorId(row.creator_id): row.latest_at for row in rows if row.latest_at is not None}
 
 
 def _event(row: Row[Any]) -> StatsEvent:
