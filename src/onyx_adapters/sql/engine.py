@@ -286,6 +286,9 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     path = _prepared_sqlite_file(url)
     if path is None:  # in memory: a database per connection, as ever (a shared one would need one connection)
         options.setdefault("poolclass", NullPool)
+        if options["poolclass"] is NullPool:  # nothing kept: pool sizes (from the settings) do not apply
+            options.pop("pool_size", None)
+            options.pop("max_overflow", None)
     elif "poolclass" not in options:
         # A pooled connection keeps its thread and PRAGMAs, and in WAL an idle one holds no lock. Overflow is
         # unbounded: a writer holding the write turn never waits for a connection that a queued writer holds.
