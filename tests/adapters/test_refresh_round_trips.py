@@ -5,7 +5,7 @@ Fanvue is the in-memory fake, so every statement counted is the use case's (the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.catalog import Agency, Creator
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
@@ -65,15 +64,6 @@ def counted(engine: AsyncEngine, fanvue: FakeFanvue) -> Iterator[Traffic]:
     finally:
         event.remove(engine.sync_engine.pool, "checkout", checkout)
         event.remove(engine.sync_engine, "before_cursor_execute", statement)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def _connection(kind: ConnectionKind, agency_id: AgencyId, creator_id: CreatorId | None) -> Connection:
