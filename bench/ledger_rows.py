@@ -228,12 +228,23 @@ def seed_agency(db: BenchDatabase, creators: Sequence[CreatorId]) -> None:
 
 
 def clear_ledger(db: BenchDatabase) -> None:
+    """No ledger rows and no sync cursors (a sync then backfills again)."""
     with db.connect() as conn:
         if db.engine == "postgresql":
             conn.execute("TRUNCATE ledger_entries")
+            conn.execute("DELETE FROM sync_cursors")
             conn.commit()
         else:
             conn.execute("DELETE FROM ledger_entries")
+            conn.execute("DELETE FROM sync_cursors")
+
+
+def clear_cursors(db: BenchDatabase) -> None:
+    """No sync cursors, the rows kept: the next sync walks every page again."""
+    with db.connect() as conn:
+        conn.execute("DELETE FROM sync_cursors")
+        if db.engine == "postgresql":
+            conn.commit()
 
 
 def ledger_count(db: BenchDatabase) -> int:

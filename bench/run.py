@@ -30,6 +30,7 @@ CASE_MODULES = (
     "bench.cases.token_single_flight",
     "bench.cases.api_dashboard",
     "bench.cases.dashboard_page",
+    "bench.cases.scale_simulation",
 )
 
 

@@ -3,8 +3,11 @@
 :class:`ConnectionClients` is the gateway's ``client_for`` in production and in the sandbox demo alike. For each
 connection it keeps one :class:`~onyx_fanvue.AsyncFanvueClient` whose auth is
 :class:`~onyx_fanvue.oauth.RefreshingAuth` over an :class:`~onyx_adapters.sql.token_store.AsyncSqlTokenStore` on
-that row: tokens are read from the database on every request, refreshed only within the leeway, single-flight
-across processes, and the new refresh token is committed before the new access token is used. All clients share
+that row: the token is kept in memory and read from the database only on a connection's first request, within the
+leeway, after a 401, after any write of the row's tokens made in this process (a refresh, connect, reconnect or
+disconnect: the store's generation) and at least every ``revalidate_after`` (for other processes' writes); refreshed
+only within the leeway, single-flight across processes, and the new refresh token is committed before the new
+access token is used. All clients share
 one :class:`~onyx_fanvue.ratelimit.RateBudget` (one OAuth app, Fanvue's per-user and per-creator buckets).
 
 It is also the :class:`~onyx_core.ports.GrantRefresher` of the maintenance job, refreshing through the same
@@ -29,7 +32,7 @@ from onyx_core.ports import Cipher, GrantRefusedError, SourceUnavailableError
 from onyx_core.stats import MissingReason
 from onyx_fanvue import AsyncFanvueClient
 from onyx_fanvue.errors import FanvueError, InvalidGrantError, TokenStoreConflict
-from onyx_fanvue.oauth import DEFAULT_LEEWAY, AsyncOAuthClient, RefreshingAuth
+from onyx_fanvue.oauth import DEFAULT_LEEWAY, DEFAULT_REVALIDATE_AFTER, AsyncOAuthClient, RefreshingAuth
 from onyx_fanvue.ratelimit import RateBudget
 from onyx_fanvue.redaction import scrub
 
@@ -46,7 +49,8 @@ class ConnectionClients:
     ``oauth`` refreshes tokens (it belongs to the caller, who closes it); ``client_options`` go to every
     :class:`~onyx_fanvue.AsyncFanvueClient` (``base_url``, ``transport``, ``timeout``, ``retry``...);
     ``rate_budget`` is shared by all of them (default: a fresh one at Fanvue's 200 / 60 s); ``clock`` is the
-    time tokens expire by (the sandbox's in tests).
+    time tokens expire by (the sandbox's in tests); ``revalidate_after``: how long a token held in memory is used
+    before it is read again (see :class:`~onyx_fanvue.oauth.RefreshingAuth`; ``timedelta(0)``: on every request).
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class ConnectionClients:
         oauth: AsyncOAuthClient,
         *,
         leeway: timedelta = DEFAULT_LEEWAY,
+        revalidate_after: timedelta = DEFAULT_REVALIDATE_AFTER,
         rate_budget: RateBudget | None = None,
         clock: Callable[[], datetime] = _utcnow,
         client_options: dict[str, Any] | None = None,
@@ -64,6 +69,7 @@ class ConnectionClients:
         self._cipher = cipher
         self._oauth = oauth
         self._leeway = leeway
+        self._revalidate_after = revalidate_after
         self._clock = clock
         self.rate_budget = rate_budget or RateBudget()
         self._options = dict(client_options or {})
@@ -81,7 +87,13 @@ class ConnectionClients:
     def __call__(self, connection: Connection) -> AsyncFanvueClient:
         client = self._clients.get(connection.id)
         if client is None:
-            auth = RefreshingAuth(self._oauth, self.store(connection.id), leeway=self._leeway, clock=self._clock)
+            auth = RefreshingAuth(
+                self._oauth,
+                self.store(connection.id),
+                leeway=self._leeway,
+                clock=self._clock,
+                revalidate_after=self._revalidate_after,
+            )
             client = AsyncFanvueClient(
                 auth=auth, rate_budget=self.rate_budget, user_uuid=connection.fanvue_user_uuid, **self._options
             )

@@ -172,7 +172,8 @@ class Runtime:
         sync_policy: SyncPolicy | None = None,
     ) -> AsyncIterator[Runtime]:
         """A runtime from ``ONYX_*`` settings: the database (``database_url`` overrides it), the cipher keys, the
-        Fanvue app and the job budget (``ONYX_SYNC_JOB_BUDGET``, applied to ``sync_policy``). Raises
+        Fanvue app, the job budget (``ONYX_SYNC_JOB_BUDGET``) and the ledger batches (``ONYX_SYNC_BATCH_ROWS``,
+        ``ONYX_SYNC_BATCH_SECONDS``), applied to ``sync_policy``. Raises
         :class:`ConfigurationError` or ``CipherKeyError`` for a missing setting."""
         settings = settings or OnyxSettings()
         cipher = FernetCipher.from_settings(settings)
@@ -180,6 +181,11 @@ class Runtime:
         if settings.sync_job_budget is not None:  # ONYX_SYNC_JOB_BUDGET over the given (or default) policy
             budget = timedelta(seconds=settings.sync_job_budget)
             sync_policy = replace(sync_policy or SyncPolicy(), job_budget=budget)
+        if settings.sync_batch_rows is not None:  # ONYX_SYNC_BATCH_ROWS, likewise
+            sync_policy = replace(sync_policy or SyncPolicy(), batch_rows=settings.sync_batch_rows)
+        if settings.sync_batch_seconds is not None:  # ONYX_SYNC_BATCH_SECONDS, likewise
+            batch_time = timedelta(seconds=settings.sync_batch_seconds)
+            sync_policy = replace(sync_policy or SyncPolicy(), batch_time=batch_time)
         async with (
             app.oauth_client() as oauth,
             cls.open(

@@ -45,6 +45,11 @@ class OnyxSettings(BaseSettings):
     ``ONYX_SYNC_JOB_BUDGET``: seconds one sync job may sit out Fanvue's 429s before it stops, partial, with when
     to try again (default: ``SyncPolicy.job_budget``, 5 s; 0 never waits for a 429).
 
+    ``ONYX_SYNC_BATCH_ROWS`` and ``ONYX_SYNC_BATCH_SECONDS``: a ledger walk commits its pages, with its cursor, in
+    batches of at most this many rows (1 to 100,000; 1 commits every page) or this many seconds of fetching (0 to
+    60; 0 commits every page), whichever comes first (defaults: ``SyncPolicy.batch_rows`` 2,000 and
+    ``SyncPolicy.batch_time`` 2 s; see docs/sync.md).
+
     ``ONYX_REFRESH_ON_VIEW_AFTER``: seconds after which viewing a creator's stats in the web queues a refresh of
     them (default 120; 0 turns refresh-on-view off).
 
@@ -72,6 +77,8 @@ class OnyxSettings(BaseSettings):
     fanvue_api_url: str = "https://api.fanvue.com"
     fanvue_auth_url: str = "https://auth.fanvue.com/oauth2"
     sync_job_budget: float | None = Field(default=None, ge=0, le=MAX_JOB_BUDGET, allow_inf_nan=False)
+    sync_batch_rows: int | None = Field(default=None, ge=1, le=100_000)
+    sync_batch_seconds: float | None = Field(default=None, ge=0, le=60, allow_inf_nan=False)
     refresh_on_view_after: float = Field(default=120.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
     live_refresh_every: float = Field(default=60.0, ge=0, le=MAX_REFRESH_ON_VIEW_AFTER, allow_inf_nan=False)
     live_check_every: float = Field(default=3.0, gt=0, le=3600, allow_inf_nan=False)

@@ -89,6 +89,12 @@ class SyncPolicy:
     before the run stops partial (resumable) instead of taking it for the end of the history."""
     reconcile_window_days: int = 31
     """Reconciliation fetches disagreeing days again in windows of at most this many days."""
+    batch_rows: int = 2_000
+    """A ledger walk commits its pages in batches (:meth:`batch_due`): the rows of several pages and the cursor
+    after the last of them in one transaction, once the batch holds this many rows. 1 commits every page."""
+    batch_time: timedelta = timedelta(seconds=2)
+    """... or once its first page was fetched this long ago, whichever comes first: a slow Fanvue still commits
+    (and a crash loses) at most about this much fetching. ``timedelta(0)`` commits every page."""
     job_budget: timedelta = timedelta(seconds=5)
     """How long one job (a creator's stats, one ledger stream, reconciliation, history, top spenders, links; an
     import) may sit out Fanvue's 429s before it stops, partial, with when to try again (:mod:`onyx_core.budget`).
@@ -105,3 +111,11 @@ class SyncPolicy:
             raise DomainValueError("page_retries cannot be negative")
         if self.job_budget < timedelta(0):
             raise DomainValueError("job_budget cannot be negative")
+        if self.batch_rows < 1 or self.batch_time < timedelta(0):
+            raise DomainValueError("batch_rows must be at least 1 and batch_time cannot be negative")
+
+    def batch_due(self, rows: int, opened_at: datetime, now: datetime) -> bool:
+        """Whether a ledger batch of ``rows`` rows whose first page was fetched at ``opened_at`` commits now (its
+        walk's last page commits it in any case). A catch-up of many pages then costs one transaction per
+        ``batch_rows`` rows instead of one per page; a steady-state run of a page or two is one transaction."""
+        return rows >= self.batch_rows or now - opened_at >= self.batch_time

@@ -29,7 +29,6 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
     wait_random_exponential,
 )
 from tenacity.stop import stop_base
@@ -135,6 +134,19 @@ class _HeldTooLong(stop_base):
         return _refused(retry_state) is not None and retry_state.upcoming_sleep > self._held.left() + 1e-9
 
 
+class _PastDeadline(stop_base):
+    """tenacity's ``stop_after_delay``, counted from when the request began: its first attempt runs before the
+    retry loop is set up (see ``request``), so the loop's own start would leave that attempt out."""
+
+    def __init__(self, seconds: float, started: float) -> None:
+        self._seconds = seconds
+        self._started = started
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        ended = retry_state.outcome_timestamp
+        return ended is not None and ended - self._started >= self._seconds
+
+
 @dataclass(frozen=True, slots=True)
 class RequestEvent:
     """What an event hook sees of one attempt. It never contains a token: the auth header is not included."""
@@ -150,6 +162,18 @@ class RequestEvent:
 
 Hook = Callable[[RequestEvent], None]
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+_bucket_key = functools.lru_cache(maxsize=4096)(rate_limit_key)
+""":func:`rate_limit_key` remembered per (user, path): it splits and unquotes the path on every call, and one
+client asks again and again for the same few paths."""
+
+
+def _rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The response's ``X-RateLimit-*`` entries, in one pass over its headers: :func:`parse_rate_limit_headers`
+    scans what it is given once per header it reads. A superset of what it matches (any key containing
+    ``ratelimit``), so it reads the same values."""
+    return {key: value for key, value in headers.items() if "ratelimit" in key.lower()}
 
 
 def _safe_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -194,7 +218,7 @@ class BaseClient:
         return {"X-Fanvue-API-Version": self.api_version, "User-Agent": _user_agent(), "Accept": "application/json"}
 
     def _budget_key(self, path: str) -> str:
-        return rate_limit_key(self.user_uuid, path)
+        return _bucket_key(self.user_uuid, path)
 
     def _emit(self, event: RequestEvent) -> None:
         for hook in self.hooks:
@@ -210,7 +234,7 @@ class BaseClient:
     ) -> None:
         """Record rate-limit headers, report the attempt, and raise the typed error for an error status."""
         elapsed = time.monotonic() - started
-        info = parse_rate_limit_headers(response.headers)
+        info = parse_rate_limit_headers(_rate_limit_headers(response.headers))
         error: FanvueError | None = None
         if response.status_code >= 400:
             error = error_from_response(
@@ -267,9 +291,10 @@ class BaseClient:
     def _held(self) -> _Held:
         return _Held(self.retry.max_wait, current_wait_allowance())
 
-    def _retry_options(self, method: str, held: _Held, *, idempotent: bool | None) -> dict[str, Any]:
-        """tenacity options for one request; ``idempotent`` overrides what the method implies. Sitting out a 429
-        is spent from ``held``; a wait that does not fit stops the retries (the 429 is raised)."""
+    def _retry_options(self, method: str, held: _Held, started: float, *, idempotent: bool | None) -> dict[str, Any]:
+        """tenacity options for one request begun at ``started`` (monotonic); ``idempotent`` overrides what the
+        method implies. Sitting out a 429 is spent from ``held``; a wait that does not fit stops the retries (the
+        429 is raised)."""
         retry_method = method if idempotent is None else ("GET" if idempotent else "POST")
 
         def spend(state: RetryCallState) -> None:
@@ -278,7 +303,7 @@ class BaseClient:
 
         return {
             "stop": stop_after_attempt(self.retry.max_retries + 1)
-            | stop_after_delay(self.retry.max_total_seconds)
+            | _PastDeadline(self.retry.max_total_seconds, started)
             | _HeldTooLong(held),
             "wait": self.retry.wait,
             "retry": retry_if_exception(lambda e: self.retry.retryable(e, retry_method)),
@@ -328,10 +353,20 @@ class SyncTransportCore(BaseClient):
     ) -> httpx.Response:
         method = method.upper()
         held = self._held()
-        retrying = Retrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
+        started = time.monotonic()
         try:
-            for attempt in retrying:
+            # Most requests succeed at once: the first attempt runs without tenacity (setting up its loop cost
+            # about as much as the rest of the SDK's plumbing); a failure is handed to the loop as its attempt 1.
+            try:
+                return self._once(method, path, params, json, 1, held)
+            except Exception as error:  # re-raised below as the loop's attempt 1: the policy decides
+                first: Exception | None = error
+            options = self._retry_options(method, held, started, idempotent=idempotent)
+            for attempt in Retrying(sleep=self._sleep, **options):
                 with attempt:
+                    if first is not None:
+                        failed, first = first, None
+                        raise failed
                     return self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
         except RateLimitError as refused:
             self._gave_up(path, refused)
@@ -382,10 +417,19 @@ class AsyncTransportCore(BaseClient):
     ) -> httpx.Response:
         method = method.upper()
         held = self._held()
-        retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(method, held, idempotent=idempotent))
+        started = time.monotonic()
         try:
-            async for attempt in retrying:
+            # the first attempt without tenacity, a failure handed to its loop as attempt 1: see the sync core
+            try:
+                return await self._once(method, path, params, json, 1, held)
+            except Exception as error:  # re-raised below as the loop's attempt 1: the policy decides
+                first: Exception | None = error
+            options = self._retry_options(method, held, started, idempotent=idempotent)
+            async for attempt in AsyncRetrying(sleep=self._sleep, **options):
                 with attempt:
+                    if first is not None:
+                        failed, first = first, None
+                        raise failed
                     return await self._once(method, path, params, json, attempt.retry_state.attempt_number, held)
         except RateLimitError as refused:
             self._gave_up(path, refused)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 import pydantic
@@ -42,7 +42,7 @@ from onyx_fanvue.resources import (
     TrackingLinks,
     Users,
 )
-from onyx_fanvue.resources._call import Call
+from onyx_fanvue.resources._call import Call, JsonParser
 
 T = TypeVar("T")
 
@@ -80,6 +80,8 @@ def _parse(call: Call[T], response: httpx.Response) -> T:
     if response.status_code == 204 or not response.content:
         return call.parse(None)
     try:
+        if isinstance(call.parse, JsonParser) and (parsed := _from_bytes(call.parse, response.content)):
+            return cast("T", parsed[0])
         return call.parse(response.json())
     except (ValueError, pydantic.ValidationError) as error:
         # pydantic's ValidationError is a ValueError; both mean the body is not what Fanvue documents.
@@ -90,6 +92,16 @@ def _parse(call: Call[T], response: httpx.Response) -> T:
         status_code=response.status_code,
         body=scrub(response.text[: 4 * _BODY_KEPT])[:_BODY_KEPT],
     )
+
+
+def _from_bytes(parser: JsonParser, raw: bytes) -> tuple[Any] | None:
+    """The body validated straight from its bytes, or ``None`` when pydantic's JSON validator refuses it. A refusal
+    is rare, so the caller then takes the old path (``response.json()``, then validation): it reads what pydantic's
+    parser does not (a byte-order mark, UTF-16) and words any error exactly as before."""
+    try:
+        return (parser.from_json(raw),)
+    except pydantic.ValidationError:
+        return None
 
 
 def _problem(error: ValueError) -> str:

@@ -54,22 +54,50 @@ def to_cents(value: Any) -> Any:
     raise ValueError(f"{value!r} is not an amount in cents")
 
 
-Cents = Annotated[Money, BeforeValidator(to_cents), PlainSerializer(lambda m: m.cents, return_type=int)]
+_USD_KEPT = 4096
+"""Distinct USD amounts :func:`_usd` keeps (about 1 MB at most); the table starts over when it is full."""
+_USD: dict[int, Money] = {}
+
+
+def _usd(cents: int) -> Money:
+    """``Money(cents=cents)``, built once per distinct amount. Amounts repeat (prices, subscription tiers, their
+    net), so nearly every amount of a page is a dictionary hit instead of a model built and validated. Sharing is
+    safe: a ``Money`` is frozen, and ``model_copy(update=...)`` returns a new one."""
+    money = _USD.get(cents)
+    if money is None:
+        if len(_USD) >= _USD_KEPT:
+            _USD.clear()
+        money = _USD[cents] = Money(cents=cents)
+    return money
+
+
+def _cents_input(value: Any) -> Any:
+    """What a ``Cents`` field's ``Money`` schema is given: a plain int (nearly every amount) is looked up with
+    :func:`_usd`; anything else goes through :func:`to_cents`, which decides and words a refusal as before."""
+    if type(value) is int:  # exactly int: a bool is an int subclass, and to_cents refuses it
+        money = _USD.get(value)  # the hit inlined: this runs for every amount of every page
+        return money if money is not None else _usd(value)
+    return to_cents(value)
+
+
+Cents = Annotated[Money, BeforeValidator(_cents_input), PlainSerializer(lambda m: m.cents, return_type=int)]
 """A money field that Fanvue sends as a plain number of cents."""
 
 
 def to_timestamp(value: Any) -> Any:
     """Parse ISO date-times and date-only strings (documented ``date`` fields sometimes carry either) as aware
     UTC datetimes; a naive timestamp from Fanvue is UTC."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    elif isinstance(value, str):
+    if isinstance(value, str):  # the wire's case (every timestamp in a JSON body is a string), tested first
         text = value.strip()
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
         parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is UTC:  # already the UTC singleton: astimezone would only copy it
+            return parsed
+    elif isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
     else:
         return value
     if parsed.tzinfo is None:

@@ -15,11 +15,18 @@ The rules: bursts of concurrent API calls by any workers, with the maintenance j
 only inside its 15-minute window) mixed in; time passing (a little, right up to a chosen life left on the stored
 token, or hours past expiry); a machine's clock stepping to another skew of up to ±10 min; a worker restarting
 (its in-memory state dropped, rebuilt from the database); the token endpoint failing before the server sees the
-request (503 from a gateway or a refused connection, several times in a row so that a whole refresh fails). A
+request (503 from a gateway or a refused connection, several times in a row so that a whole refresh fails); a
+worker's process reconnecting the account (the connect flow's write of a new grant through that worker's connection
+repository), optionally after disconnecting it. Workers keep the token in memory (``RefreshingAuth`` over the
+store's ``generation()``), so a reconnect or disconnect made in one worker's process must take effect on its very
+next call: after a disconnect that call raises ``MissingTokenError`` and sends nothing, and after the reconnect every
+request of that worker carries the new grant's tokens (the old grant stays live at the sandbox, so only the store's
+generation can tell). The other workers, other processes, may go on with the old grant's access token until their
+re-validation age, a 401 or the leeway sends them to the database; none may ever spend a refresh token. A
 crash inside the refresh commit is left out, as T11 says: a token rotated by the server but never stored is lost by
 definition. After every step: no ``invalid_grant`` so far, the database holds the sandbox's one unspent refresh
-token, ``token_version`` only rose and rose once per rotation, and every call succeeded (with at most one retry)
-unless the token endpoint failed during that step, and then only with a transient error.
+token, ``token_version`` only rose and rose once per rotation or reconnect, and every call succeeded (with at most
+one retry) unless the token endpoint failed during that step, and then only with a transient error.
 
 Steps: 10 runs of 100 steps (1,000 in all, counted below rather than trusted), not one run of 1,000: each run
 starts from a fresh sandbox and database row, so ten different schedules are explored instead of one, and a failing
@@ -45,10 +52,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from token_workers import CIPHER, Shared, Worker
 
+from onyx_adapters.connect import token_set
 from onyx_adapters.sql.uow import SqlUnitOfWork
 from onyx_core.ports import SourceUnavailableError
 from onyx_core.tokens import RefreshPolicy
-from onyx_fanvue.errors import InvalidGrantError, OAuthServerError, TransportError
+from onyx_fanvue.errors import InvalidGrantError, MissingTokenError, OAuthServerError, TransportError
 from onyx_fanvue.oauth import AsyncOAuthClient, OAuthToken
 from onyx_fanvue.sandbox.clock import SandboxClock
 from onyx_fanvue.sandbox.sandbox import FanvueSandbox
@@ -102,6 +110,7 @@ def refresh_machine(database_url: str, steps: list[str]) -> type[RuleBasedStateM
             assert first is not None
             self.grant = seed.refresh_token.get_secret_value()  # names the grant to the sandbox even when spent
             self.first_version = self.version = first
+            self.reconnects = 0
             self.workers: list[Worker] = []
 
         def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -188,6 +197,44 @@ def refresh_machine(database_url: str, steps: list[str]) -> type[RuleBasedStateM
             self.workers[worker] = Worker(self.shared, old.clock.offset)
             self._burst(jobs)
 
+        async def _reconnect(self, worker: Worker, *, disconnect_first: bool) -> str:
+            """What the connect flow stores for a new grant (``Connection.with_tokens``, ``token_version`` + 1), on
+            ``worker``'s engine: its process's write. Returns the new grant's refresh token."""
+            async with SqlUnitOfWork(worker.engine, CIPHER) as uow:
+                current = await uow.connections.get_for_update(self.shared.connection.id)
+                assert current is not None
+                if disconnect_first:
+                    await uow.connections.save(
+                        current.marked_revoked("disconnected"), expected_version=current.token_version
+                    )
+                    await uow.commit()
+            if disconnect_first:
+                with pytest.raises(MissingTokenError):
+                    await worker.me()  # the very next call: no token, and nothing sent
+                assert worker.sent == []
+            grant = OAuthToken.from_response(self.sandbox.tokens(), self.sandbox.clock.now())
+            async with SqlUnitOfWork(worker.engine, CIPHER) as uow:
+                current = await uow.connections.get_for_update(self.shared.connection.id)
+                assert current is not None
+                connected = current.with_tokens(token_set(grant), worker.clock())
+                await uow.connections.save(connected, expected_version=current.token_version)
+                await uow.commit()
+            assert grant.refresh_token is not None
+            return grant.refresh_token.get_secret_value()
+
+        @rule(worker=worker_index, disconnect_first=st.booleans(), jobs=burst)
+        def a_worker_reconnects(self, worker: int, disconnect_first: bool, jobs: list[tuple[int, str]]) -> None:
+            steps.append("reconnect")
+            reconnecting = self.workers[worker]
+            reconnecting.sent.clear()
+            self.grant = self._run(self._reconnect(reconnecting, disconnect_first=disconnect_first))
+            self.reconnects += 1
+            self._burst([(worker, "call"), *jobs])
+            unspent = self.sandbox.oauth.unspent_refresh_tokens
+            # every request of the reconnecting worker used the new grant (none of the old one it held in memory)
+            assert reconnecting.sent
+            assert all(unspent(sent) == unspent(self.grant) != frozenset() for sent in reconnecting.sent)
+
         @rule(times=st.integers(1, 6), failure=st.sampled_from(("503", "connect")), jobs=burst)
         def the_token_endpoint_fails(self, times: int, failure: str, jobs: list[tuple[int, str]]) -> None:
             """The next ``times`` token requests fail before the server sees them (4 in a row fail a refresh)."""
@@ -214,7 +261,7 @@ def refresh_machine(database_url: str, steps: list[str]) -> type[RuleBasedStateM
             assert version is not None
             assert version >= self.version
             self.version = version
-            assert version - self.first_version == self.shared.wire.rotations
+            assert version - self.first_version == self.shared.wire.rotations + self.reconnects
 
     return RefreshUnderChaos
 

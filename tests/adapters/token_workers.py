@@ -37,6 +37,7 @@ from onyx_fanvue.sandbox.sandbox import FanvueSandbox
 CIPHER = ReversibleCipher()
 
 _CALL: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("token_workers_call", default=None)
+_BEARERS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("token_workers_bearers", default=None)
 
 
 @contextmanager
@@ -71,6 +72,9 @@ class Wire(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not request.url.path.endswith("/oauth2/token"):
+            bearers = _BEARERS.get()
+            if bearers is not None:
+                bearers.append(request.headers.get("Authorization", "").removeprefix("Bearer "))
             response = await self.inner.handle_async_request(request)
             statuses = _CALL.get()
             if statuses is not None:
@@ -181,6 +185,8 @@ class Worker:
             clock=self.clock,
             client_options={"transport": shared.wire, "sleep": _no_wait},
         )
+        self.sent: list[str] = []
+        """The bearer token of every API request this worker sent (tests clear it when they like)."""
 
     @property
     def client(self) -> AsyncFanvueClient:
@@ -188,8 +194,12 @@ class Worker:
 
     async def me(self) -> list[int]:
         """One API call (``users.me``); returns the statuses of the requests it sent. Raises what the SDK raises."""
-        with one_call() as statuses:
-            me = await self.client.users.me()
+        marker = _BEARERS.set(self.sent)
+        try:
+            with one_call() as statuses:
+                me = await self.client.users.me()
+        finally:
+            _BEARERS.reset(marker)
         assert me.uuid == self.shared.sandbox.admin
         return statuses
 

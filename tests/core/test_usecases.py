@@ -379,21 +379,27 @@ async def test_an_empty_first_backfill_is_retried_in_full():
     assert third.window_start == T0 + timedelta(hours=1) - timedelta(days=7)
 
 
+def _fail_fetch(world: World, *, at: int, error: Exception):
+    """Make the ``at``-th ledger page request raise ``error``; returns the original fetch."""
+    original = world.fanvue.fetch_ledger_page
+    calls = 0
+
+    async def failing(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == at:
+            raise error
+        return await original(*args, **kwargs)
+
+    world.fanvue.fetch_ledger_page = failing  # type: ignore[method-assign]
+    return original
+
+
 async def test_a_failure_mid_backfill_keeps_committed_pages_and_resumes():
     world = World(page_size=2)
     await world.seed()
     world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(6)]
-    original = world.fanvue.fetch_ledger_page
-    calls = 0
-
-    async def flaky(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise SourceUnavailableError(MissingReason.TIMEOUT, "read timeout")
-        return await original(*args, **kwargs)
-
-    world.fanvue.fetch_ledger_page = flaky  # type: ignore[method-assign]
+    _fail_fetch(world, at=2, error=SourceUnavailableError(MissingReason.TIMEOUT, "read timeout"))
     partial = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
     assert (partial.outcome, partial.pages, partial.failure) == (SyncOutcome.PARTIAL, 1, MissingReason.TIMEOUT)
     assert len(await world.ledger(LUNA)) == 2
@@ -426,6 +432,88 @@ async def test_a_crash_before_commit_leaves_the_cursor_with_the_data():
     assert cursor.page_cursor is None  # the cursor did not run ahead of the (lost) page
     again = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
     assert (again.outcome, again.inserted) == (SyncOutcome.COMPLETED, 4)
+
+
+def _stored_before_each_fetch(world: World) -> list[int]:
+    """Spy: how many of Luna's rows are committed when each ledger page is asked for."""
+    seen: list[int] = []
+    original = world.fanvue.fetch_ledger_page
+
+    async def spying(*args, **kwargs):
+        seen.append(len(await world.ledger(LUNA)))
+        return await original(*args, **kwargs)
+
+    world.fanvue.fetch_ledger_page = spying  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_backfill_commits_its_pages_in_batches_bounded_by_rows():
+    world = World(page_size=2, policy=SyncPolicy(batch_rows=5))
+    await world.seed()
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(13)]
+    seen = _stored_before_each_fetch(world)
+    report = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert (report.outcome, report.pages, report.inserted) == (SyncOutcome.COMPLETED, 7, 13)
+    # pages of 2 rows: a batch commits at its 6th row (>= 5), the last page commits the rest
+    assert seen == [0, 0, 0, 6, 6, 6, 12]
+    assert len(await world.ledger(LUNA)) == 13
+
+
+async def test_a_slow_walk_commits_its_batch_when_the_first_page_is_batch_time_old():
+    world = World(page_size=2, policy=SyncPolicy(batch_rows=1_000, batch_time=timedelta(seconds=2)))
+    await world.seed()
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(13)]
+    seen = _stored_before_each_fetch(world)
+    spied = world.fanvue.fetch_ledger_page
+
+    async def slow(*args, **kwargs):
+        page = await spied(*args, **kwargs)
+        world.clock.advance(0.8)  # each answer takes 0.8 s
+        return page
+
+    world.fanvue.fetch_ledger_page = slow  # type: ignore[method-assign]
+    report = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert (report.outcome, report.inserted) == (SyncOutcome.COMPLETED, 13)
+    # the first page arrives at 0.8 s; at the 4th (3.2 s) it is 2.4 s old: 4 pages (8 rows) commit
+    assert seen == [0, 0, 0, 0, 8, 8, 8]
+
+
+async def test_a_steady_state_run_commits_its_pages_in_one_transaction():
+    world = World(page_size=2)
+    await world.seed()
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(5)]
+    await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    world.clock.advance(timedelta(minutes=5))
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] += [earning(LUNA, 10 + n, T0 + timedelta(minutes=n)) for n in range(3)]
+    seen = _stored_before_each_fetch(world)
+    commits = world.store.commits
+    report = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert (report.pages, report.inserted) == (2, 3)
+    assert seen == [5, 5], "the second page was asked with nothing of the first committed"
+    assert len(await world.ledger(LUNA)) == 8
+    assert world.store.commits - commits == 3  # the run's opening, the connection's touch, one for the rows
+
+
+async def test_a_crash_mid_batch_resumes_after_the_last_committed_batch():
+    world = World(page_size=2, policy=SyncPolicy(batch_rows=5))
+    await world.seed()
+    rows = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(13)]
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = rows
+    # not Fanvue failing: the process dies asking for page 5, with page 4 uncommitted
+    original = _fail_fetch(world, at=5, error=RuntimeError("killed"))
+    with pytest.raises(RuntimeError):
+        await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert [e.key for e in await world.ledger(LUNA)] == [e.key for e in rows[:6]]
+    async with world.ctx.uow() as uow:
+        cursor = await uow.cursors.get(LUNA, Stream.EARNINGS)
+    assert cursor is not None
+    assert cursor.page_cursor == "6", "the cursor stands after the committed batch, not after page 4"
+
+    world.fanvue.fetch_ledger_page = original  # type: ignore[method-assign]
+    resumed = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert resumed.resumed
+    assert (resumed.outcome, resumed.pages, resumed.inserted) == (SyncOutcome.COMPLETED, 4, 7)
+    assert sorted(e.key for e in await world.ledger(LUNA)) == sorted(e.key for e in rows)
 
 
 async def test_a_refund_older_than_the_stored_total_lets_nothing_go_down():

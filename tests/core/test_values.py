@@ -184,3 +184,19 @@ def test_sync_policy_is_validated():
         SyncPolicy(lookback=timedelta(days=-1))
     with pytest.raises(NaiveDatetimeError):
         SyncPolicy(backfill_from=datetime(2020, 1, 1))
+    with pytest.raises(DomainValueError):
+        SyncPolicy(batch_rows=0)
+    with pytest.raises(DomainValueError):
+        SyncPolicy(batch_time=timedelta(seconds=-1))
+
+
+def test_a_ledger_batch_is_due_by_rows_or_by_time():
+    policy = SyncPolicy(batch_rows=2_000, batch_time=timedelta(seconds=2))
+    assert (policy.batch_rows, policy.batch_time) == (2_000, timedelta(seconds=2))  # the documented defaults
+    assert not policy.batch_due(1_999, T0, T0 + timedelta(seconds=1.999))
+    assert policy.batch_due(2_000, T0, T0)
+    assert policy.batch_due(50, T0, T0 + timedelta(seconds=2))
+    every_page = SyncPolicy(batch_rows=1)
+    assert every_page.batch_due(1, T0, T0)
+    assert every_page.batch_due(0, T0, T0 + timedelta(seconds=2))
+    assert SyncPolicy(batch_time=timedelta(0)).batch_due(0, T0, T0)

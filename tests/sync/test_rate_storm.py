@@ -165,19 +165,48 @@ async def test_a_scheduler_tick_under_a_storm_returns_within_the_budgets(sync_da
         assert tick.retry_at >= start + timedelta(seconds=2)
 
 
-async def test_onyx_sync_job_budget_sets_the_budget_of_every_runner(fresh_sqlite: str) -> None:
-    settings = OnyxSettings(
-        database_url=fresh_sqlite,
+def _settings(database_url: str, **sync: float) -> OnyxSettings:
+    """Settings a runtime opens with (an app registration, a key ring), and the given ``sync_*`` ones."""
+    return OnyxSettings(
+        database_url=database_url,
         cipher_keys=FernetCipher.generate_key(),
         fanvue_client_id="app",
         fanvue_client_secret="secret",
-        sync_job_budget=2.5,
+        **sync,
     )
+
+
+async def test_onyx_sync_job_budget_sets_the_budget_of_every_runner(fresh_sqlite: str) -> None:
+    settings = _settings(fresh_sqlite, sync_job_budget=2.5)
     async with Runtime.from_settings(settings, sync_policy=SyncPolicy(concurrency=2)) as runtime:
         assert runtime.ctx.sync_policy.job_budget == timedelta(seconds=2.5)
         assert runtime.ctx.sync_policy.concurrency == 2  # the rest of the given policy is kept
     async with Runtime.from_settings(settings.model_copy(update={"sync_job_budget": None})) as runtime:
         assert runtime.ctx.sync_policy.job_budget == SyncPolicy().job_budget
+
+
+async def test_onyx_sync_batch_settings_set_the_ledger_batches(fresh_sqlite: str) -> None:
+    settings = _settings(fresh_sqlite, sync_batch_rows=500, sync_batch_seconds=0.5)
+    async with Runtime.from_settings(settings, sync_policy=SyncPolicy(concurrency=2)) as runtime:
+        policy = runtime.ctx.sync_policy
+        assert (policy.batch_rows, policy.batch_time) == (500, timedelta(seconds=0.5))
+        assert policy.concurrency == 2  # the rest of the given policy is kept
+    unset = settings.model_copy(update={"sync_batch_rows": None, "sync_batch_seconds": None})
+    async with Runtime.from_settings(unset) as runtime:
+        policy = runtime.ctx.sync_policy
+        assert (policy.batch_rows, policy.batch_time) == (SyncPolicy().batch_rows, SyncPolicy().batch_time)
+
+
+@pytest.mark.parametrize(("name", "value"), [("ONYX_SYNC_BATCH_ROWS", "0"), ("ONYX_SYNC_BATCH_SECONDS", "-1")])
+def test_an_unusable_batch_setting_is_one_line_and_exit_1(
+    fresh_sqlite: str, name: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert main(["sync", "--database-url", fresh_sqlite]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert name in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon", "3601"])

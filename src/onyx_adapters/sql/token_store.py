@@ -22,6 +22,13 @@ connection one at a time and must never use a new access token before the new re
   into :class:`~onyx_fanvue.redaction.Secret` values (see :mod:`~onyx_adapters.sql.token_json`).
 
 The store never creates the connection row: the connect flow (the connection repository) does.
+
+Both stores have the SDK's optional :class:`~onyx_fanvue.oauth.TokenStoreGeneration` capability, so that
+:class:`~onyx_fanvue.oauth.RefreshingAuth` keeps the token in memory: ``generation()`` is a counter in this process,
+per engine and connection id, raised after every ``save`` of either store on that engine and, through
+:func:`note_token_write`, by the connection repository's writes (connect, reconnect, disconnect, needs-reauth) both
+when they are made and when their transaction ends. Free to check (a dict read, no I/O). Writes by other processes
+do not move it: the auth re-reads after its ``revalidate_after`` and after a 401 for those.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import asyncio
 import contextvars
 import hashlib
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -37,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretBytes
-from sqlalchemy import Connection, Engine, Select, select, text, update
+from sqlalchemy import Connection, Engine, Select, event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onyx_adapters.sql import token_json
@@ -59,6 +67,8 @@ __all__ = [
     "SqlTokenStore",
     "decode_token",
     "encode_token",
+    "note_token_write",
+    "token_generation",
 ]
 
 DEFAULT_LOCK_TIMEOUT = SQLITE_BUSY_TIMEOUT_MS / 1000
@@ -98,6 +108,52 @@ def decode_token(data: bytes | SecretBytes) -> OAuthToken:
 
 def _url_of(engine: Engine | AsyncEngine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+# ---------------------------------------------------------------------------------------------------- generations
+
+# Per engine (its sync core: an AsyncEngine's sync_engine), per connection id: writes of the tokens in this process.
+_GENERATIONS: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+_GENERATIONS_LOCK = threading.Lock()
+_LISTENING: weakref.WeakSet[Engine] = weakref.WeakSet()
+_PENDING = "onyx_token_writes"
+"""Key in a DBAPI connection's ``info``: the connection ids whose tokens its open transaction wrote."""
+
+
+def _bump(engine: Engine, connection_id: str) -> None:
+    with _GENERATIONS_LOCK:
+        counters = _GENERATIONS.setdefault(engine, {})
+        counters[connection_id] = counters.get(connection_id, 0) + 1
+
+
+def token_generation(engine: Engine | AsyncEngine, connection_id: str) -> int:
+    """How many writes of ``connection_id``'s tokens were made through ``engine`` in this process (see the module
+    docstring): what the stores' ``generation()`` returns."""
+    core = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    counters = _GENERATIONS.get(core)
+    return 0 if counters is None else counters.get(connection_id, 0)
+
+
+def _transaction_ended(connection: Connection) -> None:
+    for connection_id in connection.info.pop(_PENDING, ()):
+        _bump(connection.engine, connection_id)
+
+
+def note_token_write(connection: Connection | AsyncConnection, connection_id: str) -> None:
+    """Tell the token stores of this process that ``connection``'s transaction wrote ``connection_id``'s tokens.
+
+    The generation moves now and again when that transaction commits or rolls back: a token store load that ran
+    in between (PostgreSQL's READ COMMITTED still shows the old row) is then seen as outdated."""
+    sync = connection.sync_connection if isinstance(connection, AsyncConnection) else connection
+    assert sync is not None  # noqa: S101 - a connection in a transaction is open
+    engine = sync.engine
+    with _GENERATIONS_LOCK:
+        if engine not in _LISTENING:
+            _LISTENING.add(engine)
+            event.listen(engine, "commit", _transaction_ended)
+            event.listen(engine, "rollback", _transaction_ended)
+    sync.info.setdefault(_PENDING, set()).add(connection_id)
+    _bump(engine, connection_id)
 
 
 # ---------------------------------------------------------------------------------------------------- SQL
@@ -259,27 +315,35 @@ class SqlTokenStore:
             connection.invalidate()  # closing the session is what surely frees a session-level advisory lock
             raise
 
+    def generation(self) -> int:
+        """Writes of this connection's tokens made through this engine in this process (no I/O): the SDK's
+        :class:`~onyx_fanvue.oauth.TokenStoreGeneration` capability."""
+        return token_generation(self._engine, self.connection_id)
+
     def save(self, token: OAuthToken, *, expected: OAuthToken | None) -> None:
         """Compare-and-set ``expected`` -> ``token``, ``token_version`` + 1, committed before returning.
 
         Raises :class:`TokenStoreConflict` if another writer got there first."""
         held = self._holder()
-        if held is not None:
-            connection = held.connection
-            try:
+        try:
+            if held is not None:
+                connection = held.connection
+                try:
+                    self._cas(connection, token, expected)
+                    connection.commit()  # durable now; this also ends the lock's transaction...
+                finally:
+                    if connection.in_transaction():
+                        connection.rollback()
+                    self._begin_locked(connection)  # ...so take the lock again for the rest of the block
+                return
+            with self._engine.connect() as connection:
+                connection.begin()
+                if not self._sqlite:
+                    connection.exec_driver_sql(_lock_timeout_sql(self._lock_timeout))
                 self._cas(connection, token, expected)
-                connection.commit()  # durable now; this also ends the lock's transaction...
-            finally:
-                if connection.in_transaction():
-                    connection.rollback()
-                self._begin_locked(connection)  # ...so take the lock again for the rest of the block
-            return
-        with self._engine.connect() as connection:
-            connection.begin()
-            if not self._sqlite:
-                connection.exec_driver_sql(_lock_timeout_sql(self._lock_timeout))
-            self._cas(connection, token, expected)
-            connection.commit()
+                connection.commit()
+        finally:
+            _bump(self._engine, self.connection_id)  # after the commit (or failure): a reload sees what is stored
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -409,25 +473,33 @@ class AsyncSqlTokenStore:
             await connection.invalidate()
             raise
 
+    def generation(self) -> int:
+        """Writes of this connection's tokens made through this engine in this process (no I/O): the SDK's
+        :class:`~onyx_fanvue.oauth.TokenStoreGeneration` capability (synchronous, as it requires)."""
+        return token_generation(self._engine, self.connection_id)
+
     async def save(self, token: OAuthToken, *, expected: OAuthToken | None) -> None:
         """Compare-and-set ``expected`` -> ``token``, ``token_version`` + 1, committed before returning."""
         held = self._holder()
-        if held is not None:
-            connection = held.connection
-            try:
+        try:
+            if held is not None:
+                connection = held.connection
+                try:
+                    await self._cas(connection, token, expected)
+                    await connection.commit()
+                finally:
+                    if connection.in_transaction():
+                        await connection.rollback()
+                    await self._begin_locked(connection)
+                return
+            async with self._engine.connect() as connection:
+                await connection.begin()
+                if not self._sqlite:
+                    await connection.exec_driver_sql(_lock_timeout_sql(self._lock_timeout))
                 await self._cas(connection, token, expected)
                 await connection.commit()
-            finally:
-                if connection.in_transaction():
-                    await connection.rollback()
-                await self._begin_locked(connection)
-            return
-        async with self._engine.connect() as connection:
-            await connection.begin()
-            if not self._sqlite:
-                await connection.exec_driver_sql(_lock_timeout_sql(self._lock_timeout))
-            await self._cas(connection, token, expected)
-            await connection.commit()
+        finally:
+            _bump(self._engine.sync_engine, self.connection_id)  # after the commit: a reload sees what is stored
 
     @asynccontextmanager
     async def lock(self) -> AsyncIterator[None]:

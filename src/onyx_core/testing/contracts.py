@@ -609,6 +609,58 @@ async def check_ledger_upsert_is_idempotent(uow_factory: UnitOfWorkFactory) -> N
         _expect(await uow.ledger.net_total(creator_id, "EUR") == 720, "net_total must not mix currencies")
         _expect(await uow.ledger.net_total(creator_id, "GBP") == 0, "net_total of an absent currency is 0")
         _expect(await uow.ledger.entries(other_id) == [elsewhere], "another creator's ledger must not leak")
+    await _check_a_large_ledger_batch(uow_factory, creator_id, other_id)
+
+
+LARGE_BATCH = 2_500
+"""Rows in the large batches of the ledger contract: more than a sync's unit of work (2,000) and than one
+statement of a multi-row ``VALUES`` carries in the SQL adapters, so batching inside the upsert is exercised."""
+
+
+async def _check_a_large_ledger_batch(
+    uow_factory: UnitOfWorkFactory, creator_id: CreatorId, other_id: CreatorId
+) -> None:
+    """A large upsert reports like the small ones: new rows inserted (in input order), equal rows nothing,
+    changed rows updated, a key repeated within the batch as sequential upserts would, two creators at once."""
+    start = T0 + timedelta(days=10)
+    big = [
+        ledger_entry(
+            other_id if n % 7 == 0 else creator_id, start + timedelta(seconds=n), 100 + n, key=f"earning:big-{n:05d}"
+        )
+        for n in range(LARGE_BATCH)
+    ]
+    half = LARGE_BATCH // 2
+    async with uow_factory() as uow:
+        first = await uow.ledger.upsert(big[:half])
+        await uow.commit()
+    _expect(first.inserted == tuple(big[:half]), "a large batch's new rows must all be reported, in input order")
+    _expect(first.updated == 0, "a large first upsert updates nothing")
+
+    changed = {e.key: replace(e, gross=Money(e.gross.cents + 1), net=Money(e.net.cents + 1)) for e in big[:half:10]}
+    # the stored half again (equal), then every tenth of it changed (the key repeats), then the new half
+    batch = [*big[:half], *changed.values(), *big[half:]]
+    async with uow_factory() as uow:
+        second = await uow.ledger.upsert(batch)
+        await uow.commit()
+    _expect(second.inserted == tuple(big[half:]), "in a large mixed batch only the new keys are inserted")
+    _expect(
+        second.updated == len(changed),
+        f"in a large mixed batch exactly the {len(changed)} changed rows are updated, got {second.updated}",
+    )
+    async with uow_factory() as uow:
+        again = await uow.ledger.upsert(batch)
+        await uow.commit()
+    # each changed key is written back to its first version, then changed again: two updates, as sequential upserts
+    _expect(
+        again.inserted == () and again.updated == 2 * len(changed),
+        f"the large mixed batch again must update each changed key twice and insert nothing, got {again}",
+    )
+    final = [changed.get(e.key, e) for e in big]
+    async with uow_factory() as uow:
+        for owner in (creator_id, other_id):
+            stored = [e for e in await uow.ledger.entries(owner) if e.key.startswith("earning:big-")]
+            expected = [e for e in final if e.creator_id == owner]
+            _expect(stored == expected, f"a large batch's rows must round-trip ({len(stored)} of {len(expected)})")
 
 
 async def check_ledger_earnings_by_day(uow_factory: UnitOfWorkFactory) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -14,7 +14,7 @@ from onyx_core.ids import CreatorId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UnitOfWork, UpsertResult
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
-from onyx_core.sync import Stream, SyncCursor
+from onyx_core.sync import Stream, SyncCursor, SyncPolicy
 from onyx_core.usecases.context import Context, load_creator, with_connection
 from onyx_core.usecases.refresh_stats import merge_observations
 
@@ -60,7 +60,41 @@ def _adjustments(inserted: tuple[LedgerEntry, ...], now: datetime) -> list[Obser
 
 
 PageHook = Callable[[Stream, int, int], None]
-"""Called after each committed page with the stream, the pages and the rows fetched so far in this run."""
+"""Called after each page fetched with the stream, the pages and the rows fetched so far in this run (a page
+commits with its batch: see :class:`PageBatch`)."""
+
+
+@dataclass(slots=True)
+class PageBatch:
+    """Pages fetched and not yet committed. They commit together, rows and cursor in one transaction, when the
+    walk's last page arrives, :meth:`SyncPolicy.batch_due <onyx_core.sync.SyncPolicy.batch_due>` says so (by rows,
+    by time), or the run stops partial: memory holds one batch, never the history. No transaction is open while
+    pages are fetched: a batch's unit of work begins and commits in :func:`_commit_page`."""
+
+    pages: int = 0
+    entries: list[LedgerEntry] = field(default_factory=list)
+    next_cursor: str | None = None
+    opened_at: datetime | None = None
+
+    def add(self, page: LedgerPage, now: datetime) -> None:
+        if self.opened_at is None:
+            self.opened_at = now
+        self.pages += 1
+        self.entries.extend(page.entries)
+        self.next_cursor = page.next_cursor
+
+    def due(self, policy: SyncPolicy, now: datetime) -> bool:
+        if self.opened_at is None:
+            return False
+        return self.next_cursor is None or policy.batch_due(len(self.entries), self.opened_at, now)
+
+    def take(self) -> LedgerPage | None:
+        """The batch as one page (its rows in fetch order, the cursor after its last page), emptied."""
+        if not self.pages:
+            return None
+        page = LedgerPage(tuple(self.entries), self.next_cursor)
+        self.pages, self.entries, self.opened_at = 0, [], None
+        return page
 
 
 async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tuple[SyncCursor, bool]:
@@ -85,9 +119,9 @@ async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tupl
 
 
 async def store_entries(ctx: Context, uow: UnitOfWork, creator_id: CreatorId, page: LedgerPage) -> UpsertResult:
-    """Upsert a page's rows inside ``uow``, with the refunds among the new ones as adjustments of lifetime
-    revenue: a refund and the permission to lower revenue by it land in the same transaction. (A page of plain
-    earnings merges nothing: the stats refresh raises the ledger floor, without a full SUM per page.)"""
+    """Upsert a page's (or a batch's) rows inside ``uow``, with the refunds among the new ones as adjustments of
+    lifetime revenue: a refund and the permission to lower revenue by it land in the same transaction. (Plain
+    earnings merge nothing: the stats refresh raises the ledger floor, without a full SUM per page.)"""
     result = await uow.ledger.upsert(page.entries)
     adjustments = _adjustments(result.inserted, ctx.clock.now())
     if adjustments:
@@ -98,7 +132,8 @@ async def store_entries(ctx: Context, uow: UnitOfWork, creator_id: CreatorId, pa
 async def _commit_page(
     ctx: Context, creator_id: CreatorId, cursor: SyncCursor, page: LedgerPage, *, saw_data: bool
 ) -> tuple[SyncCursor, UpsertResult]:
-    """The page's rows and the advanced cursor, in one transaction: the cursor never runs ahead of the data."""
+    """The page's (or a batch's) rows and the advanced cursor, in one transaction: the cursor never runs ahead of
+    the data."""
     async with ctx.uow() as uow:
         cursor = cursor.advanced(page.next_cursor, ctx.clock.now())
         if page.next_cursor is None:
@@ -107,6 +142,29 @@ async def _commit_page(
         result = await store_entries(ctx, uow, creator_id, page)
         await uow.commit()
     return cursor, result
+
+
+@dataclass(slots=True)
+class _Committed:
+    """What a run has committed so far."""
+
+    pages: int = 0
+    inserted: int = 0
+    updated: int = 0
+
+
+async def _commit_batch(
+    ctx: Context, creator_id: CreatorId, cursor: SyncCursor, batch: PageBatch, done: _Committed, *, saw_data: bool
+) -> SyncCursor:
+    """Commit ``batch`` (if it holds a page) with the cursor after its last page; returns the cursor."""
+    pages, page = batch.pages, batch.take()
+    if page is None:
+        return cursor
+    cursor, result = await _commit_page(ctx, creator_id, cursor, page, saw_data=saw_data)
+    done.pages += pages
+    done.inserted += len(result.inserted)
+    done.updated += result.updated
+    return cursor
 
 
 def cut_short(page_cursor: str | None, page: LedgerPage) -> bool:
@@ -144,15 +202,18 @@ async def fetch_page(
 async def sync_ledger(
     ctx: Context, creator_id: CreatorId, stream: Stream, on_page: PageHook | None = None
 ) -> LedgerSyncReport:
-    """Fetch the stream's pages since the cursor (minus the look-back) and commit each page with the cursor.
+    """Fetch the stream's pages since the cursor (minus the look-back) and commit them, with the cursor, in batches.
 
-    Each page's rows and the advanced cursor are committed in one unit of work, so the cursor never runs ahead
-    of the data: a run killed at any point resumes from the last committed page. A page that answers empty where
-    the one before promised more is asked again, then ends the run partial (see :func:`fetch_page`): the history
-    counts as complete only when a walk reached its end cleanly. Rows are upserted by key, so
-    re-reading the look-back (or a whole page after a crash) inserts nothing twice. Empty answers delete nothing.
-    A page cursor Fanvue refuses (expired), or one issued to the other connection, makes the run walk its window
-    again from the start, once.
+    A batch's rows and the cursor after its last page are committed in one unit of work, so the cursor never runs
+    ahead of the data: a run killed at any point resumes after the last committed batch. A batch commits at the
+    walk's last page, once it holds ``sync_policy.batch_rows`` rows or its first page is ``batch_time`` old (a
+    backfill or catch-up: one transaction per batch, not per page; a steady-state run of a page or two is one
+    transaction), and when the run stops partial. A page that answers empty where the one before promised more
+    is asked again, then ends the run partial (see :func:`fetch_page`): the history counts as complete only when
+    a walk reached its end cleanly. Rows are upserted by key, so re-reading the look-back (or a whole batch after
+    a crash) inserts nothing twice. Empty answers delete nothing. A page cursor Fanvue refuses (expired), or one
+    issued to the other connection, makes the run walk its window again from the start, once (the batch is kept:
+    its rows are Fanvue's all the same, and the cursor committed with them is the new walk's).
     """
     if stream not in LEDGER_STREAMS:
         raise DomainValueError(f"{stream} is not a ledger stream")
@@ -162,14 +223,18 @@ async def sync_ledger(
     assert cursor.window_end is not None  # noqa: S101
     window_start, window_end = cursor.window_start, cursor.window_end
 
-    pages = inserted = updated = rows = 0
+    fetched = rows = 0
+    done = _Committed()
     saw_data = cursor.page_cursor is not None  # a resumed run's earlier pages had rows
     kind: ConnectionKind | None = None
     walked_with: ConnectionKind | None = None  # whose walk issued the page cursor (unknown when resumed)
     restarted = False
     failure: MissingReason | None = None
-    while pages < ctx.sync_policy.max_pages:
-        page_cursor = cursor.page_cursor
+    batch = PageBatch()
+    position = cursor.page_cursor  # where the walk stands: the committed cursor, then the batch's pages
+
+    while fetched < ctx.sync_policy.max_pages:
+        page_cursor = position
         try:
             page, kind = await fetch_page(ctx, creator, stream, window_start, window_end, page_cursor)
         except CursorRejectedError as rejected:
@@ -177,30 +242,34 @@ async def sync_ledger(
                 failure = rejected.reason
                 break
             # An expired cursor (a crashed run resumed days later) would fail every run from now on.
-            restarted, cursor = True, cursor.advanced(None, ctx.clock.now())
+            restarted, cursor, position = True, cursor.advanced(None, ctx.clock.now()), None
             continue
         except SourceUnavailableError as unavailable:
             failure = unavailable.reason
             break
         if page_cursor is not None and walked_with not in (None, kind) and not restarted:
             # The cursor came from the other connection's walk, whose pages need not line up with this one's.
-            restarted, cursor, walked_with = True, cursor.advanced(None, ctx.clock.now()), kind
+            restarted, cursor, position, walked_with = True, cursor.advanced(None, ctx.clock.now()), None, kind
             continue
         walked_with = kind
         saw_data = saw_data or bool(page.entries)
-        cursor, result = await _commit_page(ctx, creator_id, cursor, page, saw_data=saw_data)
-        pages += 1
-        inserted += len(result.inserted)
-        updated += result.updated
+        batch.add(page, ctx.clock.now())
+        position = page.next_cursor
+        fetched += 1
         rows += len(page.entries)
         if on_page is not None:
-            on_page(stream, pages, rows)
+            on_page(stream, fetched, rows)
+        if batch.due(ctx.sync_policy, ctx.clock.now()):
+            cursor = await _commit_batch(ctx, creator_id, cursor, batch, done, saw_data=saw_data)
         if page.next_cursor is None:
             return LedgerSyncReport(
-                creator_id, stream, SyncOutcome.COMPLETED, window_start, window_end, resumed, pages, inserted,
-                updated, kind,
+                creator_id, stream, SyncOutcome.COMPLETED, window_start, window_end, resumed, done.pages,
+                done.inserted, done.updated, kind,
             )  # fmt: skip
-    outcome = SyncOutcome.PARTIAL if pages else SyncOutcome.FAILED
+    # Fanvue failed or the page guard stopped the walk: the pages fetched are kept, and the next run resumes after
+    await _commit_batch(ctx, creator_id, cursor, batch, done, saw_data=saw_data)
+    outcome = SyncOutcome.PARTIAL if done.pages else SyncOutcome.FAILED
     return LedgerSyncReport(
-        creator_id, stream, outcome, window_start, window_end, resumed, pages, inserted, updated, kind, failure
-    )
+        creator_id, stream, outcome, window_start, window_end, resumed, done.pages, done.inserted, done.updated, kind,
+        failure,
+    )  # fmt: skip

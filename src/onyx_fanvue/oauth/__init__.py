@@ -16,14 +16,21 @@ from __future__ import annotations
 from onyx_fanvue.errors import InvalidTokenResponseError, MissingTokenError, OAuthServerError, TokenStoreConflict
 from onyx_fanvue.oauth.client import AUTHORIZE_URL, DEFAULT_SCOPES, REVOKE_URL, TOKEN_URL, AsyncOAuthClient, OAuthClient
 from onyx_fanvue.oauth.pkce import PkcePair, generate_pkce, generate_state, pkce_challenge
-from onyx_fanvue.oauth.refreshing import RefreshEvent, RefreshingAuth
-from onyx_fanvue.oauth.stores import AsyncMemoryTokenStore, AsyncTokenStore, MemoryTokenStore, TokenStore
+from onyx_fanvue.oauth.refreshing import DEFAULT_REVALIDATE_AFTER, RefreshEvent, RefreshingAuth
+from onyx_fanvue.oauth.stores import (
+    AsyncMemoryTokenStore,
+    AsyncTokenStore,
+    MemoryTokenStore,
+    TokenStore,
+    TokenStoreGeneration,
+)
 from onyx_fanvue.oauth.tokens import DEFAULT_EXPIRES_IN, DEFAULT_LEEWAY, OAuthToken
 
 __all__ = [
     "AUTHORIZE_URL",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_LEEWAY",
+    "DEFAULT_REVALIDATE_AFTER",
     "DEFAULT_SCOPES",
     "REVOKE_URL",
     "TOKEN_URL",
@@ -41,6 +48,7 @@ __all__ = [
     "RefreshingAuth",
     "TokenStore",
     "TokenStoreConflict",
+    "TokenStoreGeneration",
     "generate_pkce",
     "generate_state",
     "pkce_challenge",

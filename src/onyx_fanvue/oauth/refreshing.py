@@ -21,10 +21,13 @@ from pydantic import SecretStr
 from onyx_fanvue.errors import InvalidGrantError, MissingTokenError
 from onyx_fanvue.oauth._common import utcnow as _utcnow
 from onyx_fanvue.oauth.client import AsyncOAuthClient, OAuthClient, _OAuthCore
-from onyx_fanvue.oauth.stores import AsyncTokenStore, TokenStore
+from onyx_fanvue.oauth.stores import AsyncTokenStore, TokenStore, TokenStoreGeneration
 from onyx_fanvue.oauth.tokens import DEFAULT_LEEWAY, OAuthToken
 
-__all__ = ["RefreshEvent", "RefreshingAuth"]
+__all__ = ["DEFAULT_REVALIDATE_AFTER", "RefreshEvent", "RefreshingAuth"]
+
+DEFAULT_REVALIDATE_AFTER = timedelta(seconds=60)
+"""How long :class:`RefreshingAuth` uses a token it holds in memory before loading it again (see there)."""
 
 RefreshReason = Literal["expiring", "unauthorized"]
 RefreshOutcome = Literal["refreshed", "invalid_grant", "failed"]
@@ -41,6 +44,15 @@ class RefreshEvent:
     """Life the old access token had left when the refresh started (negative if expired)."""
     error: str | None = None
     """The exception's class name when the refresh failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """The token last loaded, with the store's generation before that load and when the load began."""
+
+    token: OAuthToken
+    generation: int
+    read_at: datetime
 
 
 SyncRefresher = Callable[[OAuthToken], OAuthToken]
@@ -73,6 +85,12 @@ class RefreshingAuth(httpx.Auth):
       ``AuthenticationError``). Never loops.
     - ``invalid_grant`` raises :class:`InvalidGrantError`, and that refresh token is never sent again by this
       object (until :meth:`reset`, or until the store holds another refresh token, e.g. after reconnecting).
+    - When the store has the optional :class:`~onyx_fanvue.oauth.TokenStoreGeneration` capability, the token is
+      kept in memory and the store is loaded only: on the first request; when the token is inside ``leeway``;
+      after a 401; when ``store.generation()`` moved (a write made in this process); and when the token in memory
+      was loaded ``revalidate_after`` (default 60 s, by ``clock``) or longer ago (writes by other processes).
+      Async requests that find nothing usable in memory queue on the in-process lock, so one of them loads.
+      ``revalidate_after=timedelta(0)`` loads before every request; so does any store without the capability.
 
     ``refresher`` is an :class:`OAuthClient` (use with ``httpx.Client`` and a :class:`TokenStore`), an
     :class:`AsyncOAuthClient` (``httpx.AsyncClient``, :class:`AsyncTokenStore`), or a callable taking the current
@@ -89,9 +107,12 @@ class RefreshingAuth(httpx.Auth):
         leeway: timedelta = DEFAULT_LEEWAY,
         clock: Callable[[], datetime] | None = None,
         on_refresh: Callable[[RefreshEvent], None] | None = None,
+        revalidate_after: timedelta = DEFAULT_REVALIDATE_AFTER,
     ) -> None:
         if leeway < timedelta(0):
             raise ValueError("leeway cannot be negative")
+        if revalidate_after < timedelta(0):
+            raise ValueError("revalidate_after cannot be negative")
         self._refresher = refresher
         self._store = store
         self.leeway = leeway
@@ -101,6 +122,9 @@ class RefreshingAuth(httpx.Auth):
         self._on_refresh = on_refresh
         self._refused: set[str] = set()
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self.revalidate_after = revalidate_after
+        self._generation = _generation_of(store) if revalidate_after > timedelta(0) else None
+        self._held: _Held | None = None
 
     def _gate(self) -> asyncio.Lock:
         """This process's queue in front of ``store.lock()`` (one per event loop: an asyncio lock belongs to one)."""
@@ -116,8 +140,35 @@ class RefreshingAuth(httpx.Auth):
         return bool(self._refused)
 
     def reset(self) -> None:
-        """Forget refused refresh tokens, allowing token requests with them again."""
+        """Forget refused refresh tokens, allowing token requests with them again, and the token in memory."""
         self._refused.clear()
+        self._held = None
+
+    # -- the token in memory
+
+    def _in_memory(self) -> OAuthToken | None:
+        """The token held in memory if it may be used without loading: see the class docstring."""
+        held, generation = self._held, self._generation
+        if held is None or generation is None or generation() != held.generation:
+            return None
+        now = self._clock()
+        if not timedelta(0) <= now - held.read_at < self.revalidate_after:
+            return None  # re-validate (a clock stepping back counts too)
+        if held.token.needs_refresh(now, self.leeway):
+            return None  # the leeway path: the store, its lock, the single flight
+        return held.token
+
+    def _before_load(self) -> tuple[int, datetime] | None:
+        # The generation is read BEFORE the load: a write that lands in between makes the held token look stale.
+        return None if self._generation is None else (self._generation(), self._clock())
+
+    def _loaded(self, mark: tuple[int, datetime] | None, token: OAuthToken | None) -> OAuthToken:
+        if mark is not None:
+            self._held = None if token is None else _Held(token, *mark)
+        return self._present(token)
+
+    def _forget(self) -> None:
+        self._held = None
 
     # -- shared decisions
 
@@ -178,13 +229,19 @@ class RefreshingAuth(httpx.Auth):
             raise _not_sync("the refresh callable")
         return result
 
+    def _load_sync(self, store: TokenStore) -> OAuthToken:
+        mark = self._before_load()
+        return self._loaded(mark, store.load())
+
     def _token_sync(self, stale: OAuthToken | None) -> tuple[OAuthToken, bool]:
         store = self._sync_store()
-        token = self._present(store.load())
+        if stale is None and (held := self._in_memory()) is not None:
+            return held, False
+        token = self._load_sync(store)
         if not self._wants_refresh(token, stale):
             return token, False
         with store.lock():
-            token = self._present(store.load())  # whoever held the lock before us may have refreshed already
+            token = self._load_sync(store)  # whoever held the lock before us may have refreshed already
             if not self._wants_refresh(token, stale):
                 return token, False
             reason: RefreshReason = "expiring" if stale is None else "unauthorized"
@@ -193,13 +250,16 @@ class RefreshingAuth(httpx.Auth):
             try:
                 new = self._keep_refresh_token(self._call_sync_refresher(token), token)
             except InvalidGrantError as error:
+                self._forget()
                 self._refused.add(fingerprint)
                 self._emit(reason, "invalid_grant", remaining, type(error).__name__)
                 raise
             except Exception as error:
+                self._forget()
                 self._emit(reason, "failed", remaining, type(error).__name__)
                 raise
             store.save(new, expected=token)  # committed before the new access token leaves this process
+            self._forget()  # the next request loads what was saved (and, with it, the store's new generation)
             self._emit(reason, "refreshed", remaining, None)
             return new, True
 
@@ -237,24 +297,43 @@ class RefreshingAuth(httpx.Auth):
             return await result
         return result
 
+    async def _load_async(self, store: AsyncTokenStore) -> OAuthToken:
+        mark = self._before_load()
+        return self._loaded(mark, await store.load())
+
     async def _token_async(self, stale: OAuthToken | None) -> tuple[OAuthToken, bool]:
         store = self._async_store()
-        token = self._present(await store.load())
+        if stale is None and self._generation is not None:
+            if (held := self._in_memory()) is not None:
+                return held, False
+            return await self._reload_async(store)
+        token = await self._load_async(store)
         if not self._wants_refresh(token, stale):
             return token, False
         # Callers of this process queue here first: the one that refreshes goes on to the store's lock (which may
         # span processes, and costs a database round trip); the rest re-read and find its new token.
         async with self._gate():
-            token = self._present(await store.load())
+            token = await self._load_async(store)
             if not self._wants_refresh(token, stale):
                 return token, False
             return await self._refresh_async(store, token, stale)
+
+    async def _reload_async(self, store: AsyncTokenStore) -> tuple[OAuthToken, bool]:
+        """Nothing usable in memory: one caller of this process loads (and refreshes if it must); the others queue
+        on the in-process lock and then find what it loaded."""
+        async with self._gate():
+            if (held := self._in_memory()) is not None:
+                return held, False
+            token = await self._load_async(store)
+            if not self._wants_refresh(token, None):
+                return token, False
+            return await self._refresh_async(store, token, None)
 
     async def _refresh_async(
         self, store: AsyncTokenStore, token: OAuthToken, stale: OAuthToken | None
     ) -> tuple[OAuthToken, bool]:
         async with store.lock():
-            token = self._present(await store.load())  # whoever held the lock before us may have refreshed
+            token = await self._load_async(store)  # whoever held the lock before us may have refreshed
             if not self._wants_refresh(token, stale):
                 return token, False
             reason: RefreshReason = "expiring" if stale is None else "unauthorized"
@@ -263,13 +342,16 @@ class RefreshingAuth(httpx.Auth):
             try:
                 new = self._keep_refresh_token(await self._call_async_refresher(token), token)
             except InvalidGrantError as error:
+                self._forget()
                 self._refused.add(fingerprint)
                 self._emit(reason, "invalid_grant", remaining, type(error).__name__)
                 raise
             except Exception as error:
+                self._forget()
                 self._emit(reason, "failed", remaining, type(error).__name__)
                 raise
             await store.save(new, expected=token)  # committed before the new access token is sent
+            self._forget()  # the next request loads what was saved (and, with it, the store's new generation)
             self._emit(reason, "refreshed", remaining, None)
             return new, True
 
@@ -288,3 +370,12 @@ class RefreshingAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"RefreshingAuth(leeway={self.leeway.total_seconds():g}s, needs_reauth={self.needs_reauth})"
+
+
+def _generation_of(store: TokenStore | AsyncTokenStore) -> Callable[[], int] | None:
+    """The store's :class:`~onyx_fanvue.oauth.TokenStoreGeneration` check, or ``None`` if it has none."""
+    if not isinstance(store, TokenStoreGeneration):
+        return None
+    if inspect.iscoroutinefunction(store.generation):
+        raise TypeError("the token store's generation() must be synchronous: it is checked before every request")
+    return store.generation

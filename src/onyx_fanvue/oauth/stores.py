@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 from onyx_fanvue.errors import TokenStoreConflict
 from onyx_fanvue.oauth.tokens import OAuthToken
 
-__all__ = ["AsyncMemoryTokenStore", "AsyncTokenStore", "MemoryTokenStore", "TokenStore"]
+__all__ = ["AsyncMemoryTokenStore", "AsyncTokenStore", "MemoryTokenStore", "TokenStore", "TokenStoreGeneration"]
 
 
 @runtime_checkable
@@ -49,6 +49,24 @@ class AsyncTokenStore(Protocol):
 
     def lock(self) -> AbstractAsyncContextManager[object]:
         """An async context manager held while one refresh runs."""
+        ...
+
+
+@runtime_checkable
+class TokenStoreGeneration(Protocol):
+    """An optional capability of a :class:`TokenStore` or :class:`AsyncTokenStore`: a free check of whether the
+    stored token may have changed, so that :class:`~onyx_fanvue.oauth.RefreshingAuth` can keep the token in memory
+    instead of loading it for every request.
+
+    ``generation()`` is synchronous (also on an async store) and does no I/O. Its value must change after every
+    write of the token made in this process (through this store or any other path to the same token), once that
+    write is visible to ``load()``. :class:`~onyx_fanvue.oauth.RefreshingAuth` reads it before each ``load()`` and
+    keeps using the loaded token while the value stays the same. Writes by other processes need not change it: the
+    auth also re-reads after ``revalidate_after`` and after a 401. A store without this method is loaded before
+    every request."""
+
+    def generation(self) -> int:
+        """A value that changes after each write of the token made in this process."""
         ...
 
 

@@ -25,12 +25,39 @@ class Call(Generic[T]):
     json: Any = None
 
 
+class JsonParser:
+    """Validates a 2xx answer as one pydantic-understood type: straight from the response bytes
+    (:meth:`from_json`, pydantic's JSON validator, no ``json.loads`` and no intermediate dicts) or, called, from
+    already-parsed JSON. The ``TypeAdapter`` (the compiled validator) is built once per type: see :func:`parse_as`.
+    """
+
+    __slots__ = ("_from_json", "_from_python")
+
+    def __init__(self, model: Any) -> None:
+        adapter: TypeAdapter[Any] = TypeAdapter(model)
+        self._from_python = adapter.validate_python
+        self._from_json = adapter.validate_json
+
+    def __call__(self, value: Any) -> Any:
+        return self._from_python(value)
+
+    def from_json(self, raw: bytes) -> Any:
+        return self._from_json(raw)
+
+
 @functools.cache
 def parse_as(model: Any) -> Callable[[Any], Any]:
     """A parser for any pydantic-understood type (a model, ``list[Model]``, ``Page[Model]``...). Cached per type:
     building a ``TypeAdapter`` costs more than most of the requests it parses."""
-    adapter: TypeAdapter[Any] = TypeAdapter(model)
-    return adapter.validate_python
+    return JsonParser(model)
+
+
+@functools.cache
+def parse_page(envelope: Any, item: Any) -> Callable[[Any], Any]:
+    """``parse_as(envelope[item])`` (``Page[Post]``, ``CursorPage[EarningRow]``...), cached on the pair: writing
+    ``CursorPage[EarningRow]`` looks up pydantic's parametrized class, which costs more per call than the lookup
+    of the pair."""
+    return parse_as(envelope[item])
 
 
 def no_content(_: Any) -> None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from onyx_fanvue.models.agencies import AgencyEarningDay, AgencySubscriber, AgencySubscriberDay, ChatterRow, TeamMember
 from onyx_fanvue.models.chats import ChatRow
 from onyx_fanvue.models.common import DataList, Page
-from onyx_fanvue.resources._call import Call, as_list, iso, parse_as
+from onyx_fanvue.resources._call import Call, as_list, iso, parse_as, parse_page
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 When = datetime | date | str
@@ -30,7 +30,7 @@ def _earnings(
         "page": page,
         "size": size,
     }
-    return Call("GET", "/agencies/earnings", parse_as(Page[AgencyEarningDay]), params)
+    return Call("GET", "/agencies/earnings", parse_page(Page, AgencyEarningDay), params)
 
 
 def _history(
@@ -43,14 +43,14 @@ def _history(
         "page": page,
         "size": size,
     }
-    return Call("GET", "/agencies/subscribers-history", parse_as(Page[AgencySubscriberDay]), params)
+    return Call("GET", "/agencies/subscribers-history", parse_page(Page, AgencySubscriberDay), params)
 
 
 def _subscribers(
     creator_uuids: Sequence[str] | None, page: int | None, size: int | None
 ) -> Call[Page[AgencySubscriber]]:
     params = {"creatorUuids": _creators(creator_uuids), "page": page, "size": size}
-    return Call("GET", "/agencies/subscribers", parse_as(Page[AgencySubscriber]), params)
+    return Call("GET", "/agencies/subscribers", parse_page(Page, AgencySubscriber), params)
 
 
 def _team() -> Call[list[TeamMember]]:
@@ -65,11 +65,11 @@ def _leaderboard(
         "endDate": iso(end_date),
         "chatterUuids": as_list(chatter_uuids, limit=MAX_CHATTER_UUIDS, what="chatter uuids"),
     }
-    return Call("GET", "/agencies/insights/chatter-leaderboard", parse_as(DataList[ChatterRow]), params)
+    return Call("GET", "/agencies/insights/chatter-leaderboard", parse_page(DataList, ChatterRow), params)
 
 
 def _chats(page: int | None, size: int | None) -> Call[Page[ChatRow]]:
-    return Call("GET", "/agencies/chats", parse_as(Page[ChatRow]), {"page": page, "size": size})
+    return Call("GET", "/agencies/chats", parse_page(Page, ChatRow), {"page": page, "size": size})
 
 
 class Agencies(SyncResource):

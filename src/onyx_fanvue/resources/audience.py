@@ -5,12 +5,12 @@ from __future__ import annotations
 from onyx_fanvue.models.audience import SmartList
 from onyx_fanvue.models.common import FanUser, Page
 from onyx_fanvue.pagination import DEFAULT_MAX_PAGES, AsyncPageIterator, PageIterator
-from onyx_fanvue.resources._call import Call, parse_as, scoped
+from onyx_fanvue.resources._call import Call, parse_as, parse_page, scoped
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 
 def _fans(kind: str, creator_uuid: str | None, page: int | None, size: int | None) -> Call[Page[FanUser]]:
-    return Call("GET", scoped(creator_uuid, f"/{kind}"), parse_as(Page[FanUser]), {"page": page, "size": size})
+    return Call("GET", scoped(creator_uuid, f"/{kind}"), parse_page(Page, FanUser), {"page": page, "size": size})
 
 
 def _smart_lists(creator_uuid: str | None) -> Call[list[SmartList]]:

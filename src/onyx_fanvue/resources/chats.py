@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from onyx_fanvue.models.chats import ChatRow, MessageRow, UnreadCounts
 from onyx_fanvue.models.common import Page
-from onyx_fanvue.resources._call import Call, as_list, parse_as, scoped, segment
+from onyx_fanvue.resources._call import Call, as_list, parse_as, parse_page, scoped, segment
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 MAX_SEARCH = 100  # Fanvue's limit on ``search``
@@ -40,7 +40,7 @@ class _ChatListQuery:
 
 def _list(creator_uuid: str | None, page: int | None, size: int | None, query: _ChatListQuery) -> Call[Page[ChatRow]]:
     params = {"page": page, "size": size, **query.params()}
-    return Call("GET", scoped(creator_uuid, "/chats"), parse_as(Page[ChatRow]), params)
+    return Call("GET", scoped(creator_uuid, "/chats"), parse_page(Page, ChatRow), params)
 
 
 def _unread() -> Call[UnreadCounts]:
@@ -53,7 +53,7 @@ def _messages(
     # always sent: Fanvue marks the conversation read when markAsRead is absent (its default is true)
     params = {"page": page, "size": size, "markAsRead": mark_as_read}
     path = scoped(creator_uuid, f"/chats/{segment(fan_uuid)}/messages")
-    return Call("GET", path, parse_as(Page[MessageRow]), params)
+    return Call("GET", path, parse_page(Page, MessageRow), params)
 
 
 class Chats(SyncResource):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from onyx_fanvue.models.common import Page
 from onyx_fanvue.models.creators import CreatorRow
 from onyx_fanvue.pagination import DEFAULT_MAX_PAGES, AsyncPageIterator, PageIterator
-from onyx_fanvue.resources._call import Call, parse_as
+from onyx_fanvue.resources._call import Call, parse_page
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 
 def _list(page: int | None, size: int | None) -> Call[Page[CreatorRow]]:
-    return Call("GET", "/creators", parse_as(Page[CreatorRow]), {"page": page, "size": size})
+    return Call("GET", "/creators", parse_page(Page, CreatorRow), {"page": page, "size": size})
 
 
 class Creators(SyncResource):

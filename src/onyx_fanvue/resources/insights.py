@@ -22,7 +22,7 @@ from onyx_fanvue.pagination import (
     AsyncCursorIterator,
     CursorIterator,
 )
-from onyx_fanvue.resources._call import Call, as_list, iso, parse_as, scoped, segment
+from onyx_fanvue.resources._call import Call, as_list, iso, parse_as, parse_page, scoped, segment
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 When = datetime | date | str | None
@@ -47,7 +47,7 @@ def _earnings(
         "cursor": cursor,
         "size": size,
     }
-    return Call("GET", scoped(creator_uuid, "/insights/earnings"), parse_as(CursorPage[EarningRow]), params)
+    return Call("GET", scoped(creator_uuid, "/insights/earnings"), parse_page(CursorPage, EarningRow), params)
 
 
 def _summary(
@@ -61,21 +61,23 @@ def _spending(
     start_date: When, end_date: When, source: str | None, cursor: str | None, size: int | None
 ) -> Call[CursorPage[SpendingRow]]:
     params = {**_range(start_date, end_date), "source": source, "cursor": cursor, "size": size}
-    return Call("GET", "/insights/spending", parse_as(CursorPage[SpendingRow]), params)
+    return Call("GET", "/insights/spending", parse_page(CursorPage, SpendingRow), params)
 
 
 def _subscribers(
     creator_uuid: str | None, start_date: When, end_date: When, cursor: str | None, size: int | None
 ) -> Call[CursorPage[SubscriberTrendRow]]:
     params = {**_range(start_date, end_date), "cursor": cursor, "size": size}
-    return Call("GET", scoped(creator_uuid, "/insights/subscribers"), parse_as(CursorPage[SubscriberTrendRow]), params)
+    return Call(
+        "GET", scoped(creator_uuid, "/insights/subscribers"), parse_page(CursorPage, SubscriberTrendRow), params
+    )
 
 
 def _top_spenders(
     creator_uuid: str | None, start_date: When, end_date: When, page: int | None, size: int | None
 ) -> Call[Page[TopSpenderRow]]:
     params = {**_range(start_date, end_date), "page": page, "size": size}
-    return Call("GET", scoped(creator_uuid, "/insights/top-spenders"), parse_as(Page[TopSpenderRow]), params)
+    return Call("GET", scoped(creator_uuid, "/insights/top-spenders"), parse_page(Page, TopSpenderRow), params)
 
 
 def _fan(fan_uuid: str) -> Call[FanInsight]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from onyx_fanvue.models.common import Page
 from onyx_fanvue.models.posts import Post
 from onyx_fanvue.pagination import DEFAULT_MAX_PAGES, AsyncPageIterator, PageIterator
-from onyx_fanvue.resources._call import Call, parse_as, scoped, segment
+from onyx_fanvue.resources._call import Call, parse_as, parse_page, scoped, segment
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 
@@ -13,7 +13,7 @@ def _list(
     creator_uuid: str | None, page: int | None, size: int | None, *, include_unpublished: bool | None
 ) -> Call[Page[Post]]:
     params = {"page": page, "size": size, "includeUnpublished": include_unpublished}
-    return Call("GET", scoped(creator_uuid, "/posts"), parse_as(Page[Post]), params)
+    return Call("GET", scoped(creator_uuid, "/posts"), parse_page(Page, Post), params)
 
 
 def _get(post_uuid: str) -> Call[Post]:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from onyx_fanvue.models.common import CursorPage
 from onyx_fanvue.models.tracking_links import TrackingLink, TrackingLinkUser
 from onyx_fanvue.pagination import DEFAULT_MAX_PAGES, AsyncCursorIterator, CursorIterator
-from onyx_fanvue.resources._call import Call, iso, no_content, parse_as, scoped, segment
+from onyx_fanvue.resources._call import Call, iso, no_content, parse_as, parse_page, scoped, segment
 from onyx_fanvue.resources._resource import AsyncResource, SyncResource
 
 When = datetime | date | str | None
@@ -22,14 +22,14 @@ def _list(
         "createdAfter": iso(created_after),
         "createdBefore": iso(created_before),
     }
-    return Call("GET", scoped(creator_uuid, "/tracking-links"), parse_as(CursorPage[TrackingLink]), params)
+    return Call("GET", scoped(creator_uuid, "/tracking-links"), parse_page(CursorPage, TrackingLink), params)
 
 
 def _users(
     link_uuid: str, creator_uuid: str | None, cursor: str | None, limit: int | None
 ) -> Call[CursorPage[TrackingLinkUser]]:
     path = scoped(creator_uuid, f"/tracking-links/{segment(link_uuid)}/users")
-    return Call("GET", path, parse_as(CursorPage[TrackingLinkUser]), {"cursor": cursor, "limit": limit})
+    return Call("GET", path, parse_page(CursorPage, TrackingLinkUser), {"cursor": cursor, "limit": limit})
 
 
 def _create(creator_uuid: str | None, name: str, platform: str) -> Call[TrackingLink]:

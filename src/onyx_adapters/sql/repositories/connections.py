@@ -10,6 +10,7 @@ from sqlalchemy import case, or_, select, update
 from onyx_adapters.sql import token_json
 from onyx_adapters.sql.repositories._base import Transaction, by_text, upsert
 from onyx_adapters.sql.schema import connections
+from onyx_adapters.sql.token_store import note_token_write
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.errors import ConcurrentUpdateError
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId
@@ -118,6 +119,8 @@ class SqlConnectionRepository:
     async def save(self, connection: Connection, *, expected_version: int | None = None) -> None:
         row = self._to_row(connection)
         conn = await self._tx.writer()
+        # the token stores of this process must not keep serving the tokens this replaces (a reconnect, a disconnect)
+        note_token_write(conn, connection.id)
         if expected_version is None:
             await conn.execute(upsert(self._tx.dialect, connections, [row], ["id"]))
             return

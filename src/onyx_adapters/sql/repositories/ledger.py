@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import BigInteger, ColumnElement, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
 from onyx_adapters.sql.repositories.versions import bump_creators
 from onyx_adapters.sql.repositories.webhooks import settle_provisional
 from onyx_adapters.sql.schema import ledger_entries
+from onyx_adapters.sql.types import UtcDateTime
 from onyx_core.analytics import Period
 from onyx_core.ids import CreatorId, FanId
 from onyx_core.ledger import EntryKind, LedgerEntry
@@ -23,6 +27,7 @@ from onyx_core.reconciliation import DayTotals
 __all__ = ["SqlLedgerRepository"]
 
 KEY = ("creator_id", "key")
+COLUMNS = tuple(column.name for column in ledger_entries.columns)
 CONTENT = (
     "occurred_at",
     "kind",
@@ -102,12 +107,32 @@ def _rounds(entries: Sequence[LedgerEntry]) -> list[list[tuple[int, LedgerEntry]
     return [sorted(r, key=lambda item: (item[1].creator_id, item[1].key)) for r in rounds if r]
 
 
+def _unnested() -> Any:
+    """PostgreSQL's source of rows: one array per column, unnested. The statement then has one parameter per
+    column whatever the batch holds, so its SQL text is the same for every batch: psycopg parses and prepares it
+    once, and the server plans it once (a multi-row ``VALUES`` of a large batch is thousands of parameters of new
+    text each time, which psycopg re-parses: that, not the database, was most of a large batch's cost). Strings
+    are cast to ``text[]``: the column's own length check then applies (a cast to ``varchar(n)`` truncates)."""
+    arrays = []
+    for column in ledger_entries.columns:
+        item = column.type if isinstance(column.type, (UtcDateTime, BigInteger)) else Text()
+        arrays.append(cast(bindparam(column.name), ARRAY(item)))
+    source = func.unnest(*arrays).table_valued(*COLUMNS).render_derived()
+    return select(*(source.c[name] for name in COLUMNS))
+
+
 @functools.cache
 def _statements(dialect: str) -> tuple[Any, Any]:
     """The two upsert statements of a dialect: insert the new rows (returning their keys), then correct the
-    existing rows whose content differs (returning theirs)."""
-    fresh = insert(dialect, ledger_entries).on_conflict_do_nothing(index_elements=KEY)
-    stmt = insert(dialect, ledger_entries)
+    existing rows whose content differs (returning theirs). SQLite takes the rows as executemany parameters
+    (insertmanyvalues: compiled once, cached); PostgreSQL as column arrays (:func:`_unnested`)."""
+
+    def source() -> Any:
+        stmt = insert(dialect, ledger_entries)
+        return stmt.from_select(COLUMNS, _unnested()) if dialect == "postgresql" else stmt
+
+    fresh = source().on_conflict_do_nothing(index_elements=KEY)
+    stmt = source()
     correct = stmt.on_conflict_do_update(
         index_elements=KEY,
         set_={name: stmt.excluded[name] for name in CONTENT},
@@ -117,6 +142,30 @@ def _statements(dialect: str) -> tuple[Any, Any]:
         fresh.returning(ledger_entries.c.creator_id, ledger_entries.c.key),
         correct.returning(ledger_entries.c.creator_id, ledger_entries.c.key),
     )
+
+
+@functools.cache
+def _binary_sql(dialect: Dialect) -> tuple[str, str]:
+    """PostgreSQL's two statements as SQL text whose arrays are sent in psycopg's binary format (``%(name)b``): a
+    text array is quoted element by element in Python (a regular-expression search per string), which cost about
+    as much as the whole insert; the binary form is written by psycopg's C dumpers."""
+    texts = []
+    for stmt in _statements("postgresql"):
+        sql = str(stmt.compile(dialect=dialect))
+        for name in COLUMNS:
+            sql = sql.replace(f"%({name})s", f"%({name})b")
+        texts.append(sql)
+    fresh, correct = texts
+    return fresh, correct
+
+
+async def _execute(conn: AsyncConnection, dialect: str, which: int, rows: list[dict[str, Any]]) -> list[Any]:
+    """Run statement ``which`` of :func:`_statements` (0: insert the new rows, 1: correct the changed ones) over
+    ``rows``; returns the (creator_id, key) of the rows it wrote."""
+    if dialect == "postgresql":
+        arrays = {name: [row[name] for row in rows] for name in COLUMNS}
+        return list((await conn.exec_driver_sql(_binary_sql(conn.dialect)[which], arrays)).all())
+    return list((await conn.execute(_statements(dialect)[which], rows)).all())
 
 
 class SqlLedgerRepository:
@@ -141,17 +190,17 @@ class SqlLedgerRepository:
         if not entries:
             return UpsertResult((), 0)
         conn = await self._tx.writer()
-        fresh, correct = _statements(self._tx.dialect)
+        dialect = self._tx.dialect
         for batch in _rounds(entries):
-            for chunk in chunks(batch):
+            # PostgreSQL's arrays take a whole round in one statement; SQLite's bound parameters are limited
+            for chunk in [batch] if dialect == "postgresql" else chunks(batch):
                 rows = [_row(e) for _, e in chunk]
                 # Parameters apart from the statement: it is compiled once and cached, not once per page.
-                result = await conn.execute(fresh, rows)
-                new = {(row.creator_id, row.key) for row in result}
+                new = {(row.creator_id, row.key) for row in await _execute(conn, dialect, 0, rows)}
                 inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
                 existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
                 if existing:
-                    corrected = (await conn.execute(correct, existing)).all()
+                    corrected = await _execute(conn, dialect, 1, existing)
                     updated += len(corrected)
                     touched.update(row.creator_id for row in corrected)
         # a polled row that a webhook announced replaces its provisional entry here, in the same transaction
