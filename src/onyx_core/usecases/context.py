@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -123,6 +123,17 @@ class CreatorConnections:
     def choose(self, exclude: frozenset[ConnectionKind] = frozenset()) -> ConnectionChoice:
         return resolve_connection(agency=self.agency, creator=self.own, exclude=exclude)
 
+    def used(self, kind: ConnectionKind, now: datetime) -> CreatorConnections:
+        """These connections as stored after :func:`touch_connection` of the ``kind`` one at ``now``, so that a
+        caller reusing them does not touch it again within :data:`TOUCH_EVERY`."""
+
+        def after(connection: Connection | None) -> Connection | None:
+            return connection.marked_used(now) if connection is not None and touch_due(connection, now) else connection
+
+        if kind is ConnectionKind.AGENCY:
+            return replace(self, agency=after(self.agency))
+        return replace(self, own=after(self.own))
+
 
 async def read_connections(uow: UnitOfWork, creator: Creator) -> CreatorConnections:
     """``creator``'s candidate connections, read in ``uow``."""
@@ -173,10 +184,15 @@ TOUCH_EVERY = timedelta(minutes=1)
 """``last_used_at`` is coarse on purpose: one write a minute per connection, not one per API call."""
 
 
+def touch_due(connection: Connection, now: datetime) -> bool:
+    """Whether a use of ``connection`` at ``now`` is worth recording (see :data:`TOUCH_EVERY`)."""
+    return connection.last_used_at is None or now - connection.last_used_at >= TOUCH_EVERY
+
+
 async def touch_connection(ctx: Context, connection: Connection) -> None:
     """Record that ``connection`` just answered (token maintenance tells active from idle connections by it)."""
     now = ctx.clock.now()
-    if connection.last_used_at is not None and now - connection.last_used_at < TOUCH_EVERY:
+    if not touch_due(connection, now):
         return
     try:
         async with ctx.uow() as uow:
