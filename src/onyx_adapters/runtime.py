@@ -7,7 +7,7 @@ and run the core's use cases with its :attr:`Runtime.ctx`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -124,14 +124,16 @@ class Runtime:
         sync_policy: SyncPolicy | None = None,
         refresh_policy: RefreshPolicy | None = None,
         merge_policy: MergePolicy | None = None,
+        engine_options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Runtime]:
-        """A runtime on ``engine_or_url`` (an engine stays the caller's; a URL's engine is disposed at the end).
+        """A runtime on ``engine_or_url`` (an engine stays the caller's; a URL's engine, made with
+        ``engine_options``, is disposed at the end).
         ``oauth`` refreshes tokens and stays the caller's. The SDK clients are closed at the end."""
         if isinstance(engine_or_url, AsyncEngine):
             require_onyx_engine(engine_or_url)
             engine, owns = engine_or_url, False
         else:
-            engine, owns = create_engine(engine_or_url), True
+            engine, owns = create_engine(engine_or_url, **(engine_options or {})), True
         clock = clock or SystemClock()
         refresh = refresh_policy or RefreshPolicy()
         clients = ConnectionClients(
@@ -192,6 +194,7 @@ class Runtime:
                 oauth,
                 client_options=app.client_options(),
                 sync_policy=sync_policy,
+                engine_options=settings.engine_options(),
             ) as runtime,
         ):
             yield runtime

@@ -33,8 +33,10 @@ def default_database_url() -> str:
 class OnyxSettings(BaseSettings):
     """``ONYX_DATABASE_URL``: ``sqlite:///path`` (default: a file in the user data directory) or
     ``postgresql://user@host/db`` (``postgres://`` too; :mod:`onyx_adapters.sql.engine` picks the driver and
-    rejects any other URL with a :class:`ConfigurationError`). ``ONYX_CIPHER_KEYS``: comma-separated Fernet keys,
-    newest first (the first encrypts, all decrypt; see docs/storage.md).
+    rejects any other URL with a :class:`ConfigurationError`). ``ONYX_DATABASE_POOL_SIZE`` and
+    ``ONYX_DATABASE_MAX_OVERFLOW``: the connections a process keeps open, and how many more it may open under load
+    (unset: 5 and 10 on PostgreSQL, 8 and no limit on SQLite; see docs/storage.md). ``ONYX_CIPHER_KEYS``:
+    comma-separated Fernet keys, newest first (the first encrypts, all decrypt; see docs/storage.md).
 
     Fanvue: ``ONYX_FANVUE_CLIENT_ID``, ``ONYX_FANVUE_CLIENT_SECRET`` and ``ONYX_FANVUE_REDIRECT_URI`` are the
     app registration; ``ONYX_FANVUE_API_URL`` and ``ONYX_FANVUE_AUTH_URL`` (the OAuth server's base, serving
@@ -66,6 +68,8 @@ class OnyxSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONYX_", extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
+    database_pool_size: int | None = Field(default=None, ge=1, le=1_000)
+    database_max_overflow: int | None = Field(default=None, ge=0, le=1_000)
     cipher_keys: SecretStr | None = None
     fanvue_client_id: str | None = None
     fanvue_client_secret: SecretStr | None = None
@@ -83,6 +87,11 @@ class OnyxSettings(BaseSettings):
     heartbeat_secret: SecretStr | None = None
     heartbeat_mode: Literal["run", "enqueue"] = "run"
     metrics_token: SecretStr | None = None
+
+    def engine_options(self) -> dict[str, int]:
+        """The pool settings given, as options of :func:`onyx_adapters.sql.engine.create_engine`."""
+        options = {"pool_size": self.database_pool_size, "max_overflow": self.database_max_overflow}
+        return {name: value for name, value in options.items() if value is not None}
 
     def cipher_key_list(self) -> list[str]:
         if self.cipher_keys is None:

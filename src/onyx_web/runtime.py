@@ -69,7 +69,7 @@ async def open_web_runtime(settings: OnyxSettings, runtime_factory: RuntimeFacto
         async with runtime_factory(settings) as runtime:
             yield WebRuntime(settings, runtime.engine, runtime.cipher, runtime)
         return
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **settings.engine_options())
     try:
         yield WebRuntime(settings, engine, cipher, None)
     finally:

@@ -8,13 +8,15 @@ without PostgreSQL the PostgreSQL half skips; in CI (``CI=true``) it fails (see 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.migrate import upgrade
 
 
@@ -45,6 +47,16 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database_url(request: pytest.FixtureRequest) -> str:
     """A migrated database on each engine (shared by the session: tests use fresh ids, never clean up)."""
     return str(request.getfixturevalue(f"{request.param}_database"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on ``database_url``, disposed after the test."""
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def fresh_sqlite_url(folder: Path) -> str:

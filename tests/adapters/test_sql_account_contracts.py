@@ -3,15 +3,12 @@ seed and the PKCE verifier are stored encrypted, never in clear."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onyx_adapters.runtime import Runtime
 from onyx_adapters.sql.accounts import sql_accounts_unit_of_work_factory
-from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.schema import oauth_attempts, totp_enrolments
 from onyx_core.accounts.model import Member, OAuthAttempt, Role, TotpEnrolment
 from onyx_core.accounts.tokens import digest, new_secret
@@ -21,15 +18,6 @@ from onyx_core.testing._rows import T0, uid
 from onyx_core.testing.account_contracts import ALL_ACCOUNT_CONTRACTS, AccountsContract
 from onyx_core.testing.fakes import ReversibleCipher
 from onyx_fanvue.oauth import AsyncOAuthClient
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("contract", ALL_ACCOUNT_CONTRACTS, ids=lambda c: c.__name__)

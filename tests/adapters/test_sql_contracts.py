@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -10,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onyx_adapters.sql.engine import create_engine
 from onyx_adapters.sql.schema import connections
 from onyx_adapters.sql.uow import sql_unit_of_work_factory
 from onyx_core.catalog import Agency, Creator
@@ -22,15 +20,6 @@ from onyx_core.ports import UpsertResult
 from onyx_core.testing.contracts import ALL_CONTRACTS, T0, Contract
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ReversibleCipher
 from onyx_core.tokens import TokenSet
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("contract", ALL_CONTRACTS, ids=lambda c: c.__name__)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from onyx_core.catalog import Agency, CreatorProfile
 from onyx_core.connections import Connection, ConnectionKind, ConnectionStatus
 from onyx_core.ids import AgencyId, ConnectionId, CreatorId, MemberId
 from onyx_core.refresh import RefreshRun, RunKind, RunState, RunTrigger
+from onyx_core.sync import SyncPolicy
 from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock
 from onyx_core.testing.fanvue import FakeFanvue
 from onyx_core.testing.refresh_fakes import InMemoryRefreshRuns
@@ -84,3 +88,59 @@ async def test_a_cancelled_run_ends_interrupted_and_frees_its_key() -> None:
         await task
     assert runs.runs["run-1"].state is RunState.INTERRUPTED
     assert await runs.active(AGENCY, ["agency:agency-1"]) == []
+
+
+class _SlowRuns(InMemoryRefreshRuns):
+    """Progress writes that wait for the test to let them through, counted; the ``fail``-th one fails."""
+
+    def __init__(self, *, fail: int | None = None) -> None:
+        super().__init__()
+        self.writes: list[tuple[int, int]] = []
+        self.gate = asyncio.Event()
+        self.fail = fail
+
+    async def record_progress(self, run_id: str, *, done: int, failed: int, at: datetime) -> None:
+        await self.gate.wait()
+        self.writes.append((done, failed))
+        if len(self.writes) == self.fail:
+            raise ConnectionError("the database went away for a moment")
+        await super().record_progress(run_id, done=done, failed=failed, at=at)
+
+
+async def _many(names: list[str]) -> tuple[Context, list[CreatorId]]:
+    ctx, _ = await _world()
+    extra = [CreatorProfile(CreatorId(n), n, n.title()) for n in names]
+    assert isinstance(ctx.fanvue, FakeFanvue)
+    ctx.fanvue.creators[CONN] += extra
+    ctx.fanvue.stats.update({CreatorId(n): dict(VALUES) for n in names})
+    await import_creators(ctx, AGENCY)
+    return ctx, [LUNA, MIKA, *(CreatorId(n) for n in names)]
+
+
+async def test_creators_finishing_during_a_progress_write_are_stored_by_the_next_write() -> None:
+    ctx, creators = await _many(["nova", "ivy", "zara"])
+    ctx = replace(ctx, sync_policy=SyncPolicy(concurrency=8))  # all 6 in flight at once
+    runs = _SlowRuns()
+    await runs.begin(_run(len(creators) + 1), abandoned_before=T0 - timedelta(minutes=10))
+    task = asyncio.create_task(execute_refresh_run(ctx, runs, _run(6), [*creators, CreatorId("gone")]))
+    for _ in range(50):  # every creator's refresh ends (the fakes never wait) while the first write is held
+        await asyncio.sleep(0)
+    runs.gate.set()
+    assert await task is RunState.PARTIAL
+    assert runs.writes[0] in ((1, 0), (0, 1))
+    assert len(runs.writes) == 2, f"one write for the first creator, one for the 5 finished meanwhile: {runs.writes}"
+    ended = runs.runs["run-1"]
+    assert (ended.done, ended.failed) == (5, 1)
+
+
+@pytest.mark.parametrize("fail", [1, 3])  # the first write, and the last creator's
+async def test_a_failed_progress_write_loses_no_count(fail: int) -> None:
+    ctx, creators = await _many(["nova"])
+    runs = _SlowRuns(fail=fail)
+    runs.gate.set()
+    await runs.begin(_run(3), abandoned_before=T0 - timedelta(minutes=10))
+    state = await execute_refresh_run(ctx, runs, _run(3), creators)
+    assert state is RunState.PARTIAL  # the creator whose write failed is counted failed, as before
+    ended = runs.runs["run-1"]
+    assert ended.done + ended.failed == 3
+    assert ended.done == 3  # every creator's stats were stored, and the counts of the failed write went in later

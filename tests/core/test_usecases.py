@@ -18,7 +18,7 @@ from onyx_core.ports import SourceUnavailableError
 from onyx_core.schedule import SyncJob
 from onyx_core.stats import EventKind, MissingReason
 from onyx_core.sync import Stream, SyncPolicy
-from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock
+from onyx_core.testing.fakes import InMemoryStore, InMemoryUnitOfWork, ManualClock, _Connections
 from onyx_core.testing.fanvue import FakeFanvue
 from onyx_core.tokens import TokenSet
 from onyx_core.usecases import (
@@ -701,3 +701,21 @@ async def test_a_metric_that_never_had_a_value_and_answers_empty_does_not_make_a
     del world.fanvue.stats[LUNA]["chats"]  # now a known value goes empty: that is a failure to report
     world.clock.advance(60)
     assert (await sync_creator(world.ctx, LUNA, [SyncJob.STATS])).partial
+
+
+async def test_a_backfill_reads_the_connections_once_per_batch(monkeypatch: pytest.MonkeyPatch):
+    world = World(page_size=2, policy=SyncPolicy(batch_rows=6))
+    await world.seed()
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=30 - n)) for n in range(13)]
+    reads: list[AgencyId] = []
+    original = _Connections.for_agency
+
+    async def counted(self: _Connections, agency_id: AgencyId) -> Connection | None:
+        reads.append(agency_id)
+        return await original(self, agency_id)
+
+    monkeypatch.setattr(_Connections, "for_agency", counted)
+    report = await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)
+    assert (report.outcome, report.pages, report.inserted) == (SyncOutcome.COMPLETED, 7, 13)
+    # 7 pages in batches of 6 rows: pages 1-3, 4-6 and 7, each opened by one read of who may fetch
+    assert len(reads) == 3

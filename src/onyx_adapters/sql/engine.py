@@ -4,6 +4,10 @@ SQLite: WAL (readers never wait for the writer), foreign keys on, a 30 s busy ti
 ``BEGIN IMMEDIATE``, so a writing unit of work holds the write lock from its first statement: two units can never
 read the same row and both write it (the SQLite half of "no lost update"). A connection with the execution option
 :data:`READ_ONLY` starts a plain deferred ``BEGIN`` instead (a reader that never queues behind a writer).
+An async SQLite engine keeps a small pool of connections (:data:`SQLITE_POOL_SIZE`, PRAGMAs set once per
+connection) and queues its own write transactions in process, first come first served, before they ask SQLite
+for the write lock (:class:`_WriteGate`): a writer that found the lock taken would otherwise sleep in SQLite's
+busy handler (1, 2, 5 … 100 ms steps) long after the lock was free. Other processes still meet at the file's lock.
 PostgreSQL: ``READ COMMITTED`` with explicit row locks (``SELECT … FOR UPDATE``) where a read decides a write.
 
 Every URL goes through :func:`parse_database_url` first: ``sqlite://…`` and ``postgresql://…`` (or ``postgres://``)
@@ -13,6 +17,7 @@ driver is loaded or a connection tried.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from pathlib import Path
 from typing import Any
@@ -21,9 +26,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as sqlalchemy_create_engine
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, NullPool
+from sqlalchemy.util import await_only
 
 from onyx_adapters.settings import ConfigurationError
 
@@ -46,6 +53,9 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 8
+"""Idle connections an async SQLite engine keeps open (each with its thread and PRAGMAs): enough for a refresh's
+readers at a concurrency of 4 to 8; more open when needed (never a wait for a free one) and close when returned."""
 
 URL_FORMS = "sqlite:///path/to/onyx.db or postgresql://user:password@host:5432/database"
 _BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
@@ -160,7 +170,50 @@ def require_onyx_engine(engine: Engine | AsyncEngine) -> None:
         raise ValueError("use onyx_adapters.sql.engine.create_engine (or create_sync_engine) for SQLite engines")
 
 
-def _configure_sqlite(sync_engine: Engine, path: Path | None) -> None:
+_GATE_HELD = "onyx_write_gate"
+"""Key, in a pooled connection's ``info``, of the in-process write lock its open write transaction holds."""
+
+
+class _WriteGate:
+    """One async SQLite engine's write transactions, queued in process (an :class:`asyncio.Lock` per event loop,
+    FIFO): the first ``BEGIN IMMEDIATE`` of the queue always finds this process's writers done. It only orders;
+    the file's lock still decides, so a writer that waited the whole busy timeout here goes on to SQLite unqueued
+    (and meets SQLite's own timeout), rather than wait twice as long or fail differently."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def enter(self, connection: Connection) -> None:
+        """Take this process's write turn for ``connection``'s transaction."""
+        lock = self._lock()
+        if await_only(_acquire(lock, SQLITE_BUSY_TIMEOUT_MS / 1000)):
+            connection.info[_GATE_HELD] = lock
+
+
+async def _acquire(lock: asyncio.Lock, seconds: float) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await lock.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
+def _leave(info: dict[Any, Any]) -> None:
+    """Give the write turn held by the connection of ``info`` (if any) to the next writer."""
+    lock = info.pop(_GATE_HELD, None)
+    if lock is not None:
+        lock.release()
+
+
+def _configure_sqlite(sync_engine: Engine, path: Path | None, gate: _WriteGate | None = None) -> None:
     _CONFIGURED.add(sync_engine)
 
     @event.listens_for(sync_engine, "connect")
@@ -175,8 +228,53 @@ def _configure_sqlite(sync_engine: Engine, path: Path | None) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(connection: Connection) -> None:
-        deferred = connection.get_execution_options().get(SQLITE_BEGIN_OPTION) == "DEFERRED"
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(SQLITE_BEGIN_OPTION) == "DEFERRED":
+            connection.exec_driver_sql("BEGIN")
+            return
+        if gate is not None:
+            gate.enter(connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _leave(connection.info)
+            raise
+
+    if gate is None:
+        return
+
+    # SQLAlchemy's "commit" and "rollback" events come before the driver's COMMIT / ROLLBACK: end the transaction
+    # here, then hand the turn on, so the next writer's BEGIN IMMEDIATE never finds the file still locked by us.
+    # (SQLAlchemy's own call that follows finds no transaction open and does nothing.)
+    @event.listens_for(sync_engine, "commit")
+    def _commit(connection: Connection) -> None:
+        if _GATE_HELD not in connection.info:
+            return
+        try:
+            connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+        except Exception:  # noqa: S110 - SQLAlchemy's commit, next, tries again and reports the failure as usual
+            pass
+        finally:
+            _leave(connection.info)
+
+    @event.listens_for(sync_engine, "rollback")
+    def _rollback(connection: Connection) -> None:
+        if _GATE_HELD not in connection.info:
+            return
+        try:
+            if not connection.invalidated:
+                connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        except Exception:  # noqa: S110 - as for a commit: SQLAlchemy's rollback follows and reports
+            pass
+        finally:
+            _leave(connection.info)
+
+    # A connection returned, invalidated or closed with a write turn still held (a task cancelled mid-write)
+    # gives the turn back, or every later writer of the process would queue forever.
+    def _returned(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, *_: Any) -> None:
+        _leave(record.info)
+
+    for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+        event.listen(sync_engine.pool, name, _returned)
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -186,10 +284,19 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         options.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **options)
     path = _prepared_sqlite_file(url)
-    # one connection per checkout: SQLite serialises writers itself, a pool of idle handles only holds locks
-    options.setdefault("poolclass", NullPool)
+    if path is None:  # in memory: a database per connection, as ever (a shared one would need one connection)
+        options.setdefault("poolclass", NullPool)
+        if options["poolclass"] is NullPool:  # nothing kept: pool sizes (from the settings) do not apply
+            options.pop("pool_size", None)
+            options.pop("max_overflow", None)
+    elif "poolclass" not in options:
+        # A pooled connection keeps its thread and PRAGMAs, and in WAL an idle one holds no lock. Overflow is
+        # unbounded: a writer holding the write turn never waits for a connection that a queued writer holds.
+        options.setdefault("pool_size", SQLITE_POOL_SIZE)
+        options.setdefault("max_overflow", -1)
+        options["poolclass"] = AsyncAdaptedQueuePool
     engine = create_async_engine(url, **options)
-    _configure_sqlite(engine.sync_engine, path)
+    _configure_sqlite(engine.sync_engine, path, _WriteGate())
     return engine
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -13,7 +13,7 @@ from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionChoice, ConnectionKind, ConnectionStatus, resolve_connection
 from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
-from onyx_core.ports import Clock, FanvuePort, GrantRefusedError, SourceUnavailableError, UnitOfWorkFactory
+from onyx_core.ports import Clock, FanvuePort, GrantRefusedError, SourceUnavailableError, UnitOfWork, UnitOfWorkFactory
 from onyx_core.stats import MergePolicy, MissingReason
 from onyx_core.sync import SyncPolicy
 from onyx_core.tokens import RefreshPolicy
@@ -113,14 +113,42 @@ async def load_creator(ctx: Context, creator_id: CreatorId) -> Creator:
     return creator
 
 
+@dataclass(frozen=True, slots=True)
+class CreatorConnections:
+    """A creator's candidate connections as read once (:func:`read_connections`): the agency's and her own."""
+
+    agency: Connection | None
+    own: Connection | None
+
+    def choose(self, exclude: frozenset[ConnectionKind] = frozenset()) -> ConnectionChoice:
+        return resolve_connection(agency=self.agency, creator=self.own, exclude=exclude)
+
+    def used(self, kind: ConnectionKind, now: datetime) -> CreatorConnections:
+        """These connections as stored after :func:`touch_connection` of the ``kind`` one at ``now``, so that a
+        caller reusing them does not touch it again within :data:`TOUCH_EVERY`."""
+
+        def after(connection: Connection | None) -> Connection | None:
+            return connection.marked_used(now) if connection is not None and touch_due(connection, now) else connection
+
+        if kind is ConnectionKind.AGENCY:
+            return replace(self, agency=after(self.agency))
+        return replace(self, own=after(self.own))
+
+
+async def read_connections(uow: UnitOfWork, creator: Creator) -> CreatorConnections:
+    """``creator``'s candidate connections, read in ``uow``."""
+    return CreatorConnections(
+        await uow.connections.for_agency(creator.agency_id), await uow.connections.for_creator(creator.id)
+    )
+
+
 async def choose_connection(
     ctx: Context, creator: Creator, exclude: frozenset[ConnectionKind] = frozenset()
 ) -> ConnectionChoice:
     """The agency's connection first, the creator's own as fallback (see :func:`resolve_connection`)."""
     async with ctx.uow() as uow:
-        agency = await uow.connections.for_agency(creator.agency_id)
-        own = await uow.connections.for_creator(creator.id)
-    return resolve_connection(agency=agency, creator=own, exclude=exclude)
+        connections = await read_connections(uow, creator)
+    return connections.choose(exclude)
 
 
 def describe(choice: ConnectionChoice) -> str:
@@ -156,10 +184,15 @@ TOUCH_EVERY = timedelta(minutes=1)
 """``last_used_at`` is coarse on purpose: one write a minute per connection, not one per API call."""
 
 
+def touch_due(connection: Connection, now: datetime) -> bool:
+    """Whether a use of ``connection`` at ``now`` is worth recording (see :data:`TOUCH_EVERY`)."""
+    return connection.last_used_at is None or now - connection.last_used_at >= TOUCH_EVERY
+
+
 async def touch_connection(ctx: Context, connection: Connection) -> None:
     """Record that ``connection`` just answered (token maintenance tells active from idle connections by it)."""
     now = ctx.clock.now()
-    if connection.last_used_at is not None and now - connection.last_used_at < TOUCH_EVERY:
+    if not touch_due(connection, now):
         return
     try:
         async with ctx.uow() as uow:
@@ -174,8 +207,10 @@ async def with_connection(
     creator: Creator,
     call: Callable[[Connection], Awaitable[T]],
     exclude: frozenset[ConnectionKind] = frozenset(),
+    connections: CreatorConnections | None = None,
 ) -> tuple[T, ConnectionKind]:
     """Run ``call`` with the best connection for ``creator``: the agency's first, the creator's own as fallback.
+    ``connections``: the candidates as the caller read them already (else they are read before each try).
 
     The creator's own connection (if usable) gets a turn when the agency's answers "creator not assigned to
     team member" or cannot read the data (:data:`FALLBACK_REASONS`), and when the agency's grant is refused by
@@ -185,7 +220,7 @@ async def with_connection(
     """
     failure: SourceUnavailableError | None = None
     while True:
-        choice = await choose_connection(ctx, creator, exclude)
+        choice = await choose_connection(ctx, creator, exclude) if connections is None else connections.choose(exclude)
         if choice.connection is None or choice.kind is None:
             if failure is not None:
                 raise failure

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
+from onyx_core.errors import NotFoundError
 from onyx_core.ids import AgencyId, CreatorId
 from onyx_core.money import USD
 from onyx_core.ports import SourceUnavailableError, UnitOfWork
@@ -27,8 +28,9 @@ from onyx_core.sync import Stream, SyncCursor
 from onyx_core.usecases.context import (
     FALLBACK_REASONS,
     Context,
+    CreatorConnections,
     for_each_creator,
-    load_creator,
+    read_connections,
     require_agency,
     with_connection,
 )
@@ -75,9 +77,12 @@ def _prefer_ok(primary: list[Observation], secondary: list[Observation]) -> list
     return list(chosen.values())
 
 
-async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[Observation], ConnectionKind | None]:
+async def _observe(
+    ctx: Context, creator: Creator, connections: CreatorConnections, at: datetime
+) -> tuple[list[Observation], ConnectionKind | None]:
     """The creator's observations: through the agency's connection first, then the creator's own connection for
-    the metrics the agency cannot read (posts and likes exist only on the creator's own ``/users/me``)."""
+    the metrics the agency cannot read (posts and likes exist only on the creator's own ``/users/me``). Both
+    tries choose among ``connections``, read once for the whole refresh."""
 
     async def fetch(connection: Connection) -> list[Observation]:
         observations = await ctx.fanvue.fetch_stats(connection, creator, at)
@@ -87,7 +92,7 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
         return observations
 
     try:
-        observations, kind = await with_connection(ctx, creator, fetch)
+        observations, kind = await with_connection(ctx, creator, fetch, connections=connections)
     except SourceUnavailableError as failure:
         return _missing_everything(at, failure, list(ctx.merge_policy.kinds)), None
     lacking = frozenset(o.metric for o in observations if isinstance(o, Missing) and o.reason in FALLBACK_REASONS)
@@ -97,7 +102,9 @@ async def _observe(ctx: Context, creator: Creator, at: datetime) -> tuple[list[O
             return await ctx.fanvue.fetch_stats(connection, creator, at, lacking)
 
         try:
-            own, _ = await with_connection(ctx, creator, fetch_lacking, exclude=frozenset({ConnectionKind.AGENCY}))
+            own, _ = await with_connection(
+                ctx, creator, fetch_lacking, exclude=frozenset({ConnectionKind.AGENCY}), connections=connections
+            )
         except SourceUnavailableError:  # no usable own connection: the agency's answer stands
             return observations, kind
         observations = _prefer_ok(observations, own)
@@ -175,9 +182,17 @@ async def record_observations(ctx: Context, creator_id: CreatorId, observations:
 
 
 async def refresh_creator_stats(ctx: Context, creator_id: CreatorId) -> StatsRefresh:
-    """Fetch and merge one creator's stats. A failed fetch marks metrics stale; it never writes a zero."""
-    creator = await load_creator(ctx, creator_id)
-    observations, kind = await _observe(ctx, creator, ctx.clock.now())
+    """Fetch and merge one creator's stats. A failed fetch marks metrics stale; it never writes a zero.
+
+    Two units of work around the requests: one read (the creator and her candidate connections) and one write
+    (the merge, which reads the stored stats under the creator's lock: read earlier, a concurrent ledger sync's
+    refund or another refresh could be merged over)."""
+    async with ctx.uow() as uow:
+        creator = await uow.creators.get(creator_id)
+        if creator is None:
+            raise NotFoundError(f"no creator {creator_id}")
+        connections = await read_connections(uow, creator)
+    observations, kind = await _observe(ctx, creator, connections, ctx.clock.now())
     merged = await record_observations(ctx, creator_id, observations)
     return StatsRefresh(creator_id, kind, len(observations), merged.events, merged.stale, merged.unknown)
 

@@ -15,7 +15,7 @@ from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UnitOfWork, UpsertResult
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
 from onyx_core.sync import Stream, SyncCursor, SyncPolicy
-from onyx_core.usecases.context import Context, load_creator, with_connection
+from onyx_core.usecases.context import Context, CreatorConnections, load_creator, read_connections, with_connection
 from onyx_core.usecases.refresh_stats import merge_observations
 
 LEDGER_STREAMS = (Stream.EARNINGS, Stream.REVERSALS)
@@ -182,21 +182,34 @@ async def fetch_page(
     end: datetime,
     page_cursor: str | None,
     exclude: frozenset[ConnectionKind] = frozenset(),
+    connections: CreatorConnections | None = None,
 ) -> tuple[LedgerPage, ConnectionKind]:
     """One ledger page through :func:`with_connection`; a page :func:`cut_short` is asked again up to
-    ``sync_policy.page_retries`` times, then raises :class:`SourceUnavailableError` (``EMPTY``): a rerun fixes it."""
+    ``sync_policy.page_retries`` times, then raises :class:`SourceUnavailableError` (``EMPTY``): a rerun fixes it.
+    ``connections``: the creator's candidate connections as the caller read them (else read before each try)."""
 
     async def fetch(connection: Connection) -> LedgerPage:
         return await ctx.fanvue.fetch_ledger_page(connection, creator, stream, start, end, page_cursor)
 
     for _ in range(ctx.sync_policy.page_retries + 1):
-        page, kind = await with_connection(ctx, creator, fetch, exclude=exclude)
+        page, kind = await with_connection(ctx, creator, fetch, exclude=exclude, connections=connections)
         if not cut_short(page_cursor, page):
             return page, kind
     raise SourceUnavailableError(
         MissingReason.EMPTY,
         f"{stream.value}: a page promised by the one before answered empty {ctx.sync_policy.page_retries + 1} times",
     )
+
+
+async def _batch_connections(
+    ctx: Context, creator: Creator, connections: CreatorConnections | None, batch: PageBatch
+) -> CreatorConnections:
+    """The creator's candidate connections, read when a batch opens (not before every page: two SELECTs and a
+    unit of work per 50 rows were most of a backfill's time), or again after the last page's choice failed over."""
+    if connections is not None and batch.pages:
+        return connections
+    async with ctx.uow() as uow:
+        return await read_connections(uow, creator)
 
 
 async def sync_ledger(
@@ -233,10 +246,14 @@ async def sync_ledger(
     batch = PageBatch()
     position = cursor.page_cursor  # where the walk stands: the committed cursor, then the batch's pages
 
+    connections: CreatorConnections | None = None
     while fetched < ctx.sync_policy.max_pages:
         page_cursor = position
+        connections = await _batch_connections(ctx, creator, connections, batch)
         try:
-            page, kind = await fetch_page(ctx, creator, stream, window_start, window_end, page_cursor)
+            page, kind = await fetch_page(
+                ctx, creator, stream, window_start, window_end, page_cursor, connections=connections
+            )
         except CursorRejectedError as rejected:
             if page_cursor is None or restarted:
                 failure = rejected.reason
@@ -252,6 +269,8 @@ async def sync_ledger(
             restarted, cursor, position, walked_with = True, cursor.advanced(None, ctx.clock.now()), None, kind
             continue
         walked_with = kind
+        # the first choice failed over (refused, not assigned): read them again; else as this page's touch left them
+        connections = None if kind is not connections.choose().kind else connections.used(kind, ctx.clock.now())
         saw_data = saw_data or bool(page.entries)
         batch.add(page, ctx.clock.now())
         position = page.next_cursor

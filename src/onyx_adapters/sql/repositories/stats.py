@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onyx_adapters.sql.engine import READ_ONLY
 from onyx_adapters.sql.repositories._base import Transaction, chunks, upsert
@@ -42,11 +42,19 @@ class SqlStatsRepository:
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+        self._locked: tuple[AsyncConnection, set[CreatorId]] | None = None
+        """The transaction (its connection) and the creators whose rows it has locked: a merge's save after its
+        get_for_update takes no second round trip for a lock it holds."""
 
     async def _lock(self, creator_id: CreatorId) -> None:
         conn = await self._tx.writer()
-        if self._tx.dialect == "postgresql":
+        if self._tx.dialect != "postgresql":
+            return
+        if self._locked is None or self._locked[0] is not conn:
+            self._locked = (conn, set())
+        if creator_id not in self._locked[1]:
             await conn.execute(select(creators.c.id).where(creators.c.id == creator_id).with_for_update(key_share=True))
+            self._locked[1].add(creator_id)
 
     async def _read(self, creator_id: CreatorId, *, locked: bool) -> dict[str, MetricRecord]:
         conn = await (self._tx.writer() if locked else self._tx.reader())
@@ -89,20 +97,25 @@ class SqlStatsRepository:
         ]
         for chunk in chunks(rows):
             await conn.execute(upsert(self._tx.dialect, creator_stats, chunk, ["creator_id", "metric"]))
-        # One row per statement keeps the ids (the read order) in the events' order on every driver.
-        for event in events:
+        if events:
+            # One executemany (a round trip, not one per event): its rows go in one after another, so the ids
+            # (the read order) follow the events' order on every driver.
             await conn.execute(
-                insert(stats_events).values(
-                    creator_id=creator_id,
-                    metric=event.metric,
-                    kind=event.kind.value,
-                    at=event.at,
-                    source=event.source,
-                    old_value=event.old_value,
-                    new_value=event.new_value,
-                    detail=event.detail,
-                    recorded_at=recorded_at,
-                )
+                insert(stats_events),
+                [
+                    {
+                        "creator_id": creator_id,
+                        "metric": event.metric,
+                        "kind": event.kind.value,
+                        "at": event.at,
+                        "source": event.source,
+                        "old_value": event.old_value,
+                        "new_value": event.new_value,
+                        "detail": event.detail,
+                        "recorded_at": recorded_at,
+                    }
+                    for event in events
+                ],
             )
         if rows or events:  # the creator's row is locked already (_lock): the bump waits for no one
             await bump_creators(self._tx, [creator_id])
