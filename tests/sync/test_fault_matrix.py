@@ -148,8 +148,9 @@ async def matrix(matrix_database_url: str) -> AsyncIterator[MatrixWorld]:
 # ---------------------------------------------------------------------------------------------- what is stored
 
 VOLATILE = {
-    # bookkeeping that a healthy read moves forward; the values themselves are compared
-    "creator_stats": {"observed_at", "source", "stale_since", "pending_value", "record", "recorded_at"},
+    # bookkeeping that a healthy read moves forward; the values themselves are compared (``latest_at``: the newest
+    # attempt, a column copy of the record's, which every read moves, failed or not)
+    "creator_stats": {"observed_at", "source", "stale_since", "pending_value", "record", "recorded_at", "latest_at"},
     "top_spenders": {"as_of", "last_seen_at"},
 }
 DATA_TABLES = ("creator_stats", "ledger_entries", "subscriber_days", "top_spenders", "tracking_links")
