@@ -223,13 +223,13 @@ class BaseClient:
             headers.update(self._per_request)
             self._per_request = None
 
-    def fixed_header(self, headers: httpx.Headers, name: str, value: Callable[[], str]) -> None:
-        """Set a fixed credential's header on the client the SDK owns (``headers``: its defaults) once. ``value``
-        is still called before each request, its result unused: it unwraps a
+    def fixed_header(self, headers: httpx.Headers, name: str, value: str, *, keep_in_use: Callable[[], object]) -> None:
+        """Set a fixed credential's header on the client the SDK owns (``headers``: its defaults) once.
+        ``keep_in_use`` is still called before each request, its result unused: it unwraps the
         :class:`~onyx_fanvue.redaction.Secret`, which keeps the secret remembered by scrub as in use, as the auth
-        flow it replaces did (under a microsecond; the flow and its header write cost several)."""
-        headers[name] = value()
-        self._keep_in_use = value
+        flow it replaces did (about a microsecond; the flow and its header write cost several)."""
+        headers[name] = value
+        self._keep_in_use = keep_in_use
 
     def _budget_key(self, path: str) -> str:
         return _bucket_key(self.user_uuid, path)
@@ -412,8 +412,7 @@ class SyncTransportCore(BaseClient):
         )
         started = time.monotonic()
         try:
-            response = self.http.send(request)
-            response.read()
+            response = self.http.send(request)  # not streamed: send() has read the body
         except httpx.TransportError as failure:
             error = _transport_error(failure, f"{method} {path}")
             self._failed(request, error, number, started)
@@ -471,7 +470,9 @@ class AsyncTransportCore(BaseClient):
         if self.rate_budget is not None:
             key = self._budget_key(path)
             try:
-                await self.rate_budget.acquire_async(key, held)
+                # a token there now is taken without a coroutine; only a wait (or a refusal) needs the async path
+                if self.rate_budget.try_acquire(key) > 0:
+                    await self.rate_budget.acquire_async(key, held)
             except RateLimitError as refused:
                 raise _not_sent(method, path, refused) from None
         request = self.http.build_request(
@@ -479,8 +480,7 @@ class AsyncTransportCore(BaseClient):
         )
         started = time.monotonic()
         try:
-            response = await self.http.send(request)
-            await response.aread()
+            response = await self.http.send(request)  # not streamed: send() has read the body
         except httpx.TransportError as failure:
             error = _transport_error(failure, f"{method} {path}")
             self._failed(request, error, number, started)

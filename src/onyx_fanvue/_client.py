@@ -88,7 +88,7 @@ def _authenticate(
     if owned:
         core.headers_on(http.headers)
     if owned and type(auth) is BearerToken:
-        core.fixed_header(http.headers, "Authorization", auth.header)
+        core.fixed_header(http.headers, "Authorization", auth.header(), keep_in_use=auth._token.get_secret_value)
     elif auth is not None:
         http.auth = auth
 

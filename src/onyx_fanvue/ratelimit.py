@@ -513,16 +513,15 @@ class RateBudget:
     # ------------------------------------------------------------------ internals (called with the lock held)
 
     def _bucket(self, key: str, now: float) -> _Bucket:
-        self._maybe_sweep(now)
+        if len(self._buckets) >= self._sweep_at_size or now - self._last_sweep >= self.period:
+            self._sweep(now)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = _Bucket(tokens=float(self.capacity), updated_at=now)
             self._buckets[key] = bucket
         return bucket
 
-    def _maybe_sweep(self, now: float) -> None:
-        if len(self._buckets) < self._sweep_at_size and now - self._last_sweep < self.period:
-            return
+    def _sweep(self, now: float) -> None:
         for key in [key for key, bucket in self._buckets.items() if self._idle(bucket, now)]:
             del self._buckets[key]
         self._last_sweep = now
