@@ -41,6 +41,7 @@ from onyx_fanvue.ratelimit import (
     WaitAllowance,
     current_wait_allowance,
     parse_rate_limit_headers,
+    parse_raw_rate_limit_headers,
     rate_limit_key,
 )
 from onyx_fanvue.redaction import scrub
@@ -169,13 +170,6 @@ _bucket_key = functools.lru_cache(maxsize=4096)(rate_limit_key)
 client asks again and again for the same few paths."""
 
 
-def _rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
-    """The response's ``X-RateLimit-*`` entries, in one pass over its headers: :func:`parse_rate_limit_headers`
-    scans what it is given once per header it reads. A superset of what it matches (any key containing
-    ``ratelimit``), so it reads the same values."""
-    return {key: value for key, value in headers.items() if "ratelimit" in key.lower()}
-
-
 def _safe_headers(headers: httpx.Headers) -> dict[str, str]:
     return {k: ("[redacted]" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
 
@@ -213,9 +207,29 @@ class BaseClient:
         self.rate_budget = rate_budget
         self.user_uuid = user_uuid
         self.hooks = tuple(hooks)
+        self._per_request: dict[str, str] | None = self._headers()
+        """The SDK's headers, sent with each request; ``None`` once :meth:`headers_on` made them the client's."""
+        self._keep_in_use: Callable[[], object] | None = None
 
     def _headers(self) -> dict[str, str]:
         return {"X-Fanvue-API-Version": self.api_version, "User-Agent": _user_agent(), "Accept": "application/json"}
+
+    def headers_on(self, headers: httpx.Headers) -> None:
+        """Make the SDK's headers the defaults of the ``httpx`` client it owns (``headers``: that client's), once,
+        instead of merging them into every request (httpx copies the client's headers and replaces each given one,
+        a few microseconds per header per request). Only for a client the SDK made: a caller's own keeps its
+        defaults, and the SDK's headers go with each request instead, winning over them as before."""
+        if self._per_request is not None:
+            headers.update(self._per_request)
+            self._per_request = None
+
+    def fixed_header(self, headers: httpx.Headers, name: str, value: str, *, keep_in_use: Callable[[], object]) -> None:
+        """Set a fixed credential's header on the client the SDK owns (``headers``: its defaults) once.
+        ``keep_in_use`` is still called before each request, its result unused: it unwraps the
+        :class:`~onyx_fanvue.redaction.Secret`, which keeps the secret remembered by scrub as in use, as the auth
+        flow it replaces did (about a microsecond; the flow and its header write cost several)."""
+        headers[name] = value
+        self._keep_in_use = keep_in_use
 
     def _budget_key(self, path: str) -> str:
         return _bucket_key(self.user_uuid, path)
@@ -230,11 +244,19 @@ class BaseClient:
         return max(0.0, info.reset_at.timestamp() - time.time())
 
     def _finish(
-        self, request: httpx.Request, response: httpx.Response, path: str, attempt: int, started: float
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        path: str,
+        key: str | None,
+        attempt: int,
+        started: float,
     ) -> None:
-        """Record rate-limit headers, report the attempt, and raise the typed error for an error status."""
+        """Record rate-limit headers in ``key``'s bucket (``None``: no rate budget), report the attempt, and raise
+        the typed error for an error status."""
         elapsed = time.monotonic() - started
-        info = parse_rate_limit_headers(_rate_limit_headers(response.headers))
+        # no local for the headers: a traceback's locals show them, unscrubbed (tests/fanvue/test_token_leaks.py)
+        info = parse_raw_rate_limit_headers(response.headers.raw, response.headers.encoding)
         error: FanvueError | None = None
         if response.status_code >= 400:
             error = error_from_response(
@@ -244,10 +266,10 @@ class BaseClient:
             # Retry-After wins over the same answer's Remaining/Reset; without one, the reset stands in for it.
             if error.retry_after is None and info is not None and info.remaining <= 0:
                 error.retry_after = self._seconds_until(info)
-            if self.rate_budget is not None and error.retry_after is not None:
-                self.rate_budget.penalize(self._budget_key(path), error.retry_after)
-        elif self.rate_budget is not None and info is not None:
-            self.rate_budget.observe(self._budget_key(path), info)
+            if self.rate_budget is not None and key is not None and error.retry_after is not None:
+                self.rate_budget.penalize(key, error.retry_after)
+        elif self.rate_budget is not None and key is not None and info is not None:
+            self.rate_budget.observe(key, info)
         if self.hooks:  # building the event costs a URL copy and a header scrub: only when someone listens
             self._emit(
                 RequestEvent(
@@ -376,23 +398,26 @@ class SyncTransportCore(BaseClient):
     def _once(
         self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int, held: _Held
     ) -> httpx.Response:
+        if self._keep_in_use is not None:
+            self._keep_in_use()
+        key = None
         if self.rate_budget is not None:
+            key = self._budget_key(path)
             try:
-                self.rate_budget.acquire(self._budget_key(path), held)
+                self.rate_budget.acquire(key, held)
             except RateLimitError as refused:
                 raise _not_sent(method, path, refused) from None
         request = self.http.build_request(
-            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
+            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._per_request
         )
         started = time.monotonic()
         try:
-            response = self.http.send(request)
-            response.read()
+            response = self.http.send(request)  # not streamed: send() has read the body
         except httpx.TransportError as failure:
             error = _transport_error(failure, f"{method} {path}")
             self._failed(request, error, number, started)
             raise error from None
-        self._finish(request, response, path, number, started)
+        self._finish(request, response, path, key, number, started)
         return response
 
 
@@ -439,21 +464,26 @@ class AsyncTransportCore(BaseClient):
     async def _once(
         self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, number: int, held: _Held
     ) -> httpx.Response:
+        if self._keep_in_use is not None:
+            self._keep_in_use()
+        key = None
         if self.rate_budget is not None:
+            key = self._budget_key(path)
             try:
-                await self.rate_budget.acquire_async(self._budget_key(path), held)
+                # a token there now is taken without a coroutine; only a wait (or a refusal) needs the async path
+                if self.rate_budget.try_acquire(key) > 0:
+                    await self.rate_budget.acquire_async(key, held)
             except RateLimitError as refused:
                 raise _not_sent(method, path, refused) from None
         request = self.http.build_request(
-            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._headers()
+            method, f"{self.base_url}{path}", params=clean_params(params), json=json, headers=self._per_request
         )
         started = time.monotonic()
         try:
-            response = await self.http.send(request)
-            await response.aread()
+            response = await self.http.send(request)  # not streamed: send() has read the body
         except httpx.TransportError as failure:
             error = _transport_error(failure, f"{method} {path}")
             self._failed(request, error, number, started)
             raise error from None
-        self._finish(request, response, path, number, started)
+        self._finish(request, response, path, key, number, started)
         return response

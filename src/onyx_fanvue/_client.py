@@ -17,6 +17,7 @@ from onyx_fanvue._base import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     AsyncTransportCore,
+    BaseClient,
     Hook,
     RetryPolicy,
     SyncTransportCore,
@@ -59,8 +60,13 @@ class BearerToken(httpx.Auth):
         self._token = access_token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        request.headers["Authorization"] = self.header()
         yield request
+
+    def header(self) -> str:
+        """The ``Authorization`` value. Unwrapping the token marks it in use (see
+        :class:`~onyx_fanvue.redaction.Secret`), so :func:`~onyx_fanvue.redaction.scrub` keeps knowing it."""
+        return f"Bearer {self._token.get_secret_value()}"
 
     def __repr__(self) -> str:
         return "BearerToken('…redacted…')"
@@ -70,6 +76,21 @@ def _auth(access_token: str | SecretStr | None, auth: httpx.Auth | None) -> http
     if access_token is not None and auth is not None:
         raise ValueError("pass either access_token or auth, not both")
     return BearerToken(access_token) if access_token is not None else auth
+
+
+def _authenticate(
+    http: httpx.Client | httpx.AsyncClient, core: BaseClient, auth: httpx.Auth | None, *, owned: bool
+) -> None:
+    """Put ``auth`` on ``http``. On a client the SDK made, its headers become the client's defaults, and so does a
+    fixed :class:`BearerToken` (a plain header: httpx then runs no flow of ours per request); any other auth
+    (:class:`~onyx_fanvue.oauth.RefreshingAuth`, a subclass, the caller's own) stays an auth flow, which sets its
+    header on each request after the defaults and so wins over them."""
+    if owned:
+        core.headers_on(http.headers)
+    if owned and type(auth) is BearerToken:
+        core.fixed_header(http.headers, "Authorization", auth.header(), keep_in_use=auth._token.get_secret_value)
+    elif auth is not None:
+        http.auth = auth
 
 
 _BODY_KEPT = 2000
@@ -143,8 +164,6 @@ class FanvueClient:
         credentials = _auth(access_token, auth)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=timeout)
-        if credentials is not None:
-            self._http.auth = credentials
         budget = (rate_budget or RateBudget(sleep=sleep)) if rate_limited else None
         self._core = SyncTransportCore(
             self._http,
@@ -156,6 +175,7 @@ class FanvueClient:
             user_uuid=user_uuid,
             hooks=hooks,
         )
+        _authenticate(self._http, self._core, credentials, owned=self._owns_http)
         self.users = Users(self)
         self.creators = Creators(self)
         self.agencies = Agencies(self)
@@ -220,8 +240,6 @@ class AsyncFanvueClient:
         credentials = _auth(access_token, auth)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
-        if credentials is not None:
-            self._http.auth = credentials
         budget = (rate_budget or RateBudget(async_sleep=sleep)) if rate_limited else None
         self._core = AsyncTransportCore(
             self._http,
@@ -233,6 +251,7 @@ class AsyncFanvueClient:
             user_uuid=user_uuid,
             hooks=hooks,
         )
+        _authenticate(self._http, self._core, credentials, owned=self._owns_http)
         self.users = AsyncUsers(self)
         self.creators = AsyncCreators(self)
         self.agencies = AsyncAgencies(self)

@@ -25,7 +25,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +45,7 @@ __all__ = [
     "WaitBudget",
     "current_wait_allowance",
     "parse_rate_limit_headers",
+    "parse_raw_rate_limit_headers",
     "rate_limit_key",
     "waiting_within",
 ]
@@ -167,9 +168,42 @@ def parse_rate_limit_headers(headers: Mapping[str, str]) -> RateLimitInfo | None
     Returns ``None`` when any of the three is missing or is not a plain non-negative number, or the reset time is
     out of range (e.g. milliseconds). Never raises: a bad header must not fail a good response.
     """
-    limit_text = _header_value(headers, "x-ratelimit-limit")
-    remaining_text = _header_value(headers, "x-ratelimit-remaining")
-    reset_text = _header_value(headers, "x-ratelimit-reset")
+    return _info(
+        _header_value(headers, "x-ratelimit-limit"),
+        _header_value(headers, "x-ratelimit-remaining"),
+        _header_value(headers, "x-ratelimit-reset"),
+    )
+
+
+_NAMES = {b"x-ratelimit-limit": 0, b"x-ratelimit-remaining": 1, b"x-ratelimit-reset": 2}
+
+
+def parse_raw_rate_limit_headers(raw: Sequence[tuple[bytes, bytes]], encoding: str) -> RateLimitInfo | None:
+    """:func:`parse_rate_limit_headers` for a response's raw ``(name, value)`` byte pairs (``httpx.Headers.raw``)
+    decoded with ``encoding``: the same answer, read the way a well-formed response asks for (one look at each
+    name, three values decoded). Anything it would read differently (a repeated or comma-joined value, any other
+    name that mentions ``ratelimit``) goes to :func:`parse_rate_limit_headers` itself."""
+    texts: list[str | None] = [None, None, None]
+    others = False
+    for key, value in raw:
+        lowered = key.lower()
+        if b"ratelimit" not in lowered:
+            continue
+        at = _NAMES.get(lowered)
+        if at is None or texts[at] is not None or b"," in value:
+            others = True
+            break
+        texts[at] = value.decode(encoding).strip()
+    if others:
+        merged: dict[str, str] = {}
+        for key, value in raw:
+            name, text = key.lower().decode(encoding), value.decode(encoding)
+            merged[name] = f"{merged[name]}, {text}" if name in merged else text
+        return parse_rate_limit_headers(merged)
+    return _info(texts[0], texts[1], texts[2])
+
+
+def _info(limit_text: str | None, remaining_text: str | None, reset_text: str | None) -> RateLimitInfo | None:
     if limit_text is None or remaining_text is None or reset_text is None:
         return None
     if not (_INT_RE.fullmatch(limit_text) and _INT_RE.fullmatch(remaining_text) and _NUMBER_RE.fullmatch(reset_text)):
@@ -479,16 +513,15 @@ class RateBudget:
     # ------------------------------------------------------------------ internals (called with the lock held)
 
     def _bucket(self, key: str, now: float) -> _Bucket:
-        self._maybe_sweep(now)
+        if len(self._buckets) >= self._sweep_at_size or now - self._last_sweep >= self.period:
+            self._sweep(now)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = _Bucket(tokens=float(self.capacity), updated_at=now)
             self._buckets[key] = bucket
         return bucket
 
-    def _maybe_sweep(self, now: float) -> None:
-        if len(self._buckets) < self._sweep_at_size and now - self._last_sweep < self.period:
-            return
+    def _sweep(self, now: float) -> None:
         for key in [key for key, bucket in self._buckets.items() if self._idle(bucket, now)]:
             del self._buckets[key]
         self._last_sweep = now

@@ -64,8 +64,10 @@ def no_content(_: Any) -> None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def segment(value: str) -> str:
-    """A path segment from a caller's value: a uuid cannot smuggle ``/`` or ``?`` into the URL."""
+    """A path segment from a caller's value: a uuid cannot smuggle ``/`` or ``?`` into the URL. Remembered per
+    value: paging asks for the same creator's path again and again, and ``quote`` is most of building a call."""
     if not value:
         raise ValueError("an id in a path cannot be empty")
     return quote(value, safe="")
