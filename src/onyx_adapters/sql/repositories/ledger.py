@@ -242,13 +242,15 @@ async def _sqlite_round(conn: AsyncConnection, entries: Sequence[LedgerEntry]) -
 class SqlLedgerRepository:
     """Implements :class:`~onyx_core.ports.LedgerRepository`.
 
-    An upsert is two statements per batch, each decided by the database under its own locking, so the report is
-    exact even with concurrent writers: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows inserted,
-    then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that changed
-    (a row whose content is equal is neither written nor returned). New rows then settle the provisional entries
-    of webhooks they confirm (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`). Last, the
-    creators whose rows changed get their data version bumped (:mod:`~onyx_adapters.sql.repositories.versions`):
-    an upsert that changes nothing moves no stamp.
+    The report is exact even with concurrent writers. On PostgreSQL an upsert is two statements per batch, each
+    decided by the database under its own locking: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows
+    inserted, then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that
+    changed (a row whose content is equal is neither written nor returned). On SQLite the unit of work holds the
+    database's write lock, so the stored rows are read first and compared in Python (:func:`_sqlite_round`).
+    New rows then settle the provisional entries of webhooks they confirm
+    (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`). Last, the creators whose rows changed
+    get their data version bumped (:mod:`~onyx_adapters.sql.repositories.versions`): an upsert that changes
+    nothing moves no stamp.
     """
 
     def __init__(self, tx: Transaction) -> None:
