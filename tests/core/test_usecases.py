@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -719,3 +720,29 @@ async def test_a_backfill_reads_the_connections_once_per_batch(monkeypatch: pyte
     assert (report.outcome, report.pages, report.inserted) == (SyncOutcome.COMPLETED, 7, 13)
     # 7 pages in batches of 6 rows: pages 1-3, 4-6 and 7, each opened by one read of who may fetch
     assert len(reads) == 3
+
+
+async def test_a_ledger_run_opens_in_one_unit_of_work():
+    """The creator, the cursor and the first batch's connections are read (and the new window saved) in one unit
+    of work: a steady-state run of one page is that and its batch's commit (was four: the creator, the cursor and
+    the connections each in their own)."""
+    world = World()
+    await world.seed()
+    world.fanvue.ledger[(LUNA, Stream.EARNINGS)] = [earning(LUNA, n, T0 - timedelta(days=3 - n)) for n in range(2)]
+    await sync_ledger(world.ctx, LUNA, Stream.EARNINGS)  # the connection's touch is due once: done here
+    opened = 0
+    factory = world.ctx.uow
+
+    def counted() -> InMemoryUnitOfWork:
+        nonlocal opened
+        opened += 1
+        return factory()  # type: ignore[return-value]
+
+    world.clock.advance(30)  # within TOUCH_EVERY: no touch's unit of work
+    report = await sync_ledger(replace(world.ctx, uow=counted), LUNA, Stream.EARNINGS)
+    assert (report.outcome, report.pages, report.inserted) == (SyncOutcome.COMPLETED, 1, 0)
+    assert opened == 2
+    with pytest.raises(NotFoundError):  # a missing creator still saves no cursor
+        await sync_ledger(world.ctx, CreatorId("nobody"), Stream.EARNINGS)
+    async with world.ctx.uow() as uow:
+        assert await uow.cursors.get(CreatorId("nobody"), Stream.EARNINGS) is None

@@ -9,13 +9,13 @@ from enum import StrEnum
 
 from onyx_core.catalog import Creator
 from onyx_core.connections import Connection, ConnectionKind
-from onyx_core.errors import DomainValueError
+from onyx_core.errors import DomainValueError, NotFoundError
 from onyx_core.ids import CreatorId
 from onyx_core.ledger import LedgerEntry
 from onyx_core.ports import CursorRejectedError, LedgerPage, SourceUnavailableError, UnitOfWork, UpsertResult
 from onyx_core.stats import Adjustment, Metric, MissingReason, Observation
 from onyx_core.sync import Stream, SyncCursor, SyncPolicy
-from onyx_core.usecases.context import Context, CreatorConnections, load_creator, read_connections, with_connection
+from onyx_core.usecases.context import Context, CreatorConnections, read_connections, with_connection
 from onyx_core.usecases.refresh_stats import merge_observations
 
 LEDGER_STREAMS = (Stream.EARNINGS, Stream.REVERSALS)
@@ -97,16 +97,32 @@ class PageBatch:
         return page
 
 
-async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tuple[SyncCursor, bool]:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What a run starts from, read in one unit of work: the creator, the cursor, whether it was resumed, and the
+    creator's candidate connections for the first batch."""
+
+    creator: Creator
+    cursor: SyncCursor
+    resumed: bool
+    connections: CreatorConnections
+
+
+async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> _Run:
     """The run's cursor: the one in progress (a crashed run with committed pages, resumed), or a new window from
-    the last completed point minus the look-back (the whole history on the first run). Returns it and whether it
-    was resumed."""
+    the last completed point minus the look-back (the whole history on the first run), with the creator (raises
+    :class:`NotFoundError` if there is none, saving nothing) and her connections: one unit of work, not three (a
+    run of a page or two is mostly these)."""
     policy = ctx.sync_policy
     now = ctx.clock.now()
     async with ctx.uow() as uow:
+        creator = await uow.creators.get(creator_id)
+        if creator is None:
+            raise NotFoundError(f"no creator {creator_id}")
+        connections = await read_connections(uow, creator)
         cursor = await uow.cursors.get(creator_id, stream) or SyncCursor(creator_id, stream)
         if cursor.in_progress and cursor.page_cursor is not None:
-            return cursor, True
+            return _Run(creator, cursor, resumed=True, connections=connections)
         # A run that committed no page has nothing to resume: a new window reaching now serves it better than
         # the old one, which would stop short of everything since.
         start = policy.backfill_from
@@ -115,7 +131,7 @@ async def _open_run(ctx: Context, creator_id: CreatorId, stream: Stream) -> tupl
         cursor = cursor.started(start, now, now)
         await uow.cursors.save(cursor)
         await uow.commit()
-    return cursor, False
+    return _Run(creator, cursor, resumed=False, connections=connections)
 
 
 async def store_entries(ctx: Context, uow: UnitOfWork, creator_id: CreatorId, page: LedgerPage) -> UpsertResult:
@@ -202,11 +218,12 @@ async def fetch_page(
 
 
 async def _batch_connections(
-    ctx: Context, creator: Creator, connections: CreatorConnections | None, batch: PageBatch
+    ctx: Context, creator: Creator, connections: CreatorConnections | None, batch: PageBatch, *, first: bool
 ) -> CreatorConnections:
     """The creator's candidate connections, read when a batch opens (not before every page: two SELECTs and a
-    unit of work per 50 rows were most of a backfill's time), or again after the last page's choice failed over."""
-    if connections is not None and batch.pages:
+    unit of work per 50 rows were most of a backfill's time; the ``first`` batch's as the run opened), or again
+    after the last page's choice failed over."""
+    if connections is not None and (batch.pages or first):
         return connections
     async with ctx.uow() as uow:
         return await read_connections(uow, creator)
@@ -230,8 +247,8 @@ async def sync_ledger(
     """
     if stream not in LEDGER_STREAMS:
         raise DomainValueError(f"{stream} is not a ledger stream")
-    creator = await load_creator(ctx, creator_id)
-    cursor, resumed = await _open_run(ctx, creator_id, stream)
+    run = await _open_run(ctx, creator_id, stream)
+    creator, cursor, resumed = run.creator, run.cursor, run.resumed
     assert cursor.window_start is not None  # noqa: S101 - started() or in_progress set both ends
     assert cursor.window_end is not None  # noqa: S101
     window_start, window_end = cursor.window_start, cursor.window_end
@@ -246,10 +263,11 @@ async def sync_ledger(
     batch = PageBatch()
     position = cursor.page_cursor  # where the walk stands: the committed cursor, then the batch's pages
 
-    connections: CreatorConnections | None = None
+    connections: CreatorConnections | None = run.connections
     while fetched < ctx.sync_policy.max_pages:
         page_cursor = position
-        connections = await _batch_connections(ctx, creator, connections, batch)
+        # the first batch's connections were read as the run opened
+        connections = await _batch_connections(ctx, creator, connections, batch, first=not (fetched or restarted))
         try:
             page, kind = await fetch_page(
                 ctx, creator, stream, window_start, window_end, page_cursor, connections=connections

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, chunks, insert
+from onyx_adapters.sql.repositories._base import Transaction, by_text, changed, insert
 from onyx_adapters.sql.repositories.versions import bump_creators
 from onyx_adapters.sql.repositories.webhooks import settle_provisional
 from onyx_adapters.sql.schema import ledger_entries
@@ -122,17 +123,15 @@ def _unnested() -> Any:
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[Any, Any]:
-    """The two upsert statements of a dialect: insert the new rows (returning their keys), then correct the
-    existing rows whose content differs (returning theirs). SQLite takes the rows as executemany parameters
-    (insertmanyvalues: compiled once, cached); PostgreSQL as column arrays (:func:`_unnested`)."""
-
-    def source() -> Any:
-        stmt = insert(dialect, ledger_entries)
-        return stmt.from_select(COLUMNS, _unnested()) if dialect == "postgresql" else stmt
-
-    fresh = source().on_conflict_do_nothing(index_elements=KEY)
-    stmt = source()
+def _statements() -> tuple[Any, Any]:
+    """PostgreSQL's two upsert statements, each over the rows as column arrays (:func:`_unnested`): insert the new
+    rows (returning their keys), then correct the existing rows whose content differs (returning theirs)."""
+    fresh = (
+        insert("postgresql", ledger_entries)
+        .from_select(COLUMNS, _unnested())
+        .on_conflict_do_nothing(index_elements=KEY)
+    )
+    stmt = insert("postgresql", ledger_entries).from_select(COLUMNS, _unnested())
     correct = stmt.on_conflict_do_update(
         index_elements=KEY,
         set_={name: stmt.excluded[name] for name in CONTENT},
@@ -150,7 +149,7 @@ def _binary_sql(dialect: Dialect) -> tuple[str, str]:
     text array is quoted element by element in Python (a regular-expression search per string), which cost about
     as much as the whole insert; the binary form is written by psycopg's C dumpers."""
     texts = []
-    for stmt in _statements("postgresql"):
+    for stmt in _statements():
         sql = str(stmt.compile(dialect=dialect))
         for name in COLUMNS:
             sql = sql.replace(f"%({name})s", f"%({name})b")
@@ -159,25 +158,99 @@ def _binary_sql(dialect: Dialect) -> tuple[str, str]:
     return fresh, correct
 
 
-async def _execute(conn: AsyncConnection, dialect: str, which: int, rows: list[dict[str, Any]]) -> list[Any]:
-    """Run statement ``which`` of :func:`_statements` (0: insert the new rows, 1: correct the changed ones) over
-    ``rows``; returns the (creator_id, key) of the rows it wrote."""
-    if dialect == "postgresql":
-        arrays = {name: [row[name] for row in rows] for name in COLUMNS}
-        return list((await conn.exec_driver_sql(_binary_sql(conn.dialect)[which], arrays)).all())
-    return list((await conn.execute(_statements(dialect)[which], rows)).all())
+async def _execute(conn: AsyncConnection, which: int, rows: list[dict[str, Any]]) -> list[Any]:
+    """Run PostgreSQL's statement ``which`` of :func:`_statements` (0: insert the new rows, 1: correct the changed
+    ones) over ``rows``; returns the (creator_id, key) of the rows it wrote."""
+    arrays = {name: [row[name] for row in rows] for name in COLUMNS}
+    return list((await conn.exec_driver_sql(_binary_sql(conn.dialect)[which], arrays)).all())
+
+
+_SQLITE_STORED = (
+    f"SELECT key, {', '.join(CONTENT)} FROM ledger_entries "  # noqa: S608 - column names, no input
+    "WHERE creator_id = ? AND key IN (SELECT value FROM json_each(?))"
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO ledger_entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "  # noqa: S608
+    "ON CONFLICT (creator_id, key) DO NOTHING"
+)
+_SQLITE_UPDATE = (
+    f"UPDATE ledger_entries SET {', '.join(f'{name} = ?' for name in CONTENT)} "  # noqa: S608
+    "WHERE creator_id = ? AND key = ?"
+)
+
+
+@functools.cache
+def _sqlite_values(dialect: Dialect) -> Any:
+    """A function giving an entry's ``ledger_entries`` row as SQLite's driver takes it (the columns' own bind
+    processing, the dialect's included: the instant as the naive UTC text the ORM writes), in :data:`COLUMNS` order."""
+    at = ledger_entries.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert at is not None  # noqa: S101 - UtcDateTime always processes
+
+    def values(entry: LedgerEntry) -> tuple[Any, ...]:
+        return (
+            entry.creator_id,
+            entry.key,
+            at(entry.occurred_at),
+            entry.kind.value,
+            entry.source,
+            entry.gross.cents,
+            entry.net.cents,
+            entry.gross.currency,
+            entry.fan_id,
+            entry.reference,
+            entry.original_currency,
+        )
+
+    return values
+
+
+async def _sqlite_round(conn: AsyncConnection, entries: Sequence[LedgerEntry]) -> tuple[set[int], list[str]]:
+    """Upsert one round (no key twice) on SQLite; returns the positions in ``entries`` inserted and the creators
+    of the rows corrected. The unit of work holds SQLite's write lock from its first statement (``BEGIN
+    IMMEDIATE``), so the stored rows read first stay as read until commit: what is new, what differs and what is
+    equal is decided exactly in Python, then only the new rows are inserted and the changed ones updated, each as
+    one plain ``executemany`` (an equal row, a whole re-ingest, writes nothing). This replaces an ``INSERT …
+    RETURNING`` and an ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` over every row: SQLite's driver cannot
+    ``executemany`` a statement returning rows, so those went through SQLAlchemy's per-row parameter building and
+    multi-row ``VALUES``, most of the upsert's time."""
+    values = _sqlite_values(conn.dialect)
+    rows = [values(entry) for entry in entries]
+    keys: dict[str, list[str]] = {}
+    for row in rows:
+        keys.setdefault(row[0], []).append(row[1])
+    stored: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for creator_id, creator_keys in keys.items():
+        result = await conn.exec_driver_sql(_SQLITE_STORED, (creator_id, json.dumps(creator_keys)))
+        stored.update(((creator_id, found[0]), tuple(found[1:])) for found in result)
+    new: set[int] = set()
+    fresh: list[tuple[Any, ...]] = []
+    changes: list[tuple[Any, ...]] = []
+    for position, row in enumerate(rows):
+        content = stored.get((row[0], row[1]))
+        if content is None:
+            new.add(position)
+            fresh.append(row)
+        elif content != row[2:]:
+            changes.append((*row[2:], row[0], row[1]))
+    if fresh:
+        await conn.exec_driver_sql(_SQLITE_INSERT, fresh)
+    if changes:
+        await conn.exec_driver_sql(_SQLITE_UPDATE, changes)
+    return new, [change[-2] for change in changes]
 
 
 class SqlLedgerRepository:
     """Implements :class:`~onyx_core.ports.LedgerRepository`.
 
-    An upsert is two statements per batch, each decided by the database under its own locking, so the report is
-    exact even with concurrent writers: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows inserted,
-    then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that changed
-    (a row whose content is equal is neither written nor returned). New rows then settle the provisional entries
-    of webhooks they confirm (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`). Last, the
-    creators whose rows changed get their data version bumped (:mod:`~onyx_adapters.sql.repositories.versions`):
-    an upsert that changes nothing moves no stamp.
+    The report is exact even with concurrent writers. On PostgreSQL an upsert is two statements per batch, each
+    decided by the database under its own locking: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` names the rows
+    inserted, then ``INSERT … ON CONFLICT DO UPDATE … WHERE <content differs> RETURNING`` the existing rows that
+    changed (a row whose content is equal is neither written nor returned). On SQLite the unit of work holds the
+    database's write lock, so the stored rows are read first and compared in Python (:func:`_sqlite_round`).
+    New rows then settle the provisional entries of webhooks they confirm
+    (:func:`~onyx_adapters.sql.repositories.webhooks.settle_provisional`). Last, the creators whose rows changed
+    get their data version bumped (:mod:`~onyx_adapters.sql.repositories.versions`): an upsert that changes
+    nothing moves no stamp.
     """
 
     def __init__(self, tx: Transaction) -> None:
@@ -192,17 +265,22 @@ class SqlLedgerRepository:
         conn = await self._tx.writer()
         dialect = self._tx.dialect
         for batch in _rounds(entries):
-            # PostgreSQL's arrays take a whole round in one statement; SQLite's bound parameters are limited
-            for chunk in [batch] if dialect == "postgresql" else chunks(batch):
-                rows = [_row(e) for _, e in chunk]
-                # Parameters apart from the statement: it is compiled once and cached, not once per page.
-                new = {(row.creator_id, row.key) for row in await _execute(conn, dialect, 0, rows)}
-                inserted.extend(item for item in chunk if (item[1].creator_id, item[1].key) in new)
-                existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
-                if existing:
-                    corrected = await _execute(conn, dialect, 1, existing)
-                    updated += len(corrected)
-                    touched.update(row.creator_id for row in corrected)
+            if dialect == "sqlite":
+                positions, corrected_by = await _sqlite_round(conn, [e for _, e in batch])
+                inserted.extend(batch[i] for i in sorted(positions))
+                updated += len(corrected_by)
+                touched.update(corrected_by)
+                continue
+            # PostgreSQL's arrays take a whole round in one statement, whose parameters are apart from the
+            # statement: it is compiled once and cached, not once per page.
+            rows = [_row(e) for _, e in batch]
+            new = {(row.creator_id, row.key) for row in await _execute(conn, 0, rows)}
+            inserted.extend(item for item in batch if (item[1].creator_id, item[1].key) in new)
+            existing = [r for r in rows if (r["creator_id"], r["key"]) not in new]
+            if existing:
+                corrected = await _execute(conn, 1, existing)
+                updated += len(corrected)
+                touched.update(row.creator_id for row in corrected)
         # a polled row that a webhook announced replaces its provisional entry here, in the same transaction
         await settle_provisional(self._tx, [entry for _, entry in inserted])
         # after the settlement's advisory lock (see versions); a settled row's creator is one of the inserted rows'
