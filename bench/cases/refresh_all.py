@@ -85,8 +85,8 @@ POSTGRES_URL = os.environ.get("ONYX_BENCH_POSTGRES_URL", "postgresql://postgres@
 WHY_SLOW = (
     "why (profile-case-4.txt): besides its 2 requests, each creator now costs Onyx 2 units of work on pooled "
     "connections (one read: the creator and both candidate connections; one write: the merge, about 7 statements "
-    "under the creator's lock) plus, until tokens are kept in memory (issue 16, tokens), a token read before each "
-    "request; everything, the in-process sandbox included, runs on one event loop on 2 shared cores, and on "
+    "under the creator's lock; the token comes from memory, not the store); everything, the in-process sandbox "
+    "included, runs on one event loop on 2 shared cores, and on "
     "SQLite every statement is a hop to aiosqlite's thread and back (about 2 per SELECT), whose latency grows with "
     "the machine's load: a higher concurrency overlaps the 50 ms answers but not that CPU and those hops, and the "
     "bare-httpx replay alone is already near or past 1.25x of the bound (replay/bound)"
